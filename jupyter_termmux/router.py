@@ -1,0 +1,435 @@
+"""Who is attached to what: the one owner of the subscription maps.
+
+A *session* is a terminal of the server's terminal manager (terminado's ``NamedTermManager``
+as wrapped by jupyter_server_terminals). The router adds one ``Subscriber`` per attached
+socket to terminado's ``PtyWithClients.clients``, so terminado's own PTY reader fans output
+out to it, and terminado's ``resize_to_smallest`` sizes the PTY from it. What terminado
+lacks is added here: a byte-bounded history, and pausing a PTY's reads while a socket it
+feeds is congested (see ``flow.py``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+from collections.abc import Awaitable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, Protocol
+
+from tornado.ioloop import IOLoop
+
+from .history import History
+from .protocol import ErrorCode, ProtocolError
+
+if TYPE_CHECKING:
+    from terminado.management import PtyWithClients
+
+
+@dataclass
+class Limits:
+    """The configurable limits (traitlets on ``TermMuxApp``), as plain values."""
+
+    history_limit: int = 100_000
+    max_message_size: int = 1024 * 1024
+    max_sessions_per_socket: int = 128
+    high_watermark: int = 1024 * 1024
+    low_watermark: int = 256 * 1024
+    coalesce_delay: float = 0.016
+    slow_subscriber_timeout: float = 5.0
+
+
+class Client(Protocol):
+    """What the router needs from a socket's connection (``connection.MuxConnection``)."""
+
+    label: str
+
+    @property
+    def congested(self) -> bool: ...
+
+    def push_output(self, session_id: str, text: str) -> None: ...
+
+    def discard_output(self, session_id: str) -> None: ...
+
+    def send(self, msg: dict[str, Any]) -> None: ...
+
+    def close(self, code: int, reason: str) -> None: ...
+
+
+class Subscriber:
+    """One socket's subscription to one session, living in ``PtyWithClients.clients``.
+
+    terminado calls ``on_pty_read``/``on_pty_died`` and reads ``size`` as it does for its
+    own ``TermSocket``.
+    """
+
+    __slots__ = ("client", "session", "size")
+
+    def __init__(self, client: Client, session: Session) -> None:
+        self.client = client
+        self.session = session
+        self.size: tuple[int | None, int | None] = (None, None)
+
+    def on_pty_read(self, text: str) -> None:
+        self.client.push_output(self.session.name, text)
+
+    def on_pty_died(self) -> None:
+        self.session.router.session_died(self.session)
+
+
+class Session:
+    """Routing state of one terminal while at least one socket is attached to it."""
+
+    def __init__(self, router: Router, name: str, term: PtyWithClients) -> None:
+        self.router = router
+        self.name = name
+        self.term = term
+        self.subscribers: dict[Client, Subscriber] = {}
+        #: Congested sockets that hold this session's PTY reads paused.
+        self.holders: set[Client] = set()
+        self.reading = True
+        self.dead = False
+        self.exited: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
+        self._slow_timer: asyncio.TimerHandle | None = None
+
+    @property
+    def history(self) -> History:
+        buffer = self.term.read_buffer
+        assert isinstance(buffer, History)
+        return buffer
+
+    def set_reading(self, on: bool) -> None:
+        """Start or stop reading the PTY; a paused program blocks on its own output."""
+        if on == self.reading:
+            return
+        self.reading = on
+        fd = self.term.ptyproc.fd
+        if self.dead or self.router.terminal_manager.ptys_by_fd.get(fd) is not self.term:
+            return
+        IOLoop.current().update_handler(fd, IOLoop.READ if on else 0)
+        self.router.log.debug(
+            "termmux: session %s %s", self.name, "resumed" if on else "paused by a slow socket"
+        )
+
+    def hold(self, client: Client) -> None:
+        """``client`` is congested: pause the PTY until every holder drains."""
+        self.holders.add(client)
+        self.set_reading(False)
+        self.watch_for_slow()
+
+    def release(self, client: Client) -> None:
+        """``client`` drained (or left): resume the PTY if nobody else holds it."""
+        self.holders.discard(client)
+        if not self.holders:
+            self.cancel_slow_timer()
+            self.set_reading(True)
+
+    def watch_for_slow(self) -> None:
+        """Arm the slow-subscriber timer if a stalled socket is holding back a ready one."""
+        if self.holders and self._slow_timer is None and self._has_ready_client():
+            loop = asyncio.get_running_loop()
+            self._slow_timer = loop.call_later(
+                self.router.limits.slow_subscriber_timeout, self._detach_slow
+            )
+
+    def cancel_slow_timer(self) -> None:
+        if self._slow_timer is not None:
+            self._slow_timer.cancel()
+            self._slow_timer = None
+
+    def _has_ready_client(self) -> bool:
+        # Any client of the PTY not holding it: another termmux socket, or a classic
+        # terminal socket of JupyterLab's own terminal.
+        held = sum(1 for c in self.holders if c in self.subscribers)
+        return len(self.term.clients) > held
+
+    def _detach_slow(self) -> None:
+        """Policy: a socket that stalls a shared session too long is detached from it.
+
+        The ready clients then get full speed again; the slow socket is told with
+        ``session.detached`` (``reason: "slow"``) after the output it already has queued,
+        and may attach again (with replay) once it keeps up.
+        """
+        self._slow_timer = None
+        if not self._has_ready_client():
+            return
+        for client in list(self.holders):
+            if client in self.subscribers:
+                self.router.log.warning(
+                    "termmux: detaching slow socket %s from session %s after %.1fs",
+                    client.label,
+                    self.name,
+                    self.router.limits.slow_subscriber_timeout,
+                )
+                self.router.detach(client, self.name)
+                client.send({"type": "session.detached", "sessionId": self.name, "reason": "slow"})
+
+
+class Router:
+    """Owns every subscription map: sessions to sockets and sockets to sessions."""
+
+    def __init__(self, settings: dict[str, Any], limits: Limits, log: logging.Logger) -> None:
+        # The tornado application's settings, read lazily: jupyter_server_terminals may
+        # put its terminal manager there after this extension is loaded.
+        self._settings = settings
+        self.limits = limits
+        self.log = log
+        self.sessions: dict[str, Session] = {}
+        self._attached: dict[Client, set[str]] = {}
+        self._peak_closed = 0
+
+    # --- terminals -------------------------------------------------------------------
+
+    @property
+    def available(self) -> bool:
+        """Whether the server has terminals (``ServerApp.terminals_enabled`` and terminado)."""
+        return bool(self._settings.get("terminals_available")) and (
+            self._settings.get("terminal_manager") is not None
+        )
+
+    @property
+    def terminal_manager(self) -> Any:
+        return self._settings["terminal_manager"]
+
+    def _terminal(self, name: str) -> PtyWithClients:
+        term = self.terminal_manager.terminals.get(name)
+        if term is None:
+            raise ProtocolError(ErrorCode.UNKNOWN_SESSION, f"no session {name!r}", session_id=name)
+        return term  # type: ignore[no-any-return]
+
+    def _adopt_history(self, term: PtyWithClients) -> None:
+        """Swap terminado's chunk-counted read_buffer for a byte-bounded History."""
+        if not isinstance(term.read_buffer, History):
+            term.read_buffer = History(self.limits.history_limit, term.read_buffer)  # type: ignore[assignment]
+
+    # --- sockets ---------------------------------------------------------------------
+
+    def clients(self) -> list[Client]:
+        """Every connected socket."""
+        return list(self._attached)
+
+    def connect(self, client: Client) -> None:
+        """Register a new socket."""
+        self._attached[client] = set()
+        self.log.info(
+            "termmux: socket %s connected (%d sockets)", client.label, len(self._attached)
+        )
+
+    def disconnect(self, client: Client) -> None:
+        """Remove a socket from every subscription; its sessions keep running."""
+        names = self._attached.get(client)
+        if names is None:
+            return
+        for name in list(names):
+            self.detach(client, name)
+        del self._attached[client]
+        peak = getattr(getattr(client, "flow", None), "peak", 0)
+        self._peak_closed = max(self._peak_closed, peak)
+        self.log.info(
+            "termmux: socket %s closed, detached from %d sessions (%d sockets left)",
+            client.label,
+            len(names),
+            len(self._attached),
+        )
+
+    def congested(self, client: Client) -> None:
+        """``client`` passed its high watermark: pause the sessions feeding it."""
+        for name in self._attached.get(client, ()):
+            self.sessions[name].hold(client)
+
+    def drained(self, client: Client) -> None:
+        """``client`` fell to its low watermark: resume what only it held."""
+        for name in self._attached.get(client, ()):
+            self.sessions[name].release(client)
+
+    # --- subscriptions ---------------------------------------------------------------
+
+    def subscriber(self, client: Client, name: str) -> Subscriber:
+        """The client's subscription to ``name``, or a ``not-attached`` error."""
+        session = self.sessions.get(name)
+        sub = session.subscribers.get(client) if session is not None else None
+        if sub is None:
+            raise ProtocolError(
+                ErrorCode.NOT_ATTACHED, f"session {name!r} is not attached", session_id=name
+            )
+        return sub
+
+    def attach(self, client: Client, name: str) -> tuple[bool, str]:
+        """Subscribe ``client`` to ``name``; return (newly attached, history to replay)."""
+        term = self._terminal(name)
+        attached = self._attached[client]
+        session = self.sessions.get(name)
+        if session is not None and client in session.subscribers:
+            return False, ""
+        if len(attached) >= self.limits.max_sessions_per_socket:
+            raise ProtocolError(
+                ErrorCode.TOO_MANY_SESSIONS,
+                f"a socket may attach at most {self.limits.max_sessions_per_socket} sessions",
+                session_id=name,
+            )
+        if session is None:
+            self._adopt_history(term)
+            session = self.sessions[name] = Session(self, name, term)
+        sub = Subscriber(client, session)
+        session.subscribers[client] = sub
+        term.clients.append(sub)
+        attached.add(name)
+        if client.congested:
+            session.hold(client)
+        session.watch_for_slow()
+        self.log.info(
+            "termmux: socket %s attached to session %s (%d subscribers)",
+            client.label,
+            name,
+            len(session.subscribers),
+        )
+        return True, session.history.text()
+
+    def detach(self, client: Client, name: str) -> bool:
+        """Unsubscribe ``client`` from ``name`` at once; False if it was not attached."""
+        session = self.sessions.get(name)
+        if session is None:
+            return False
+        sub = session.subscribers.pop(client, None)
+        if sub is None:
+            return False
+        self._attached[client].discard(name)
+        client.discard_output(name)
+        if not session.dead:
+            session.term.clients.remove(sub)
+        session.release(client)
+        if not session.subscribers:
+            self._forget(session)
+        elif not session.dead:
+            session.term.resize_to_smallest()
+        self.log.info(
+            "termmux: socket %s detached from session %s (%d subscribers left)",
+            client.label,
+            name,
+            len(session.subscribers),
+        )
+        return True
+
+    def _forget(self, session: Session) -> None:
+        session.cancel_slow_timer()
+        session.holders.clear()
+        session.set_reading(True)
+        if self.sessions.get(session.name) is session:
+            del self.sessions[session.name]
+
+    def session_died(self, session: Session) -> None:
+        """The PTY ended: tell every attached socket and drop the subscriptions."""
+        if session.dead:
+            return  # terminado calls on_pty_died once per subscriber
+        session.dead = True
+        exit_code = session.term.ptyproc.exitstatus
+        subscribers = list(session.subscribers)
+        for client in subscribers:
+            client.send(
+                {"type": "session.exited", "sessionId": session.name, "exitCode": exit_code}
+            )
+            session.subscribers.pop(client, None)
+            self._attached[client].discard(session.name)
+        self._forget(session)
+        if not session.exited.done():
+            session.exited.set_result(exit_code)
+        # terminado is iterating term.clients right now: leave the dead PTY's list alone.
+        self.log.info(
+            "termmux: session %s exited (code %s), dropped %d subscribers",
+            session.name,
+            exit_code,
+            len(subscribers),
+        )
+
+    # --- terminal operations ---------------------------------------------------------
+
+    def write_input(self, sub: Subscriber, data: str) -> Awaitable[None]:
+        """Write to the PTY on terminado's blocking-I/O thread (a full PTY must not block us)."""
+        term = sub.session.term
+        now = datetime.now(timezone.utc)
+        term.last_activity = now  # type: ignore[attr-defined]  # read by the culler
+        self._settings["terminal_last_activity"] = now
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(
+            self.terminal_manager.blocking_io_executor, term.ptyproc.write, data
+        )
+
+    def resize(self, sub: Subscriber, rows: int, cols: int) -> None:
+        """Set one socket's size; the PTY takes the smallest of its clients, as terminado does."""
+        sub.size = (rows, cols)
+        sub.session.term.resize_to_smallest()
+
+    def create(self, name: str | None, cwd: str | None) -> str:
+        """Start a terminal through the terminal manager (so it is a server terminal)."""
+        manager = self.terminal_manager
+        if name is not None and name in manager.terminals:
+            raise ProtocolError(
+                ErrorCode.SESSION_EXISTS, f"session {name!r} already exists", session_id=name
+            )
+        root = Path(self._settings.get("server_root_dir") or os.getcwd()).expanduser()
+        path = root
+        if cwd is not None:
+            path = Path(cwd).expanduser()
+            if not path.is_absolute():
+                path = root / path
+            if not path.is_dir():
+                raise ProtocolError(
+                    ErrorCode.INVALID_FIELD, f"field 'cwd': {cwd!r} is not a directory"
+                )
+        kwargs: dict[str, Any] = {"cwd": str(path.resolve())}
+        if name is not None:
+            kwargs["name"] = name
+        try:
+            model = manager.create(**kwargs)
+        except Exception as e:
+            if type(e).__name__ == "MaxTerminalsReached":
+                raise ProtocolError(ErrorCode.TOO_MANY_SESSIONS, str(e), session_id=name) from e
+            self.log.exception("termmux: could not create a terminal")
+            raise ProtocolError(
+                ErrorCode.CREATE_FAILED, f"could not start a terminal: {e}", session_id=name
+            ) from e
+        created: str = model["name"]
+        self.log.info("termmux: created session %s in %s", created, kwargs["cwd"])
+        return created
+
+    async def close(self, name: str) -> None:
+        """Terminate a terminal; returns once attached sockets were told it exited."""
+        self._terminal(name)
+        session = self.sessions.get(name)
+        if session is not None:
+            # A paused PTY would never report its EOF: read it to the end.
+            session.holders.clear()
+            session.cancel_slow_timer()
+            session.set_reading(True)
+        await self.terminal_manager.terminate(name, force=True)
+        if session is not None and not session.dead:
+            await asyncio.wait_for(asyncio.shield(session.exited), timeout=10)
+
+    def list_sessions(self, client: Client) -> list[dict[str, Any]]:
+        """Every terminal, with its client count and whether ``client`` is attached."""
+        attached = self._attached.get(client, set())
+        return [
+            {"sessionId": name, "clients": len(term.clients), "attached": name in attached}
+            for name, term in self.terminal_manager.terminals.items()
+        ]
+
+    # --- introspection ---------------------------------------------------------------
+
+    def stats(self) -> dict[str, Any]:
+        """Counts of every map, for tests and debugging."""
+        peaks = [getattr(getattr(c, "flow", None), "peak", 0) for c in self._attached]
+        return {
+            "sockets": len(self._attached),
+            "subscriptions": sum(len(names) for names in self._attached.values()),
+            "sessions": {
+                name: {
+                    "subscribers": len(s.subscribers),
+                    "paused": not s.reading,
+                    "history_bytes": s.history.nbytes,
+                }
+                for name, s in self.sessions.items()
+            },
+            "max_buffered": max([self._peak_closed, *peaks]),
+        }
