@@ -25,8 +25,13 @@ def _drop_head(text: str, nbytes: int) -> str:
     """
     if text.isascii():
         rest = text[nbytes:]
+        at_line_start = text[nbytes - 1] == "\n"
     else:
-        rest = text.encode("utf-8", "surrogatepass")[nbytes:].decode("utf-8", "ignore")
+        raw = text.encode("utf-8", "surrogatepass")
+        rest = raw[nbytes:].decode("utf-8", "ignore")
+        at_line_start = raw[nbytes - 1 : nbytes] == b"\n"
+    if at_line_start:
+        return rest
     newline = rest.find("\n")
     return rest[newline + 1 :] if newline >= 0 else rest
 
