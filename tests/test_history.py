@@ -29,7 +29,7 @@ def test_bounded_in_bytes_not_chunks() -> None:
 
 def test_trimmed_history_starts_at_a_line() -> None:
     """When the oldest chunk is cut, the replay starts at the next line, not mid-line."""
-    h = History(24)
+    h = History(15)
     h.append("line-one\nline-two\nline-three\n")
     assert h.text() == "line-three\n"
     assert h.nbytes == len("line-three\n")
