@@ -1,0 +1,272 @@
+/**
+ * The termmux panel: a tab bar with one terminal per session, a "+" that
+ * creates a session, an "Attach" menu listing the server's other sessions and
+ * the state of the page's connection.
+ */
+import { CommandRegistry } from '@lumino/commands';
+import { ISignal, Signal } from '@lumino/signaling';
+import { BoxPanel, Menu, TabPanel, Widget } from '@lumino/widgets';
+
+import { TerminalConfig } from './config';
+import { ConnectionStatus, ITermMuxConnection } from './connection';
+import { TerminalTab } from './terminal';
+
+/** What is saved to restore a panel after a reload. */
+export interface IPanelState {
+  tabs: Array<{ sessionId: string; label: string }>;
+  current: string | null;
+}
+
+const STATUS_TEXT: { [key in ConnectionStatus]: string } = {
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  reconnecting: 'Reconnecting…',
+  closed: 'Disconnected — click to reconnect'
+};
+
+export class TermMuxPanel extends BoxPanel {
+  constructor(options: TermMuxPanel.IOptions) {
+    super({ direction: 'top-to-bottom', spacing: 0 });
+    this.id = options.id;
+    this.addClass('jp-TermMux-panel');
+    this.title.label = 'Terminals';
+    this.title.caption = 'Terminal multiplexer (one connection for all tabs)';
+    this.title.closable = true;
+    if (options.icon) {
+      this.title.icon = options.icon;
+    }
+    this._connection = options.connection;
+    this._config = options.config;
+    this._cwd = options.cwd;
+
+    this._toolbar = new Widget();
+    this._toolbar.addClass('jp-TermMux-toolbar');
+    this._buildToolbar();
+
+    this._tabs = new TabPanel({ tabsMovable: true, addButtonEnabled: true });
+    this._tabs.addClass('jp-TermMux-tabs');
+    this._tabs.tabBar.insertBehavior = 'select-tab';
+    this._tabs.addRequested.connect(() => void this.newTab().catch(Private.report));
+    this._tabs.currentChanged.connect(this._onCurrentChanged, this);
+    this._tabs.tabBar.tabMoved.connect(() => this._stateChanged.emit(), this);
+
+    BoxPanel.setStretch(this._toolbar, 0);
+    BoxPanel.setStretch(this._tabs, 1);
+    this.addWidget(this._toolbar);
+    this.addWidget(this._tabs);
+
+    this._connection.statusChanged.connect(this._onStatus, this);
+    this._onStatus(this._connection, this._connection.status);
+  }
+
+  /** Emitted when tabs are added, removed, moved, renamed or switched. */
+  get stateChanged(): ISignal<this, void> {
+    return this._stateChanged;
+  }
+
+  /** The open tabs in tab-bar order. */
+  get tabs(): TerminalTab[] {
+    return this._tabs.widgets.filter((w): w is TerminalTab => w instanceof TerminalTab);
+  }
+
+  get currentTab(): TerminalTab | null {
+    const w = this._tabs.currentWidget;
+    return w instanceof TerminalTab ? w : null;
+  }
+
+  get state(): IPanelState {
+    return {
+      tabs: this.tabs.map(t => ({ sessionId: t.sessionId, label: t.title.label })),
+      current: this.currentTab?.sessionId ?? null
+    };
+  }
+
+  /** Reopen saved tabs (their sessions' recent output is replayed on attach). */
+  restore(state: IPanelState): void {
+    for (const tab of state.tabs) {
+      this.openSession(tab.sessionId, tab.label, false);
+    }
+    const current = this.tabs.find(t => t.sessionId === state.current);
+    if (current) {
+      this._tabs.currentWidget = current;
+    }
+  }
+
+  /** Create a session on the server, then attach it in a new tab. */
+  async newTab(): Promise<TerminalTab> {
+    const sessionId = await this._connection.createSession(
+      this._cwd !== undefined ? { cwd: this._cwd } : {}
+    );
+    return this.openSession(sessionId);
+  }
+
+  /** Show an existing session in this panel (activating its tab if already open). */
+  openSession(sessionId: string, label?: string, activate = true): TerminalTab {
+    let tab = this.tabs.find(t => t.sessionId === sessionId);
+    if (!tab) {
+      tab = new TerminalTab({
+        sessionId,
+        label,
+        connection: this._connection,
+        config: this._config
+      });
+      tab.gone.connect(this._onTabGone, this);
+      tab.disposed.connect(() => this._stateChanged.emit(), this);
+      tab.title.changed.connect(() => this._stateChanged.emit(), this);
+      this._tabs.addWidget(tab);
+    }
+    if (activate) {
+      this._tabs.currentWidget = tab;
+      tab.activate();
+    }
+    this._stateChanged.emit();
+    return tab;
+  }
+
+  /** Close a tab: detach only, the session keeps running. */
+  closeTab(tab: TerminalTab | null = this.currentTab): void {
+    tab?.close();
+  }
+
+  /** Terminate a tab's session and remove the tab. */
+  async shutdownTab(tab: TerminalTab | null = this.currentTab): Promise<void> {
+    if (!tab) {
+      return;
+    }
+    try {
+      await this._connection.closeSession(tab.sessionId);
+    } catch (e) {
+      if (!(e instanceof Error && 'code' in e && e.code === 'unknown-session')) {
+        throw e;
+      }
+    }
+    tab.dispose();
+  }
+
+  /** Select the next (+1) or previous (−1) tab, wrapping around. */
+  cycleTab(step: 1 | -1): void {
+    const n = this._tabs.widgets.length;
+    if (n === 0) {
+      return;
+    }
+    const index = (this._tabs.currentIndex + step + n) % n;
+    this._tabs.currentIndex = index;
+    this.currentTab?.activate();
+  }
+
+  /** Give the current tab a new label. */
+  renameTab(label: string, tab: TerminalTab | null = this.currentTab): void {
+    if (tab && label.trim() !== '') {
+      tab.title.label = label.trim();
+    }
+  }
+
+  /** Show the server's sessions not open in this panel, to attach one. */
+  async showAttachMenu(anchor: HTMLElement): Promise<void> {
+    const sessions = await this._connection.listSessions();
+    const open = new Set(this.tabs.map(t => t.sessionId));
+    const commands = new CommandRegistry();
+    const menu = new Menu({ commands });
+    menu.addClass('jp-TermMux-attachMenu');
+    const others = sessions.filter(s => !open.has(s.sessionId));
+    for (const s of others) {
+      const command = `attach:${s.sessionId}`;
+      commands.addCommand(command, {
+        label: `Terminal ${s.sessionId}`,
+        caption: `${s.clients} client(s) attached`,
+        execute: () => {
+          this.openSession(s.sessionId);
+        }
+      });
+      menu.addItem({ command });
+    }
+    if (others.length === 0) {
+      commands.addCommand('none', {
+        label: 'No other running terminals',
+        isEnabled: () => false,
+        execute: () => undefined
+      });
+      menu.addItem({ command: 'none' });
+    }
+    const rect = anchor.getBoundingClientRect();
+    menu.open(rect.left, rect.bottom);
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._connection.statusChanged.disconnect(this._onStatus, this);
+    super.dispose();
+  }
+
+  private _buildToolbar(): void {
+    const node = this._toolbar.node;
+    const add = document.createElement('button');
+    add.className = 'jp-TermMux-button jp-TermMux-new';
+    add.textContent = '+ New';
+    add.title = 'New terminal tab';
+    add.addEventListener('click', () => void this.newTab().catch(Private.report));
+    const attach = document.createElement('button');
+    attach.className = 'jp-TermMux-button jp-TermMux-attach';
+    attach.textContent = 'Attach ▾';
+    attach.title = 'Open a running terminal in a tab';
+    attach.addEventListener('click', () => void this.showAttachMenu(attach).catch(Private.report));
+    const spacer = document.createElement('span');
+    spacer.className = 'jp-TermMux-spacer';
+    this._statusNode = document.createElement('button');
+    this._statusNode.className = 'jp-TermMux-status';
+    this._statusNode.addEventListener('click', () => {
+      if (this._connection.status === 'closed') {
+        this._connection.reconnect();
+      }
+    });
+    node.append(add, attach, spacer, this._statusNode);
+  }
+
+  private _onStatus(_: ITermMuxConnection, status: ConnectionStatus): void {
+    this.node.dataset.status = status;
+    this._statusNode.dataset.status = status;
+    this._statusNode.textContent = STATUS_TEXT[status];
+    this._statusNode.disabled = status !== 'closed';
+  }
+
+  private _onCurrentChanged(): void {
+    const tab = this.currentTab;
+    if (tab) {
+      tab.activity = false;
+      tab.refit();
+    }
+    this._stateChanged.emit();
+  }
+
+  private _onTabGone(tab: TerminalTab): void {
+    // The session vanished while we were away (e.g. restored after it ended).
+    tab.dispose();
+  }
+
+  private readonly _connection: ITermMuxConnection;
+  private readonly _config: TerminalConfig;
+  private readonly _cwd: string | undefined;
+  private readonly _toolbar: Widget;
+  private readonly _tabs: TabPanel;
+  private _statusNode!: HTMLButtonElement;
+  private _stateChanged = new Signal<this, void>(this);
+}
+
+export namespace TermMuxPanel {
+  export interface IOptions {
+    id: string;
+    connection: ITermMuxConnection;
+    config: TerminalConfig;
+    /** Working directory of new sessions, relative to the server's root dir. */
+    cwd?: string;
+    icon?: Widget['title']['icon'];
+  }
+}
+
+namespace Private {
+  export function report(e: unknown): void {
+    console.error('termmux:', e);
+  }
+}
