@@ -1,0 +1,92 @@
+"""Break py-spy's raw (collapsed) stacks of the server down into where the time per MB goes."""
+
+from __future__ import annotations
+
+import re
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+# (category, pattern on one frame "function (file:line)"); the innermost matching frame wins
+CATEGORIES: list[tuple[str, re.Pattern[str]]] = [
+    ("idle (waiting in epoll)", re.compile(r"^(select|poll|_run_once) \(.*selectors\.py|^select \(")),
+    ("PTY read (os.read)", re.compile(r"^(read|_read|read_nonblocking) \(.*(ptyprocess|os)|^read \(.*ptyprocess")),
+    ("UTF-8 decode", re.compile(r"decode \(.*(codecs|ptyprocess|termmux)|^decode \(")),
+    ("JSON encode", re.compile(r"\(.*json[/\\](encoder|__init__)\.py.*\)|^(dumps|encode|iterencode) \(")),
+    ("JSON decode (client messages)", re.compile(r"\(.*json[/\\]decoder\.py|^loads \(")),
+    ("socket send (iostream write)", re.compile(r"^(_handle_write|write_to_fd|_handle_events|send) \(.*iostream|^write_to_fd")),
+    ("WebSocket framing (tornado)", re.compile(r"\(.*tornado[/\\]websocket\.py")),
+    ("IOStream buffering", re.compile(r"\(.*tornado[/\\]iostream\.py")),
+    ("termmux code", re.compile(r"\(.*jupyter_termmux[/\\]")),
+    ("terminado code", re.compile(r"\(.*terminado[/\\]")),
+    ("asyncio/tornado scheduling", re.compile(r"\(.*(asyncio[/\\]|tornado[/\\](ioloop|gen|concurrent|platform)).*\)")),
+]
+
+
+def classify(stack: str) -> str:
+    frames = stack.split(";")
+    for fr in reversed(frames):
+        fr = fr.strip()
+        for name, pat in CATEGORIES:
+            if pat.search(fr):
+                return name
+    return "other"
+
+
+def breakdown(raw: Path, mb: float, cpu_s: float) -> dict[str, Any]:
+    """Samples per category and the share of server CPU time per MB each one takes."""
+    counts: Counter[str] = Counter()
+    leaves: Counter[str] = Counter()
+    for ln in raw.read_text(errors="replace").splitlines():
+        stack, _, n = ln.rpartition(" ")
+        if not n.isdigit():
+            continue
+        c = classify(stack)
+        counts[c] += int(n)
+        if not c.startswith("idle"):
+            leaves[stack.split(";")[-1].strip()] += int(n)
+    busy = sum(v for k, v in counts.items() if not k.startswith("idle"))
+    total = sum(counts.values())
+    cats = []
+    for k, v in counts.most_common():
+        share = v / busy if busy and not k.startswith("idle") else None
+        cats.append({"category": k, "samples": v, "share_of_busy": share,
+                     "ms_per_mb": None if share is None else share * cpu_s * 1000 / mb})
+    return {"samples": total, "busy_samples": busy, "cpu_ms_per_mb": cpu_s * 1000 / mb,
+            "categories": cats, "top_leaf_frames": [[k, v] for k, v in leaves.most_common(15)]}
+
+
+def text(prof: dict[str, Any]) -> str:
+    out = []
+    for t, p in prof.items():
+        out.append(f"profile {t}: {p['cpu_ms_per_mb']:.1f} ms server CPU per MB, {p['samples']} samples")
+        for c in p["categories"]:
+            ms = "" if c["ms_per_mb"] is None else f"{c['ms_per_mb']:6.2f} ms/MB  {100 * c['share_of_busy']:5.1f}%"
+            out.append(f"    {c['category']:34} {c['samples']:6}  {ms}")
+        out.append("    top frames: " + "; ".join(f"{k} ({v})" for k, v in p["top_leaf_frames"][:6]))
+    return "\n".join(out)
+
+
+def markdown(prof: dict[str, Any]) -> str:
+    out = ["Server profile during the 4-session throughput run (py-spy, innermost matching frame wins):", ""]
+    ts = list(prof)
+    cats: list[str] = []
+    for t in ts:
+        for c in prof[t]["categories"]:
+            if c["category"] not in cats:
+                cats.append(c["category"])
+    out.append("| where | " + " | ".join(f"{t} ms/MB (share)" for t in ts) + " |")
+    out.append("|---|" + "---:|" * len(ts))
+    for cat in cats:
+        cells = []
+        for t in ts:
+            c = next((x for x in prof[t]["categories"] if x["category"] == cat), None)
+            if c is None:
+                cells.append("-")
+            elif c["ms_per_mb"] is None:
+                cells.append(f"{c['samples']} samples")
+            else:
+                cells.append(f"{c['ms_per_mb']:.2f} ({100 * c['share_of_busy']:.0f}%)")
+        out.append(f"| {cat} | " + " | ".join(cells) + " |")
+    out.append("| **total server CPU** | " + " | ".join(f"**{prof[t]['cpu_ms_per_mb']:.1f}**" for t in ts) + " |")
+    return "\n".join(out)

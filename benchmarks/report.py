@@ -1,0 +1,256 @@
+"""Tables, ratios, targets, JSON, PNG plots and the Markdown results block."""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any, Callable, Optional
+
+T, M = "terminado", "termmux"
+
+
+def machine() -> dict[str, Any]:
+    """The facts needed to compare runs across machines."""
+    import jupyter_server
+    import terminado
+    import tornado
+
+    try:
+        import jupyter_server_terminals
+
+        jst = jupyter_server_terminals.__version__
+    except Exception:
+        jst = "?"
+    cpu = "?"
+    try:
+        for ln in Path("/proc/cpuinfo").read_text().splitlines():
+            if ln.startswith("model name"):
+                cpu = ln.split(":", 1)[1].strip()
+                break
+    except OSError:
+        pass
+    try:
+        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
+                                cwd=Path(__file__).parent).stdout.strip()
+    except OSError:
+        commit = "?"
+    mem = 0
+    try:
+        import psutil
+
+        mem = psutil.virtual_memory().total // (1 << 20)
+    except Exception:
+        pass
+    return {
+        "nproc": os.cpu_count(), "cpu": cpu, "mem_mb": mem, "kernel": platform.release(),
+        "python": platform.python_version(), "tornado": tornado.version,
+        "jupyter_server": jupyter_server.__version__, "terminado": terminado.__version__,
+        "jupyter_server_terminals": jst, "commit": commit,
+    }
+
+
+def _get(d: dict[str, Any], path: str) -> Optional[float]:
+    cur: Any = d
+    for p in path.split("."):
+        if not isinstance(cur, dict) or p not in cur:
+            return None
+        cur = cur[p]
+    return cur if isinstance(cur, (int, float)) else None
+
+
+def rows(res: dict[str, Any]) -> list[tuple[str, str, str, str]]:
+    """(metric, unit/direction, json path, format) rows present in the results."""
+    out: list[tuple[str, str, str, str]] = []
+    for n in res["settings"]["sessions"]:
+        out.append((f"throughput, {n} sessions", "MB/s ↑", f"throughput.{n}.mb_per_s", "{:.1f}"))
+    for n in res["settings"]["sessions"]:
+        out.append((f"server CPU per MB, {n} sessions", "ms/MB ↓", f"throughput.{n}.cpu_ms_per_mb", "{:.1f}"))
+    for n in res["settings"]["sessions"]:
+        out.append((f"peak RSS growth, {n} sessions", "MB ↓", f"throughput.{n}.rss_growth_mb", "{:.1f}"))
+    out.append(("fan-out: 1 session → 4 sockets", "MB/s delivered ↑", "fanout.mb_per_s_delivered", "{:.1f}"))
+    for k in res["settings"]["floods"]:
+        for q in ("p50", "p95", "p99", "max"):
+            out.append((f"echo {q}, {k} flooding", "ms ↓", f"latency.{k}.{q}_ms", "{:.2f}"))
+        if k:
+            out.append((f"flood output while sampling, {k} flooding", "MB/s", f"latency.{k}.flood_mb_per_s", "{:.1f}"))
+    out += [
+        ("memory per idle attached session", "KB ↓", "idle.kb_per_attached_session", "{:.0f}"),
+        ("memory per extra idle socket", "KB ↓", "idle.kb_per_idle_socket", "{:.0f}"),
+        (f"scale: {res['settings']['scale_sessions']} sessions streaming", "MB/s ↑", "scale.mb_per_s", "{:.1f}"),
+        ("scale: slowest / median completion", "× ↓", "scale.max_over_median", "{:.2f}"),
+        (f"mesh: {res['settings']['mesh_sockets']} clients × {res['settings']['mesh_per_socket']} sessions", "MB/s delivered ↑", "mesh.mb_per_s_delivered", "{:.1f}"),
+        (f"stall: RSS growth ({res['settings']['stall_mb']:.0f} MB stalled)", "MB ↓", "stall.rss_growth_mb", "{:.1f}"),
+        ("stall: other sessions meanwhile", "MB/s ↑", "stall.others_mb_per_s", "{:.1f}"),
+        ("stall: drain after resume", "s", "stall.drain_s", "{:.1f}"),
+    ]
+    return out
+
+
+def add_derived(res: dict[str, Any]) -> None:
+    for t in (T, M):
+        for r in res["transports"].get(t, {}).get("throughput", {}).values():
+            r["cpu_ms_per_mb"] = r["cpu_s_per_mb"] * 1000
+
+
+def table(res: dict[str, Any]) -> str:
+    """Plain-text table: terminado, termmux, termmux/terminado."""
+    add_derived(res)
+    tr = res["transports"]
+    lines = [f"{'metric':44} {'unit':17} {T:>10} {M:>10} {'ratio':>7}", "-" * 92]
+    for name, unit, path, fmt in rows(res):
+        a, b = _get(tr.get(T, {}), path), _get(tr.get(M, {}), path)
+        if a is None and b is None:
+            continue
+        fa = fmt.format(a) if a is not None else "-"
+        fb = fmt.format(b) if b is not None else "-"
+        ratio = f"{b / a:.2f}" if a and b is not None else "-"
+        lines.append(f"{name:44} {unit:17} {fa:>10} {fb:>10} {ratio:>7}")
+    lines.append("-" * 92)
+    lines.append("ratio = termmux / terminado")
+    for t in res["correctness"]:
+        bad = res["correctness"].get(t, [])
+        lines.append(f"correctness {t}: " + ("all lines once, in order, right session" if not bad else f"FAILED: {bad[:3]}"))
+    return "\n".join(lines)
+
+
+def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
+    """The project's targets, evaluated on this run (None when a scenario was not run)."""
+    tr = res["transports"]
+    t, m = tr.get(T, {}), tr.get(M, {})
+    out: list[dict[str, Any]] = []
+
+    def add(name: str, value: Any, met: Optional[bool]) -> None:
+        out.append({"target": name, "value": value, "met": met})
+
+    a, b = _get(t, "throughput.4.mb_per_s"), _get(m, "throughput.4.mb_per_s")
+    add("throughput at 4 sessions ≥ 1.5× terminado", None if not (a and b) else round(b / a, 2),
+        None if not (a and b) else b / a >= 1.5)
+    a, b = _get(t, "throughput.4.cpu_s_per_mb"), _get(m, "throughput.4.cpu_s_per_mb")
+    add("server CPU s/MB at 4 sessions ≤ 0.7× terminado", None if not (a and b) else round(b / a, 2),
+        None if not (a and b) else b / a <= 0.7)
+    a, b = _get(t, "latency.3.p99_ms"), _get(m, "latency.3.p99_ms")
+    add("echo p99 with 3 flooding < 10 ms and ≤ terminado",
+        None if a is None or b is None else f"{b:.2f} ms vs {a:.2f} ms",
+        None if a is None or b is None else (b < 10 and b <= a))
+    a, b = _get(t, "stall.rss_growth_mb"), _get(m, "stall.rss_growth_mb")
+    add("stalled client: termmux RSS growth < 50 MB while terminado's grows",
+        None if a is None or b is None else f"{b:.1f} MB vs {a:.1f} MB",
+        None if a is None or b is None else (b < 50 and a > max(50.0, 2 * b)))
+    sc = m.get("scale")
+    add("64 sessions on one socket: all correct, none > 3× median",
+        None if not sc else f"ok={sc['ok']}, max/median={sc['max_over_median']:.2f}",
+        None if not sc else (sc["ok"] and not sc["starved"]))
+    return out
+
+
+def write_json(res: dict[str, Any], path: Path) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(res, indent=1, default=str))
+    tmp.replace(path)
+
+
+def plots(res: dict[str, Any], outdir: Path) -> list[Path]:
+    """latency.png (echo RTT CDFs) and throughput.png (MB/s vs sessions)."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    made: list[Path] = []
+    tr = res["transports"]
+    floods = res["settings"]["floods"]
+    fig, axes = plt.subplots(1, len(floods), figsize=(4.2 * len(floods), 3.4), sharey=True, squeeze=False)
+    for ax, k in zip(axes[0], floods):
+        for t, style in ((T, "--"), (M, "-")):
+            xs = sorted(tr.get(t, {}).get("latency", {}).get(str(k), {}).get("rtt_ms", []))
+            if xs:
+                ys = [(i + 1) / len(xs) for i in range(len(xs))]
+                ax.plot(xs, ys, style, label=t)
+        ax.set_xscale("log")
+        ax.set_title(f"{k} sessions flooding")
+        ax.set_xlabel("echo round trip (ms)")
+        ax.grid(True, which="both", alpha=0.3)
+    axes[0][0].set_ylabel("fraction of keystrokes ≤ x")
+    axes[0][0].legend()
+    fig.tight_layout()
+    p = outdir / "latency.png"
+    fig.savefig(p, dpi=80)
+    plt.close(fig)
+    made.append(p)
+
+    fig, ax = plt.subplots(figsize=(5.5, 3.6))
+    for t, style in ((T, "o--"), (M, "s-")):
+        tp = tr.get(t, {}).get("throughput", {})
+        ns = sorted(int(n) for n in tp)
+        if ns:
+            ax.plot(ns, [tp[str(n)]["mb_per_s"] for n in ns], style, label=t)
+    ax.set_xscale("log", base=2)
+    ax.set_xlabel("sessions streaming at once")
+    ax.set_ylabel("aggregate MB/s delivered")
+    ax.set_title(f"{res['settings']['mb']:g} MB per session, {res['machine']['nproc']} cores")
+    ax.grid(True, alpha=0.3)
+    ax.legend()
+    fig.tight_layout()
+    p = outdir / "throughput.png"
+    fig.savefig(p, dpi=80)
+    plt.close(fig)
+    made.append(p)
+    return made
+
+
+def markdown(res: dict[str, Any]) -> str:
+    """The results block for docs/benchmarks.md."""
+    m = res["machine"]
+    out = [
+        f"Run {res['started']} at commit `{m['commit']}`, {res['wall_s']:.0f} s wall, "
+        f"command `{res['command']}`.",
+        "",
+        f"Machine: {m['nproc']} cores ({m['cpu']}), {m['mem_mb']} MB RAM, Linux {m['kernel']}; "
+        f"Python {m['python']}, tornado {m['tornado']}, jupyter_server {m['jupyter_server']}, "
+        f"terminado {m['terminado']}, jupyter_server_terminals {m['jupyter_server_terminals']}.",
+        "",
+        "| metric | unit | terminado | termmux | termmux / terminado |",
+        "|---|---|---:|---:|---:|",
+    ]
+    tr = res["transports"]
+    for name, unit, path, fmt in rows(res):
+        a, b = _get(tr.get(T, {}), path), _get(tr.get(M, {}), path)
+        if a is None and b is None:
+            continue
+        fa = fmt.format(a) if a is not None else "-"
+        fb = fmt.format(b) if b is not None else "-"
+        ratio = f"{b / a:.2f}" if a and b is not None else "-"
+        out.append(f"| {name} | {unit} | {fa} | {fb} | {ratio} |")
+    out += ["", "| target | this run | met |", "|---|---|---|"]
+    for t in res["targets"]:
+        met = {True: "yes", False: "**no**", None: "not run"}[t["met"]]
+        out.append(f"| {t['target']} | {t['value']} | {met} |")
+    out.append("")
+    for t in res["correctness"]:
+        bad = res["correctness"].get(t, [])
+        out.append(f"Correctness, {t}: " + ("every line arrived once, in order, in the right session, in every scenario." if not bad else f"**failed**: {bad[:5]}"))
+        out.append("")
+    out += ["![echo latency](../benchmarks/results/latency.png)", "",
+            "![throughput vs sessions](../benchmarks/results/throughput.png)"]
+    return "\n".join(out)
+
+
+START, END = "<!-- results:start -->", "<!-- results:end -->"
+
+
+def update_docs(doc: Path, block: str) -> bool:
+    """Replace the text between the results markers in ``doc``; False if there are none."""
+    if not doc.exists():
+        return False
+    text = doc.read_text()
+    if START not in text or END not in text:
+        return False
+    a = text.index(START) + len(START)
+    b = text.index(END)
+    doc.write_text(text[:a] + "\n" + block + "\n" + text[b:])
+    return True

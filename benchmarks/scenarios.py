@@ -1,0 +1,491 @@
+"""The scenarios. Each one starts a fresh server, runs the same work over one transport, and
+returns a plain dict of numbers (and any correctness errors) for the report."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import random
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Optional
+
+import psutil
+
+from .server import JupyterServer
+from .transports import View, open_view
+from .verify import StreamVerifier, lines_for_mb
+
+MB = 1_000_000
+
+
+@dataclass
+class Settings:
+    """Sizes for one benchmark run (``--smoke`` shrinks all of them)."""
+
+    mb: float = 10.0
+    sessions: list[int] = field(default_factory=lambda: [1, 4, 16])
+    fanout_sockets: int = 4
+    samples: int = 300
+    floods: list[int] = field(default_factory=lambda: [0, 3, 15])
+    idle_sessions: int = 32
+    scale_sessions: int = 64
+    scale_mb: float = 1.0
+    mesh_sockets: int = 16
+    mesh_per_socket: int = 4
+    mesh_mb: float = 1.0
+    stall_mb: float = 200.0
+    stall_others: int = 4
+    stall_hold_max: float = 60.0
+    stream_timeout: float = 180.0
+    server_args: list[str] = field(default_factory=list)
+    settle: float = 1.0
+    profile: bool = False
+    results: Path = Path("benchmarks/results")
+
+
+class RssSampler:
+    """Samples the server's RSS every ``interval`` seconds in the background."""
+
+    def __init__(self, server: JupyterServer, interval: float = 0.02):
+        self.server = server
+        self.interval = interval
+        self.baseline = server.rss()
+        self.peak = self.baseline
+        self.last = self.baseline
+        self.samples: list[tuple[float, int]] = []
+        self._task: Optional[asyncio.Task[None]] = None
+
+    def start(self) -> "RssSampler":
+        self._task = asyncio.ensure_future(self._run())
+        return self
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                self.last = self.server.rss()
+            except psutil.Error:
+                return
+            self.samples.append((time.perf_counter(), self.last))
+            self.peak = max(self.peak, self.last)
+            await asyncio.sleep(self.interval)
+
+    async def stop(self) -> None:
+        if self._task:
+            self._task.cancel()
+            await asyncio.gather(self._task, return_exceptions=True)
+
+    @property
+    def growth_mb(self) -> float:
+        return (self.peak - self.baseline) / MB
+
+
+class Waiter:
+    """A sink that resolves a future when ``needle`` shows up in the output."""
+
+    def __init__(self) -> None:
+        self.buf = ""
+        self.needle = ""
+        self.fut: Optional[asyncio.Future[float]] = None
+
+    def arm(self, needle: str) -> asyncio.Future[float]:
+        self.buf = ""
+        self.needle = needle
+        self.fut = asyncio.get_running_loop().create_future()
+        return self.fut
+
+    def feed(self, data: str) -> None:
+        if self.fut is None or self.fut.done():
+            return
+        self.buf += data
+        if self.needle in self.buf:
+            self.fut.set_result(time.perf_counter())
+        else:
+            self.buf = self.buf[-len(self.needle) :]
+
+
+class Counter:
+    """A sink that only counts characters."""
+
+    def __init__(self) -> None:
+        self.n = 0
+
+    def feed(self, data: str) -> None:
+        self.n += len(data)
+
+
+async def handshake(views: list[View], timeout: float = 20) -> None:
+    """Wait until every session's shell runs commands and every view sees its output."""
+    waits = []
+    sent: set[str] = set()
+    for v in views:
+        for s in v.sessions:
+            w = Waiter()
+            v.add_sink(s, w)
+            # the echo shows "R$((1+1))DY"; only the shell's output says "R2DY"
+            waits.append(w.arm(f"R2DY{s}."))
+    for v in views:
+        for s in v.sessions:
+            if s not in sent:
+                sent.add(s)
+                await v.send(s, f"echo R$((1+1))DY{s}.\r")
+    await asyncio.wait_for(asyncio.gather(*waits), timeout)
+    for v in views:
+        for s in v.sessions:
+            v.sinks[s] = [x for x in v.sinks[s] if not isinstance(x, Waiter)]
+
+
+async def run_streams(
+    views: list[View], plan: dict[str, int], gen: str, timeout: float
+) -> tuple[float, float, dict[tuple[int, str], StreamVerifier]]:
+    """Start ``plan`` (session -> lines) at once; wait for every subscriber's end marker.
+
+    Returns (t0, elapsed, verifiers keyed by (view index, session)).
+    """
+    verifiers: dict[tuple[int, str], StreamVerifier] = {}
+    all_done = asyncio.Event()
+    remaining = [0]
+
+    def one_done() -> None:
+        remaining[0] -= 1
+        if remaining[0] == 0:
+            all_done.set()
+
+    for vi, v in enumerate(views):
+        for s in v.sessions:
+            if s in plan:
+                ver = StreamVerifier(s, plan[s], on_done=one_done)
+                verifiers[(vi, s)] = ver
+                v.add_sink(s, ver)
+                remaining[0] += 1
+    owner: dict[str, View] = {}
+    for v in views:
+        for s in v.sessions:
+            owner.setdefault(s, v)
+    t0 = time.perf_counter()
+    await asyncio.gather(*(owner[s].send(s, f"python3 {gen} {s} {n}\r") for s, n in plan.items()))
+    try:
+        await asyncio.wait_for(all_done.wait(), timeout)
+    except asyncio.TimeoutError:
+        pass
+    elapsed = time.perf_counter() - t0
+    for v in views:
+        for s in v.sessions:
+            v.sinks[s] = [x for x in v.sinks[s] if not isinstance(x, StreamVerifier)]
+    return t0, elapsed, verifiers
+
+
+def check(verifiers: dict[tuple[int, str], StreamVerifier], views: list[View]) -> list[str]:
+    """Every correctness problem seen: lost/reordered/misrouted lines, protocol errors."""
+    errs = [v.describe() for v in verifiers.values() if not v.ok]
+    for v in views:
+        errs.extend(v.errors)
+    return errs
+
+
+async def close_all(views: list[View]) -> None:
+    await asyncio.gather(*(v.close() for v in views), return_exceptions=True)
+
+
+class PySpy:
+    """Optional py-spy sampling of the server during one run (raw collapsed stacks)."""
+
+    def __init__(self, pid: int, out: Path, rate: int = 250):
+        self.cmd = ["py-spy", "record", "--pid", str(pid), "--rate", str(rate), "--idle",
+                    "--format", "raw", "--output", str(out)]
+        exe = Path(sys.executable).parent / "py-spy"
+        if exe.exists():
+            self.cmd[0] = str(exe)
+        self.out = out
+        self.proc: Optional[subprocess.Popen[bytes]] = None
+
+    async def __aenter__(self) -> "PySpy":
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+        await asyncio.sleep(1.0)  # let it attach
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+# ---------------------------------------------------------------- scenarios
+
+
+async def throughput(transport: str, n: int, st: Settings, profile_to: Optional[Path] = None) -> dict[str, Any]:
+    """N sessions in one view each print ``st.mb`` MB at once: time, CPU, RSS, correctness."""
+    async with JupyterServer(st.server_args) as srv:
+        names = [f"tp{n}s{i:02d}" for i in range(n)]
+        await srv.create_terminals(names)
+        view = await open_view(transport, srv, names)
+        await handshake([view])
+        plan = {s: lines_for_mb(s, st.mb) for s in names}
+        rss = RssSampler(srv).start()
+        cpu0 = srv.cpu()
+        if profile_to is not None:
+            async with PySpy(srv.pid, profile_to):
+                _, elapsed, vers = await run_streams([view], plan, srv.gen, st.stream_timeout)
+        else:
+            _, elapsed, vers = await run_streams([view], plan, srv.gen, st.stream_timeout)
+        cpu = srv.cpu() - cpu0
+        await rss.stop()
+        errors = check(vers, [view])
+        payload = sum(v.payload_bytes for v in vers.values()) / MB
+        await close_all([view])
+        return {
+            "sessions": n, "sockets": view.sockets, "mb_per_session": st.mb,
+            "mb_total": payload, "seconds": elapsed, "mb_per_s": payload / elapsed,
+            "cpu_s": cpu, "cpu_s_per_mb": cpu / payload, "frames": view.messages,
+            "bytes_per_frame": view.bytes / max(1, view.messages),
+            "rss_start_mb": rss.baseline / MB, "rss_peak_mb": rss.peak / MB,
+            "rss_growth_mb": rss.growth_mb, "ok": not errors, "errors": errors[:10],
+        }
+
+
+async def fanout(transport: str, st: Settings) -> dict[str, Any]:
+    """One session printing ``st.mb`` MB, watched by ``fanout_sockets`` independent clients."""
+    async with JupyterServer(st.server_args) as srv:
+        name = "fan"
+        await srv.create_terminals([name])
+        views = [await open_view(transport, srv, [name]) for _ in range(st.fanout_sockets)]
+        await handshake(views)
+        cpu0 = srv.cpu()
+        rss = RssSampler(srv).start()
+        _, elapsed, vers = await run_streams(views, {name: lines_for_mb(name, st.mb)}, srv.gen, st.stream_timeout)
+        cpu = srv.cpu() - cpu0
+        await rss.stop()
+        errors = check(vers, views)
+        delivered = sum(v.payload_bytes for v in vers.values()) / MB
+        await close_all(views)
+        return {
+            "watchers": st.fanout_sockets, "mb": st.mb, "seconds": elapsed,
+            "mb_delivered": delivered, "mb_per_s_delivered": delivered / elapsed,
+            "cpu_s_per_mb": cpu / delivered, "rss_growth_mb": rss.growth_mb,
+            "ok": not errors, "errors": errors[:10],
+        }
+
+
+def pct(xs: list[float], p: float) -> float:
+    """Nearest-rank percentile of a non-empty list."""
+    s = sorted(xs)
+    k = max(0, min(len(s) - 1, int(round(p / 100 * len(s) + 0.5)) - 1))
+    return s[k]
+
+
+async def latency(transport: str, floods: int, st: Settings) -> dict[str, Any]:
+    """Keystroke echo round trips on an idle session while ``floods`` other sessions flood."""
+    async with JupyterServer(st.server_args) as srv:
+        names = ["lat"] + [f"fl{i:02d}" for i in range(floods)]
+        await srv.create_terminals(names)
+        view = await open_view(transport, srv, names)
+        await handshake([view])
+        counters = {s: Counter() for s in names[1:]}
+        for s, c in counters.items():
+            view.add_sink(s, c)
+        for s in names[1:]:
+            await view.send(s, f"python3 {srv.flood} {s} 120\r")
+        # let every flood reach steady state before sampling
+        deadline = time.monotonic() + 30
+        while any(c.n < 256 * 1024 for c in counters.values()) and time.monotonic() < deadline:
+            await asyncio.sleep(0.05)
+        probe = Waiter()
+        view.add_sink("lat", probe)
+        rtts: list[float] = []
+        timeouts = 0
+        flood0 = sum(c.n for c in counters.values())
+        t_start = time.perf_counter()
+        for i in range(st.samples):
+            fut = probe.arm("a")
+            t0 = time.perf_counter()
+            await view.send("lat", "a")
+            try:
+                t1 = await asyncio.wait_for(fut, 5)
+                rtts.append((t1 - t0) * 1000)
+            except asyncio.TimeoutError:
+                timeouts += 1
+            fut = probe.arm("\b")
+            await view.send("lat", "\x7f")
+            try:
+                await asyncio.wait_for(fut, 5)
+            except asyncio.TimeoutError:
+                timeouts += 1
+            await asyncio.sleep(random.uniform(0, 0.004))
+        span = time.perf_counter() - t_start
+        flood_mb_s = (sum(c.n for c in counters.values()) - flood0) / MB / span
+        for s in names[1:]:
+            await view.send(s, "\x03")
+        errors = list(view.errors)
+        if timeouts:
+            errors.append(f"{timeouts} echo round trips timed out")
+        await close_all([view])
+        res: dict[str, Any] = {"floods": floods, "samples": len(rtts), "flood_mb_per_s": flood_mb_s,
+                               "ok": not errors, "errors": errors[:10], "rtt_ms": rtts}
+        if rtts:
+            res.update(p50_ms=pct(rtts, 50), p95_ms=pct(rtts, 95), p99_ms=pct(rtts, 99), max_ms=max(rtts),
+                       mean_ms=statistics.fmean(rtts))
+        return res
+
+
+async def _settled_rss(srv: JupyterServer, wait: float = 1.0) -> int:
+    await asyncio.sleep(wait)
+    xs = []
+    for _ in range(5):
+        xs.append(srv.rss())
+        await asyncio.sleep(0.05)
+    return int(statistics.median(xs))
+
+
+async def idle_memory(transport: str, st: Settings) -> dict[str, Any]:
+    """Server RSS per idle attached session, and per extra idle socket."""
+    async with JupyterServer(st.server_args) as srv:
+        k = st.idle_sessions
+        names = [f"idle{i:02d}" for i in range(k)]
+        await srv.create_terminals(names)
+        r0 = await _settled_rss(srv, st.settle)
+        view = await open_view(transport, srv, names)
+        await handshake([view])
+        r1 = await _settled_rss(srv, st.settle)
+        extra = [await open_view(transport, srv, [names[0]]) for _ in range(k)]
+        await handshake(extra[:1])
+        r2 = await _settled_rss(srv, st.settle)
+        errors = list(view.errors)
+        await close_all([view, *extra])
+        return {
+            "sessions": k, "rss_terminals_only_mb": r0 / MB,
+            "kb_per_attached_session": (r1 - r0) / 1024 / k,
+            "kb_per_idle_socket": (r2 - r1) / 1024 / k,
+            "ok": not errors, "errors": errors[:10],
+        }
+
+
+async def scale(transport: str, st: Settings) -> dict[str, Any]:
+    """Many sessions streaming at once on one view: all verified, none starved."""
+    async with JupyterServer(st.server_args) as srv:
+        n = st.scale_sessions
+        names = [f"sc{i:02d}" for i in range(n)]
+        await srv.create_terminals(names)
+        view = await open_view(transport, srv, names)
+        await handshake([view], timeout=60)
+        plan = {s: lines_for_mb(s, st.scale_mb) for s in names}
+        cpu0 = srv.cpu()
+        t0, elapsed, vers = await run_streams([view], plan, srv.gen, st.stream_timeout)
+        cpu = srv.cpu() - cpu0
+        errors = check(vers, [view])
+        done = [v.done_time - t0 for v in vers.values() if v.done_time is not None]
+        payload = sum(v.payload_bytes for v in vers.values()) / MB
+        await close_all([view])
+        med = statistics.median(done) if done else float("nan")
+        worst = max(done) if done else float("nan")
+        starved = [v.tag for v in vers.values() if v.done_time is None or v.done_time - t0 > 3 * med]
+        return {
+            "sessions": n, "sockets": view.sockets, "mb_per_session": st.scale_mb, "seconds": elapsed,
+            "mb_per_s": payload / elapsed, "cpu_s_per_mb": cpu / payload,
+            "completion_median_s": med, "completion_max_s": worst,
+            "completion_min_s": min(done) if done else float("nan"),
+            "max_over_median": worst / med if done else float("nan"),
+            "starved": starved, "completion_s": sorted(done),
+            "ok": not errors, "errors": errors[:10],
+        }
+
+
+async def mesh(transport: str, st: Settings) -> dict[str, Any]:
+    """``mesh_sockets`` clients, each attached to ``mesh_per_socket`` sessions (overlapping)."""
+    async with JupyterServer(st.server_args) as srv:
+        n, k = st.mesh_sockets, st.mesh_per_socket
+        names = [f"me{i:02d}" for i in range(n)]
+        await srv.create_terminals(names)
+        views = [await open_view(transport, srv, [names[(i + j) % n] for j in range(k)]) for i in range(n)]
+        await handshake(views, timeout=60)
+        plan = {s: lines_for_mb(s, st.mesh_mb) for s in names}
+        _, elapsed, vers = await run_streams(views, plan, srv.gen, st.stream_timeout)
+        errors = check(vers, views)
+        delivered = sum(v.payload_bytes for v in vers.values()) / MB
+        sockets = sum(v.sockets for v in views)
+        await close_all(views)
+        return {
+            "clients": n, "sessions_per_client": k, "sockets": sockets, "subscriptions": len(vers),
+            "mb_per_session": st.mesh_mb, "seconds": elapsed, "mb_delivered": delivered,
+            "mb_per_s_delivered": delivered / elapsed, "ok": not errors, "errors": errors[:10],
+        }
+
+
+async def stall(transport: str, st: Settings) -> dict[str, Any]:
+    """A client in another process stops reading (SIGSTOP) while its session prints a lot."""
+    async with JupyterServer(st.server_args) as srv:
+        others = [f"ot{i:02d}" for i in range(st.stall_others)]
+        await srv.create_terminals(["stall", *others])
+        view = await open_view(transport, srv, others)
+        await handshake([view])
+        nlines = lines_for_mb("stall", st.stall_mb)
+        rss = RssSampler(srv, 0.05).start()
+        child = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", "benchmarks.stalled_client", "--transport", transport,
+            "--url", srv.ws, "--token", srv.token, "--session", "stall", "--lines", str(nlines),
+            "--gen", srv.gen, stdout=asyncio.subprocess.PIPE,
+            cwd=str(Path(__file__).resolve().parent.parent),
+        )
+        try:
+            line = await asyncio.wait_for(child.stdout.readline(), 60)  # type: ignore[union-attr]
+            if json.loads(line).get("event") != "stopping":
+                raise RuntimeError(f"stalled client: {line!r}")
+            ps = psutil.Process(child.pid)
+            for _ in range(200):
+                if ps.status() == psutil.STATUS_STOPPED:
+                    break
+                await asyncio.sleep(0.01)
+            # the other sessions stream while the stalled socket holds its session's output
+            plan = {s: lines_for_mb(s, st.mb) for s in others}
+            _, elapsed, vers = await run_streams([view], plan, srv.gen, st.stream_timeout)
+            errors = check(vers, [view])
+            payload = sum(v.payload_bytes for v in vers.values()) / MB
+            # hold the stall until the generator is done (all output is in the server) or the
+            # server's memory stops growing (the PTY is paused), whichever comes first
+            hold0 = time.monotonic()
+            gen_finished = False
+            while time.monotonic() - hold0 < st.stall_hold_max:
+                await asyncio.sleep(0.5)
+                if not srv.descendants_running("gen.py stall"):
+                    gen_finished = True
+                    await asyncio.sleep(1.0)
+                    break
+                recent = [r for t, r in rss.samples if t > time.perf_counter() - 3]
+                if time.monotonic() - hold0 > 3 and recent and max(recent) - min(recent) < 2 * MB:
+                    break
+            held = time.monotonic() - hold0
+            growth = rss.growth_mb
+            t_resume = time.perf_counter()
+            os.kill(child.pid, signal.SIGCONT)
+            out, _ = await asyncio.wait_for(child.communicate(), st.stream_timeout)
+            drain = time.perf_counter() - t_resume
+            res = json.loads(out.decode().strip().splitlines()[-1])
+            if not res.get("ok"):
+                errors.append(f"stalled client: {res.get('error')}")
+        finally:
+            if child.returncode is None:
+                try:
+                    os.kill(child.pid, signal.SIGCONT)
+                    child.kill()
+                except ProcessLookupError:
+                    pass
+                await child.wait()
+        await rss.stop()
+        await close_all([view])
+        return {
+            "stall_mb": st.stall_mb, "rss_growth_mb": growth, "rss_peak_mb": rss.peak / MB,
+            "held_s": held, "generator_finished_while_stalled": gen_finished,
+            "others": st.stall_others, "others_mb_per_s": payload / elapsed,
+            "drain_s": drain, "stalled_delivered_ok": bool(res.get("ok")),
+            "stalled_received_mb": res.get("received", 0) / MB,
+            "ok": not errors, "errors": errors[:10],
+        }

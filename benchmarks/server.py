@@ -1,0 +1,223 @@
+"""Start and stop a real ``jupyter server`` subprocess on loopback for one scenario."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import secrets
+import shutil
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Optional
+
+import psutil
+from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
+
+from .verify import FLOOD_SCRIPT, GEN_SCRIPT
+
+REPO = Path(__file__).resolve().parent.parent
+SHELL = ["/bin/bash", "--norc", "--noprofile"]
+
+
+def free_port() -> int:
+    """A TCP port that was free on 127.0.0.1 a moment ago."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class JupyterServer:
+    """One ``python -m jupyter_server`` process with jupyter_server_terminals and jupyter_termmux.
+
+    Every scenario gets a fresh server so that memory freed by one transport's run cannot be
+    reused by (and hide the growth of) the other's.
+    """
+
+    def __init__(self, extra_args: Optional[list[str]] = None, log_dir: Optional[Path] = None):
+        self.extra_args = extra_args or []
+        self.log_dir = log_dir
+        self.proc: Optional[subprocess.Popen[bytes]] = None
+        self.tmp = Path(tempfile.mkdtemp(prefix="tmxb-"))
+        self.root = self.tmp / "root"
+        self.port = 0
+        self.token = secrets.token_hex(16)
+        self.ps: Optional[psutil.Process] = None
+        self._log: Any = None
+
+    @property
+    def http(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    @property
+    def ws(self) -> str:
+        return f"ws://127.0.0.1:{self.port}/"
+
+    @property
+    def pid(self) -> int:
+        assert self.proc is not None
+        return self.proc.pid
+
+    @property
+    def gen(self) -> str:
+        return str(self.root / "gen.py")
+
+    @property
+    def flood(self) -> str:
+        return str(self.root / "flood.py")
+
+    async def start(self) -> "JupyterServer":
+        """Launch the server and wait until ``/api/status`` answers."""
+        self.root.mkdir()
+        (self.root / "gen.py").write_text(GEN_SCRIPT)
+        (self.root / "flood.py").write_text(FLOOD_SCRIPT)
+        for d in ("config", "runtime", "data"):
+            (self.tmp / d).mkdir()
+        self.port = free_port()
+        env = dict(os.environ)
+        env.update(
+            JUPYTER_CONFIG_DIR=str(self.tmp / "config"),
+            JUPYTER_RUNTIME_DIR=str(self.tmp / "runtime"),
+            JUPYTER_DATA_DIR=str(self.tmp / "data"),
+            HISTFILE="/dev/null",
+            PYTHONPATH=os.pathsep.join([str(REPO)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])),
+        )
+        env.pop("PS1", None)
+        exts = {
+            "jupyter_server_terminals": True,
+            "jupyter_termmux": True,
+            # other extensions installed in the venv add startup time and memory: keep them out
+            "jupyterlab": False,
+            "jupyter_lsp": False,
+            "notebook_shim": False,
+        }
+        cmd = [
+            sys.executable, "-m", "jupyter_server",
+            "--allow-root", "--no-browser",
+            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
+            "--ServerApp.port_retries=0",
+            f"--IdentityProvider.token={self.token}",
+            f"--ServerApp.root_dir={self.root}",
+            f"--ServerApp.jpserver_extensions={json.dumps(exts).replace('true', 'True').replace('false', 'False')}",
+            f"--ServerApp.terminado_settings={json.dumps({'shell_command': SHELL})}",
+            *self.extra_args,
+        ]
+        log_path = (self.log_dir or self.tmp) / f"server-{self.port}.log"
+        self.log_path = log_path
+        self._log = open(log_path, "wb")
+        self.proc = subprocess.Popen(
+            cmd, cwd=self.root, env=env, stdout=self._log, stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL, start_new_session=True,
+        )
+        self.ps = psutil.Process(self.proc.pid)
+        client = AsyncHTTPClient()
+        deadline = time.monotonic() + 60
+        while True:
+            if self.proc.poll() is not None:
+                raise RuntimeError(f"jupyter server exited early:\n{self.log_tail()}")
+            try:
+                await client.fetch(self.http + "api/status", headers=self.headers, request_timeout=2)
+                break
+            except (OSError, HTTPClientError):
+                if time.monotonic() > deadline:
+                    raise RuntimeError(f"jupyter server did not start:\n{self.log_tail()}")
+                await asyncio.sleep(0.1)
+        return self
+
+    @property
+    def headers(self) -> dict[str, str]:
+        return {"Authorization": f"token {self.token}"}
+
+    def log_tail(self, n: int = 40) -> str:
+        try:
+            return "\n".join(Path(self.log_path).read_text(errors="replace").splitlines()[-n:])
+        except OSError:
+            return ""
+
+    async def api(self, method: str, path: str, body: Any = None) -> Any:
+        """Call the REST API; return the decoded JSON answer (or None)."""
+        req = HTTPRequest(
+            self.http + path, method=method, headers=self.headers,
+            body=None if body is None else json.dumps(body),
+            allow_nonstandard_methods=True, request_timeout=30,
+        )
+        resp = await AsyncHTTPClient().fetch(req)
+        return json.loads(resp.body) if resp.body else None
+
+    async def create_terminals(self, names: list[str]) -> None:
+        """Start one terminal per name (the same call for both transports)."""
+        for name in names:
+            await self.api("POST", "api/terminals", {"name": name, "cwd": str(self.root)})
+
+    async def delete_terminals(self, names: list[str]) -> None:
+        for name in names:
+            try:
+                await self.api("DELETE", f"api/terminals/{name}")
+            except Exception:
+                pass
+
+    def rss(self) -> int:
+        assert self.ps is not None
+        return int(self.ps.memory_info().rss)
+
+    def cpu(self) -> float:
+        """User + system CPU seconds of the server process itself (not its shells)."""
+        assert self.ps is not None
+        t = self.ps.cpu_times()
+        return float(t.user + t.system)
+
+    def descendants_running(self, needle: str) -> bool:
+        """Whether any process under the server has ``needle`` in its command line."""
+        assert self.ps is not None
+        for p in self.ps.children(recursive=True):
+            try:
+                if needle in " ".join(p.cmdline()):
+                    return True
+            except psutil.Error:
+                pass
+        return False
+
+    async def stop(self) -> None:
+        """Stop the server we started (by PID) and any of its descendants that outlive it."""
+        if self.proc is None:
+            return
+        kids: list[psutil.Process] = []
+        try:
+            assert self.ps is not None
+            kids = self.ps.children(recursive=True)
+        except psutil.Error:
+            pass
+        if self.proc.poll() is None:
+            self.proc.terminate()
+            for _ in range(100):
+                if self.proc.poll() is not None:
+                    break
+                await asyncio.sleep(0.1)
+            else:
+                self.proc.kill()
+                self.proc.wait()
+        for k in kids:
+            try:
+                k.kill()
+            except psutil.Error:
+                pass
+        self.proc = None
+        if self._log:
+            self._log.close()
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+    async def __aenter__(self) -> "JupyterServer":
+        try:
+            return await self.start()
+        except BaseException:
+            await self.stop()
+            raise
+
+    async def __aexit__(self, et: Any, ev: Any, tb: Any) -> None:
+        if et is not None and et is not asyncio.CancelledError:
+            print(f"--- server log tail ({self.log_path}) ---\n{self.log_tail()}", file=sys.stderr)
+        await self.stop()
