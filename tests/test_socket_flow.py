@@ -1,0 +1,126 @@
+"""Flow control: a client that really stops reading pauses its session, bounds server memory, loses nothing."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+
+import pytest
+
+from conftest import assert_contiguous, numbered, poll_until
+
+HIGH = 1024 * 1024
+LOW = 256 * 1024
+MARGIN = 256 * 1024
+SLOW_TIMEOUT = 1.0
+
+
+@pytest.fixture
+def termmux_config():
+    """The default watermarks, spelled out, and a short slow-subscriber timeout."""
+    return {"high_watermark": HIGH, "low_watermark": LOW, "slow_subscriber_timeout": SLOW_TIMEOUT}
+
+
+class PausePoller:
+    """Records, in the background, whether a session was ever seen paused and its worst buffer."""
+
+    def __init__(self, router, sid):
+        self.router, self.sid = router, sid
+        self.paused_seen = False
+        self.max_buffered = 0
+        self._task = asyncio.ensure_future(self._run())
+
+    async def _run(self):
+        while True:
+            stats = self.router.stats()
+            self.max_buffered = max(self.max_buffered, stats["max_buffered"])
+            if stats["sessions"].get(self.sid, {}).get("paused"):
+                self.paused_seen = True
+            await asyncio.sleep(0.01)
+
+    def stop(self):
+        self._task.cancel()
+
+
+async def test_stalled_reader_pauses_session_and_loses_nothing(
+    connect, connect_raw, make_terminal, gen_script, router
+):
+    """A socket that stops reading during 30 MB of output pauses the session with the socket's buffer bounded, another session keeps streaming, and every byte arrives in order once it reads again."""
+    n = 3_000_000  # 30 MB through the PTY
+    sid, other = await make_terminal("flood"), await make_terminal("flowing")
+    stalled = await connect_raw("stalled")
+    await stalled.attach(sid, replay=False)
+    since = len(stalled.frames)
+    stalled.stall()
+    stalled.type(sid, f"python3 {gen_script.name} burst P {n}\r")
+    await poll_until(
+        lambda: router.stats()["sessions"][sid]["paused"], 60, "the stalled session to pause"
+    )
+    paused_at = time.monotonic()
+    assert router.stats()["max_buffered"] <= HIGH + MARGIN, router.stats()
+
+    # Another session on another socket streams while the first is stalled.
+    fast = await connect("fast")
+    await fast.attach(other, replay=False)
+    mark = len(fast.frames)
+    fast.type(other, f"python3 {gen_script.name} burst Q 200000\r")
+    await fast.wait_output(other, "tm_end_Q_200000", timeout=60, since=mark)
+    assert_contiguous(numbered(fast.text(other, mark), "Q"), 1, 200_000, "the other session")
+
+    # A lone subscriber is never dropped as slow: it stays attached and paused, however long
+    # it stalls (observed here for twice slow_subscriber_timeout).
+    while time.monotonic() - paused_at < 2 * SLOW_TIMEOUT:
+        stats = router.stats()
+        assert stats["sessions"][sid]["paused"] and stats["sessions"][sid]["subscribers"] == 1
+        assert stats["max_buffered"] <= HIGH + MARGIN, stats
+        await asyncio.sleep(0.05)
+    received_while_stalled = stalled.bytes_read
+
+    poller = PausePoller(router, sid)
+    try:
+        stalled.resume()
+        await stalled.wait_output(sid, f"tm_end_P_{n}", timeout=180, since=since)
+    finally:
+        poller.stop()
+    assert received_while_stalled < 10 * 1024 * 1024, "the stall did not hold the stream back"
+    assert not stalled.of_type("session.detached", since), "a lone stalled subscriber was dropped"
+    assert_contiguous(numbered(stalled.text(sid, since), "P"), 1, n, "the stalled socket")
+    assert router.stats()["max_buffered"] <= HIGH + MARGIN, router.stats()
+    await poll_until(lambda: not router.stats()["sessions"][sid]["paused"], 10, "resumed")
+
+
+async def test_slow_subscriber_of_shared_session_is_detached(
+    connect, connect_raw, make_terminal, gen_script, router
+):
+    """With one fast and one stalled socket on a session, the fast one keeps receiving after slow_subscriber_timeout and the stalled one gets session.detached reason slow."""
+    n = 2_000_000  # 20 MB
+    sid = await make_terminal("shared_flow")
+    fast = await connect("fast")
+    await fast.attach(sid, replay=False)
+    fmark = len(fast.frames)
+    slow = await connect_raw("slow")
+    await slow.attach(sid, replay=False)
+    smark = len(slow.frames)
+    slow.stall()
+
+    poller = PausePoller(router, sid)
+    try:
+        fast.type(sid, f"python3 {gen_script.name} burst F {n}\r")
+        await fast.wait_output(sid, f"tm_end_F_{n}", timeout=120, since=fmark)
+    finally:
+        poller.stop()
+    assert poller.paused_seen, "the stalled socket never paused the session"
+    assert poller.max_buffered <= HIGH + MARGIN
+    assert_contiguous(numbered(fast.text(sid, fmark), "F"), 1, n, "the fast socket")
+    assert router.stats()["sessions"][sid]["subscribers"] == 1, router.stats()
+
+    slow.resume()
+    detached = await slow.wait_type("session.detached", timeout=60, sessionId=sid)
+    assert detached.get("reason") == "slow", detached
+    cut = slow.index_of(detached)
+    await slow.barrier()
+    assert not slow.of_type("terminal.output", cut, sessionId=sid), "output after the detach"
+    got = numbered(slow.text(sid, smark), "F")
+    if got:  # what it got before the detach is an unbroken prefix of the stream
+        assert_contiguous(got, 1, None, "the slow socket before its detach")
+        assert got[-1] < n
