@@ -18,6 +18,9 @@ import { xtermTheme } from './theme';
 /** ESC c (RIS): full reset, applied in-stream so output xterm already holds is wiped too. */
 const FULL_RESET = '\x1bc';
 
+/** Output this soon after an attach does not mark a background tab as active. */
+const ACTIVITY_GRACE_MS = 1000;
+
 export type TabState = 'attaching' | 'attached' | 'exited' | 'gone';
 
 export class TerminalTab extends Widget implements ISessionListener {
@@ -99,7 +102,8 @@ export class TerminalTab extends Widget implements ISessionListener {
     } else {
       this._flow.write(data);
     }
-    if (!this.isVisible && !replay) {
+    // Output right after (re-)attaching is the shell redrawing for a new size, not news.
+    if (!this.isVisible && !replay && Date.now() - this._attachedAt > ACTIVITY_GRACE_MS) {
       this.activity = true;
     }
   }
@@ -111,6 +115,7 @@ export class TerminalTab extends Widget implements ISessionListener {
   }
 
   onAttached(): void {
+    this._attachedAt = Date.now();
     if (this._state !== 'exited') {
       this._setState('attached');
     }
@@ -213,6 +218,7 @@ export class TerminalTab extends Widget implements ISessionListener {
   private readonly _channel: ISessionChannel;
   private _state: TabState = 'attaching';
   private _opened = false;
+  private _attachedAt = 0;
   private _activity = false;
   private _activityChanged = new Signal<this, boolean>(this);
   private _gone = new Signal<this, string>(this);

@@ -1,0 +1,294 @@
+"""End-to-end tests of the termmux panel: real JupyterLab, real terminals, real Chromium.
+
+Each test waits for sentinel strings computed by the shell (`echo x_$((6*7))` prints `x_42`, so the
+typed command itself never matches), never for a fixed time.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import shutil
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .conftest import LabServer
+
+pytestmark = pytest.mark.browser
+
+PANEL = ".jp-TermMux-panel"
+TAB = f"{PANEL} .lm-TabBar-tab"
+VISIBLE_TERM = f"{PANEL} .jp-TermMux-terminal:not(.lm-mod-hidden)"
+SOCKET_PATH = "api/termmux/socket"
+DOCS_IMAGE = Path(__file__).resolve().parents[2] / "docs" / "images" / "termmux-panel.png"
+
+
+def termmux_sockets(page: Any) -> list[Any]:
+    """Record every termmux WebSocket the page opens (from now on)."""
+    sockets: list[Any] = []
+    page.on("websocket", lambda ws: sockets.append(ws) if SOCKET_PATH in ws.url else None)
+    return sockets
+
+
+def open_lab(page: Any, server: LabServer) -> None:
+    """Open /lab?reset (logging in with the token) and wait for the launcher."""
+    page.goto(server.lab_url())
+    page.wait_for_selector(".jp-Launcher", timeout=60_000)
+
+
+def launch_panel(page: Any) -> None:
+    """Click the launcher tile and wait for the panel's first tab to be connected."""
+    page.locator(".jp-LauncherCard", has_text=re.compile(r"^Terminals$")).first.click()
+    page.wait_for_selector(f"{PANEL}[data-status=connected]")
+    wait_tabs(page, 1)
+    page.wait_for_selector(f"{VISIBLE_TERM}[data-state=attached]")
+
+
+def wait_tabs(page: Any, n: int) -> None:
+    """Wait until the panel has exactly n tabs."""
+    page.wait_for_function(
+        "([sel, n]) => document.querySelectorAll(sel).length === n", arg=[TAB, n]
+    )
+
+
+def new_tab(page: Any) -> None:
+    """Create a tab with the toolbar's New button and wait until it is attached."""
+    n = page.locator(TAB).count()
+    page.locator(f"{PANEL} .jp-TermMux-new").click()
+    wait_tabs(page, n + 1)
+    page.wait_for_function(
+        "sel => { const t = document.querySelector(sel); return t && t.dataset.state === 'attached'; }",
+        arg=VISIBLE_TERM,
+    )
+
+
+def select_tab(page: Any, index: int) -> None:
+    """Click tab `index` and wait until it is the current one."""
+    page.locator(TAB).nth(index).click()
+    page.wait_for_function(
+        "([sel, i]) => document.querySelectorAll(sel)[i].classList.contains('lm-mod-current')",
+        arg=[TAB, index],
+    )
+
+
+def visible_text(page: Any) -> str:
+    """Text of the visible terminal's rows."""
+    return str(page.locator(f"{VISIBLE_TERM} .xterm-rows").inner_text()).replace("\xa0", " ")
+
+
+def wait_visible_text(page: Any, needle: str, timeout: float = 30_000) -> None:
+    """Wait until the visible terminal shows `needle`."""
+    page.wait_for_function(
+        """([sel, needle]) => {
+            const rows = document.querySelector(sel);
+            return rows && rows.textContent.replace(/\\u00a0/g, ' ').includes(needle);
+        }""",
+        arg=[f"{VISIBLE_TERM} .xterm-rows", needle],
+        timeout=timeout,
+    )
+
+
+def type_command(page: Any, command: str) -> None:
+    """Focus the visible terminal and type a command line."""
+    page.locator(f"{VISIBLE_TERM} .xterm-screen").click()
+    page.keyboard.type(command)
+    page.keyboard.press("Enter")
+
+
+def run(page: Any, tag: str, k: int) -> str:
+    """Type `echo tag_$((k*2))` in the visible tab, wait for its output, return the output."""
+    expected = f"{tag}_{k * 2}"
+    type_command(page, f"echo {tag}_$(({k}*2))")
+    wait_visible_text(page, expected)
+    return expected
+
+
+def session_ids(page: Any) -> list[str]:
+    """Session ids of the panel's tabs, in tab order."""
+    ids: list[str] = page.eval_on_selector_all(
+        f"{PANEL} .jp-TermMux-terminal", "els => els.map(e => e.dataset.sessionId)"
+    )
+    order: list[str] = page.eval_on_selector_all(
+        TAB, "els => els.map(e => e.querySelector('.lm-TabBar-tabLabel').textContent)"
+    )
+    assert len(order) == len(ids)
+    return ids
+
+
+def server_terminals(server: LabServer) -> set[str]:
+    """Names of the server's running terminals (GET /api/terminals)."""
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{server.port}{server.base_url}api/terminals",
+        headers={"Authorization": f"token {server.token}"},
+    )
+    with urllib.request.urlopen(req, timeout=10) as resp:
+        return {t["name"] for t in json.loads(resp.read())}
+
+
+def wait_workspace_saved(server: LabServer, session_ids: list[str]) -> None:
+    """Wait until the server-side workspace holds the panel layout and its tabs' sessions."""
+    req = urllib.request.Request(
+        f"http://127.0.0.1:{server.port}{server.base_url}lab/api/workspaces/default",
+        headers={"Authorization": f"token {server.token}"},
+    )
+    for _ in range(300):
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            data = json.loads(resp.read()).get("data", {})
+        panels = [v for k, v in data.items() if k.startswith("jupyter-termmux:panel:")]
+        restorable = any(k.startswith("termmux:") for k in data)
+        if restorable and any(
+            [t["sessionId"] for t in p.get("tabs", [])] == session_ids for p in panels
+        ):
+            return
+        time.sleep(0.1)  # poll interval; the condition is the saved workspace
+    raise AssertionError(f"workspace never saved the panel: {data}")
+
+
+def test_three_tabs_route_output_keep_content_and_share_one_socket(
+    lab: LabServer, page: Any, artifacts: Path
+) -> None:
+    """The launcher opens the panel; three tabs each show only their own output over a single
+    WebSocket; switching keeps content; a background tab's activity mark appears and clears; a
+    reload restores the same tabs attached to the same sessions with their output replayed."""
+    sockets = termmux_sockets(page)
+    open_lab(page, lab)
+    launch_panel(page)
+    new_tab(page)
+    new_tab(page)
+    wait_tabs(page, 3)
+
+    outputs = []
+    for i in range(3):
+        select_tab(page, i)
+        outputs.append(run(page, f"tab{i}", 1000 + i))
+    # Each tab shows its own output only, and kept it across the switches.
+    for i in range(3):
+        select_tab(page, i)
+        wait_visible_text(page, outputs[i])
+        text = visible_text(page)
+        for j in range(3):
+            if j != i:
+                assert outputs[j] not in text, f"tab {i} shows tab {j}'s output"
+
+    # Activity: output reaching tab 0's PTY while tab 2 is shown marks tab 0 until viewed.
+    select_tab(page, 0)
+    type_command(page, "echo TTY=$(tty)_E$((2+3))X")
+    wait_visible_text(page, "_E5X")
+    tty = re.search(r"TTY=(/dev/pts/\d+)_E5X", visible_text(page))
+    assert tty, visible_text(page)
+    select_tab(page, 2)
+    type_command(page, f"echo bg_$((21*2)) > {tty.group(1)}")
+    page.wait_for_selector(f"{TAB}.jp-TermMux-activity")
+    assert page.locator(TAB).nth(0).evaluate("e => e.classList.contains('jp-TermMux-activity')")
+    select_tab(page, 0)
+    wait_visible_text(page, "bg_42")
+    page.wait_for_function(
+        "sel => !document.querySelector(sel).classList.contains('jp-TermMux-activity')",
+        arg=f"{TAB}:nth-child(1)",
+    )
+
+    # Exactly one termmux socket for the page, however many tabs.
+    assert len(sockets) == 1, [ws.url for ws in sockets]
+
+    select_tab(page, 1)
+    shot = artifacts / "termmux-panel-three-tabs.png"
+    page.locator(PANEL).screenshot(path=str(shot))
+    if not DOCS_IMAGE.exists():
+        DOCS_IMAGE.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, DOCS_IMAGE)
+
+    before = session_ids(page)
+    assert len(set(before)) == 3
+    assert set(before) <= server_terminals(lab)
+
+    wait_workspace_saved(lab, before)
+    # Reload: same tabs, same sessions, recent output replayed, terminals still work.
+    page.goto(f"{lab.url}lab")
+    page.wait_for_selector(f"{PANEL}[data-status=connected]", timeout=60_000)
+    wait_tabs(page, 3)
+    assert session_ids(page) == before
+    select_tab(page, 0)
+    wait_visible_text(page, outputs[0])
+    assert visible_text(page).count(outputs[0]) == 1, "replayed output doubled"
+    select_tab(page, 2)
+    wait_visible_text(page, outputs[2])
+    run(page, "after_reload", 77)
+    assert len(sockets) == 2, "one socket per page load"
+
+
+def test_reconnect_after_the_server_side_drops_every_connection(lab: LabServer, page: Any) -> None:
+    """Cutting every TCP connection makes the page reconnect on its own; tabs are re-attached
+    with their output replayed once, and input typed while reconnecting runs after re-attach."""
+    sockets = termmux_sockets(page)
+    open_lab(page, lab)
+    launch_panel(page)
+    new_tab(page)
+    select_tab(page, 0)
+    first = run(page, "pre0", 500)
+    select_tab(page, 1)
+    second = run(page, "pre1", 600)
+
+    lab.proxy.refuse = True  # new termmux sockets are refused until released
+    assert lab.proxy.cut_all() > 0
+    page.wait_for_selector(f"{PANEL}[data-status=reconnecting]")
+    # Typed while there is no socket: queued, sent after the re-attach.
+    type_command(page, "echo queued_$((4*8))")
+    lab.proxy.refuse = False
+    page.wait_for_selector(f"{PANEL}[data-status=connected]", timeout=60_000)
+    wait_visible_text(page, "queued_32")
+    wait_visible_text(page, second)
+    assert visible_text(page).count(second) == 1, "replay doubled the output"
+    run(page, "post1", 700)
+    select_tab(page, 0)
+    wait_visible_text(page, first)
+    assert visible_text(page).count(first) == 1
+    run(page, "post0", 800)
+    assert len(sockets) >= 2
+
+
+def test_detach_keeps_the_session_and_attach_menu_reopens_it(lab: LabServer, page: Any) -> None:
+    """Closing a tab only detaches (the terminal keeps running on the server); the Attach menu
+    lists it and reopens it with its output; shutting down after confirmation terminates it."""
+    open_lab(page, lab)
+    launch_panel(page)
+    out = run(page, "keep", 4321)
+    (sid,) = session_ids(page)
+    page.locator(f"{TAB} .lm-TabBar-tabCloseIcon").first.click()
+    wait_tabs(page, 0)
+    assert sid in server_terminals(lab)
+
+    page.locator(f"{PANEL} .jp-TermMux-attach").click()
+    page.locator(".jp-TermMux-attachMenu .lm-Menu-item", has_text=f"Terminal {sid}").click()
+    wait_tabs(page, 1)
+    wait_visible_text(page, out)
+    run(page, "again", 11)
+
+    # Shut down through the command palette, confirming the dialog.
+    page.keyboard.press("Control+Shift+C")
+    page.locator(".lm-CommandPalette-input").fill("Shut Down Terminal Session")
+    page.locator(".lm-CommandPalette-item", has_text="Shut Down Terminal Session").first.click()
+    page.locator(".jp-Dialog button", has_text="Shut Down").click()
+    wait_tabs(page, 0)
+    # The tab goes once the server answered session.closed; poll the REST list for its removal.
+    for _ in range(100):
+        if sid not in server_terminals(lab):
+            break
+        page.wait_for_timeout(100)
+    assert sid not in server_terminals(lab), "session still running after shutdown"
+
+
+def test_under_a_base_url(lab_factory: Any, page: Any) -> None:
+    """Under --ServerApp.base_url=/user/alice/ the socket URL carries the base URL and works."""
+    server = lab_factory("/user/alice/")
+    sockets = termmux_sockets(page)
+    open_lab(page, server)
+    launch_panel(page)
+    run(page, "alice", 21)
+    assert len(sockets) == 1
+    assert sockets[0].url.startswith(
+        f"ws://127.0.0.1:{server.proxy.port}/user/alice/{SOCKET_PATH}"
+    ), sockets[0].url
