@@ -7,19 +7,26 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-# (category, pattern on one frame "function (file:line)"); the innermost matching frame wins
+# (category, pattern on one frame "Class.function (file.py:line)"); for each sample the innermost
+# frame that matches any pattern decides. Idle samples (epoll wait, idle pool threads) are
+# counted but not part of the CPU shares.
 CATEGORIES: list[tuple[str, re.Pattern[str]]] = [
-    ("idle (waiting in epoll)", re.compile(r"^(select|poll|_run_once) \(.*selectors\.py|^select \(")),
-    ("PTY read (os.read)", re.compile(r"^(read|_read|read_nonblocking) \(.*(ptyprocess|os)|^read \(.*ptyprocess")),
-    ("UTF-8 decode", re.compile(r"decode \(.*(codecs|ptyprocess|termmux)|^decode \(")),
-    ("JSON encode", re.compile(r"\(.*json[/\\](encoder|__init__)\.py.*\)|^(dumps|encode|iterencode) \(")),
-    ("JSON decode (client messages)", re.compile(r"\(.*json[/\\]decoder\.py|^loads \(")),
-    ("socket send (iostream write)", re.compile(r"^(_handle_write|write_to_fd|_handle_events|send) \(.*iostream|^write_to_fd")),
-    ("WebSocket framing (tornado)", re.compile(r"\(.*tornado[/\\]websocket\.py")),
-    ("IOStream buffering", re.compile(r"\(.*tornado[/\\]iostream\.py")),
-    ("termmux code", re.compile(r"\(.*jupyter_termmux[/\\]")),
-    ("terminado code", re.compile(r"\(.*terminado[/\\]")),
-    ("asyncio/tornado scheduling", re.compile(r"\(.*(asyncio[/\\]|tornado[/\\](ioloop|gen|concurrent|platform)).*\)")),
+    ("idle (epoll wait / idle threads)", re.compile(
+        r"EpollSelector\.select \(|^_worker \(concurrent|Condition\.wait \(|Event\.wait \(|Thread\._wait_for_tstate_lock")),
+    ("PTY read (read1 syscall)", re.compile(r"^PtyProcess\.read \(ptyprocess")),
+    ("UTF-8 decode (ptyprocess)", re.compile(r"^PtyProcessUnicode\.read \(|IncrementalDecoder\.decode \(|decode \(codecs")),
+    ("terminado poll() before each read", re.compile(r"^_poll \(terminado")),
+    ("JSON encode", re.compile(r"json[/\\](encoder|__init__)\.py|^encode_output \(|^encode \(jupyter_termmux|^output_prefix \(")),
+    ("JSON decode (client frames)", re.compile(r"json[/\\]decoder\.py")),
+    ("UTF-8 encode for the wire (tornado utf8)", re.compile(r"tornado[/\\]escape\.py")),
+    ("socket write (IOStream.write_to_fd/_handle_write)", re.compile(r"IOStream\.write_to_fd|_handle_write \(tornado|socket\.send")),
+    ("WebSocket framing (tornado websocket.py)", re.compile(r"tornado[/\\]websocket\.py")),
+    ("IOStream buffering (tornado iostream.py)", re.compile(r"tornado[/\\]iostream\.py")),
+    ("termmux history buffer", re.compile(r"jupyter_termmux[/\\]history\.py")),
+    ("termmux routing / flow / coalescing", re.compile(r"jupyter_termmux[/\\]")),
+    ("terminado read buffer / fan-out / send_json", re.compile(r"terminado[/\\]")),
+    ("event loop scheduling (asyncio/tornado ioloop)", re.compile(
+        r"asyncio[/\\]|tornado[/\\](ioloop|gen|concurrent|platform)|^_run_once")),
 ]
 
 
@@ -33,6 +40,10 @@ def classify(stack: str) -> str:
     return "other"
 
 
+def is_idle(category: str) -> bool:
+    return category.startswith("idle")
+
+
 def breakdown(raw: Path, mb: float, cpu_s: float) -> dict[str, Any]:
     """Samples per category and the share of server CPU time per MB each one takes."""
     counts: Counter[str] = Counter()
@@ -43,13 +54,13 @@ def breakdown(raw: Path, mb: float, cpu_s: float) -> dict[str, Any]:
             continue
         c = classify(stack)
         counts[c] += int(n)
-        if not c.startswith("idle"):
+        if not is_idle(c):
             leaves[stack.split(";")[-1].strip()] += int(n)
-    busy = sum(v for k, v in counts.items() if not k.startswith("idle"))
+    busy = sum(v for k, v in counts.items() if not is_idle(k))
     total = sum(counts.values())
     cats = []
     for k, v in counts.most_common():
-        share = v / busy if busy and not k.startswith("idle") else None
+        share = v / busy if busy and not is_idle(k) else None
         cats.append({"category": k, "samples": v, "share_of_busy": share,
                      "ms_per_mb": None if share is None else share * cpu_s * 1000 / mb})
     return {"samples": total, "busy_samples": busy, "cpu_ms_per_mb": cpu_s * 1000 / mb,

@@ -38,6 +38,7 @@ def machine() -> dict[str, Any]:
                                 cwd=Path(__file__).parent).stdout.strip()
     except OSError:
         commit = "?"
+    load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     mem = 0
     try:
         import psutil
@@ -49,7 +50,7 @@ def machine() -> dict[str, Any]:
         "nproc": os.cpu_count(), "cpu": cpu, "mem_mb": mem, "kernel": platform.release(),
         "python": platform.python_version(), "tornado": tornado.version,
         "jupyter_server": jupyter_server.__version__, "terminado": terminado.__version__,
-        "jupyter_server_terminals": jst, "commit": commit,
+        "jupyter_server_terminals": jst, "commit": commit, "loadavg_1min_at_start": load,
     }
 
 
@@ -69,6 +70,10 @@ def rows(res: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         out.append((f"throughput, {n} sessions", "MB/s ↑", f"throughput.{n}.mb_per_s", "{:.1f}"))
     for n in res["settings"]["sessions"]:
         out.append((f"server CPU per MB, {n} sessions", "ms/MB ↓", f"throughput.{n}.cpu_ms_per_mb", "{:.1f}"))
+    for n in res["settings"]["sessions"]:
+        out.append((f"  client (load generator) CPU per MB, {n}", "ms/MB", f"throughput.{n}.client_cpu_ms_per_mb", "{:.1f}"))
+    for n in res["settings"]["sessions"]:
+        out.append((f"  cores busy (of {res['machine']['nproc']}), {n} sessions", "cores", f"throughput.{n}.cores_busy", "{:.2f}"))
     for n in res["settings"]["sessions"]:
         out.append((f"peak RSS growth, {n} sessions", "MB ↓", f"throughput.{n}.rss_growth_mb", "{:.1f}"))
     out.append(("fan-out: 1 session → 4 sockets", "MB/s delivered ↑", "fanout.mb_per_s_delivered", "{:.1f}"))
@@ -94,6 +99,8 @@ def add_derived(res: dict[str, Any]) -> None:
     for t in (T, M):
         for r in res["transports"].get(t, {}).get("throughput", {}).values():
             r["cpu_ms_per_mb"] = r["cpu_s_per_mb"] * 1000
+            if "client_cpu_s_per_mb" in r:
+                r["client_cpu_ms_per_mb"] = r["client_cpu_s_per_mb"] * 1000
 
 
 def table(res: dict[str, Any]) -> str:
@@ -205,6 +212,7 @@ def plots(res: dict[str, Any], outdir: Path) -> list[Path]:
 
 def markdown(res: dict[str, Any]) -> str:
     """The results block for docs/benchmarks.md."""
+    add_derived(res)
     m = res["machine"]
     out = [
         f"Run {res['started']} at commit `{m['commit']}`, {res['wall_s']:.0f} s wall, "
@@ -212,7 +220,10 @@ def markdown(res: dict[str, Any]) -> str:
         "",
         f"Machine: {m['nproc']} cores ({m['cpu']}), {m['mem_mb']} MB RAM, Linux {m['kernel']}; "
         f"Python {m['python']}, tornado {m['tornado']}, jupyter_server {m['jupyter_server']}, "
-        f"terminado {m['terminado']}, jupyter_server_terminals {m['jupyter_server_terminals']}.",
+        f"terminado {m['terminado']}, jupyter_server_terminals {m['jupyter_server_terminals']}. "
+        f"Load average at start {m.get('loadavg_1min_at_start', 0):.1f}, at end {res.get('loadavg_1min_at_end', 0):.1f} "
+        f"(other work on the machine skews the timings; throughput is the best of "
+        f"{res['settings'].get('repeat', 1)} interleaved runs).",
         "",
         "| metric | unit | terminado | termmux | termmux / terminado |",
         "|---|---|---:|---:|---:|",

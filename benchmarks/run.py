@@ -26,6 +26,8 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--scale-sessions", type=int, help="sessions on one socket in the scale run (default 64)")
     p.add_argument("--scale-mb", type=float, help="MB per session in the scale and mesh runs (default 1)")
     p.add_argument("--stall-mb", type=float, help="MB printed to the stalled client (default 200)")
+    p.add_argument("--repeat", type=int, default=None,
+                   help="throughput runs per transport, interleaved; the best is reported (default 2, smoke 1)")
     p.add_argument("--only", help=f"comma-separated scenarios out of {','.join(ALL)}")
     p.add_argument("--transports", default=",".join(TRANSPORTS), help="default: terminado,termmux")
     p.add_argument("--smoke", action="store_true", help="tiny sizes: checks correctness in well under a minute")
@@ -93,37 +95,60 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
         print(f"  {t:9} {label:16} {time.perf_counter() - t0:5.1f}s {brief}", flush=True)
         return r
 
+    repeat = a.repeat if a.repeat is not None else (1 if a.smoke else 2)
+    res["settings"]["repeat"] = repeat
     for sc in only:
+        if sc == "throughput":
+            # interleaved and repeated: load from anything else on the machine hits both alike;
+            # the best run of each transport is reported, all runs are kept
+            for n in st.sessions:
+                for rep in range(repeat):
+                    for t in transports:
+                        r = await step(t, f"throughput {n} #{rep + 1}", scenarios.throughput(t, n, st))
+                        if not r:
+                            continue
+                        tp = res["transports"][t].setdefault("throughput", {})
+                        runs = (tp[str(n)]["runs_mb_per_s"] if str(n) in tp else []) + [r["mb_per_s"]]
+                        cpus = (tp[str(n)]["runs_cpu_s_per_mb"] if str(n) in tp else []) + [r["cpu_s_per_mb"]]
+                        if str(n) not in tp or r["mb_per_s"] > tp[str(n)]["mb_per_s"]:
+                            tp[str(n)] = r
+                        tp[str(n)]["runs_mb_per_s"] = runs
+                        tp[str(n)]["runs_cpu_s_per_mb"] = cpus
+            continue
+        if sc == "latency":
+            # interleaved and repeated like throughput; the samples of all runs are pooled
+            for k in st.floods:
+                for rep in range(repeat):
+                    for t in transports:
+                        r = await step(t, f"latency {k} flood #{rep + 1}", scenarios.latency(t, k, st))
+                        if not r:
+                            continue
+                        lat = res["transports"][t].setdefault("latency", {})
+                        if str(k) in lat:
+                            r = scenarios.pool_latency(lat[str(k)], r)
+                        lat[str(k)] = r
+            continue
+        fn: Callable[[str, Settings], Awaitable[dict[str, Any]]] = {
+            "fanout": scenarios.fanout, "idle": scenarios.idle_memory, "scale": scenarios.scale,
+            "mesh": scenarios.mesh, "stall": scenarios.stall,
+        }[sc]
         for t in transports:
-            out = res["transports"][t]
-            if sc == "throughput":
-                for n in st.sessions:
-                    r = await step(t, f"throughput {n}", scenarios.throughput(t, n, st))
-                    if r:
-                        out.setdefault("throughput", {})[str(n)] = r
-            elif sc == "latency":
-                for k in st.floods:
-                    r = await step(t, f"latency {k} flood", scenarios.latency(t, k, st))
-                    if r:
-                        out.setdefault("latency", {})[str(k)] = r
-            else:
-                fn: Callable[[str, Settings], Awaitable[dict[str, Any]]] = {
-                    "fanout": scenarios.fanout, "idle": scenarios.idle_memory, "scale": scenarios.scale,
-                    "mesh": scenarios.mesh, "stall": scenarios.stall,
-                }[sc]
-                r = await step(t, sc, fn(t, st))
-                if r:
-                    out[sc] = r
+            r = await step(t, sc, fn(t, st))
+            if r:
+                res["transports"][t][sc] = r
     if st.profile:
         from . import profile
 
         res["profile"] = {}
         for t in transports:
             raw = st.results / f"profile-{t}.txt"
-            r = await step(t, "profile 4", scenarios.throughput(t, 4, st, profile_to=raw))
+            # a bigger run than the measured one, for enough samples
+            pst = Settings(**{**vars(st), "mb": max(st.mb, 25.0)})
+            r = await step(t, "profile 4", scenarios.throughput(t, 4, pst, profile_to=raw))
             if r and raw.exists():
                 res["profile"][t] = {"run": r, **profile.breakdown(raw, r["mb_total"], r["cpu_s"])}
     res["wall_s"] = time.perf_counter() - t_start
+    res["loadavg_1min_at_end"] = __import__("os").getloadavg()[0]
     res["targets"] = report.targets(res)
     return res
 

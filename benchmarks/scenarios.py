@@ -20,7 +20,7 @@ import psutil
 
 from .server import JupyterServer
 from .transports import View, open_view
-from .verify import StreamVerifier, lines_for_mb
+from .verify import StreamVerifier, expected_body, lines_for_mb
 
 MB = 1_000_000
 
@@ -84,6 +84,42 @@ class RssSampler:
     @property
     def growth_mb(self) -> float:
         return (self.peak - self.baseline) / MB
+
+
+class CpuMeter:
+    """CPU seconds of the server, of this load-generating client, and of the whole machine."""
+
+    def __init__(self, server: JupyterServer):
+        self.server = server
+        self.me = psutil.Process()
+
+    def __enter__(self) -> "CpuMeter":
+        self.t0 = time.perf_counter()
+        self.s0 = self.server.cpu()
+        self.sys0 = self.server.ps.cpu_times().system  # type: ignore[union-attr]
+        c = self.me.cpu_times()
+        self.c0 = c.user + c.system
+        self.m0 = psutil.cpu_times()
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.wall = time.perf_counter() - self.t0
+        self.server_s = self.server.cpu() - self.s0
+        self.server_sys_s = self.server.ps.cpu_times().system - self.sys0  # type: ignore[union-attr]
+        c = self.me.cpu_times()
+        self.client_s = c.user + c.system - self.c0
+        m1 = psutil.cpu_times()
+        busy = lambda m: sum(m) - m.idle - getattr(m, "iowait", 0.0)  # noqa: E731
+        self.machine_s = busy(m1) - busy(self.m0)
+
+    def as_dict(self, mb: float) -> dict[str, float]:
+        return {
+            "cpu_s": self.server_s, "cpu_s_per_mb": self.server_s / mb,
+            "cpu_kernel_share": self.server_sys_s / self.server_s if self.server_s else 0.0,
+            "client_cpu_s_per_mb": self.client_s / mb,
+            "other_cpu_s_per_mb": max(0.0, self.machine_s - self.server_s - self.client_s) / mb,
+            "cores_busy": self.machine_s / self.wall,
+        }
 
 
 class Waiter:
@@ -157,10 +193,11 @@ async def run_streams(
         if remaining[0] == 0:
             all_done.set()
 
+    bodies = {s: expected_body(s, n) for s, n in plan.items()}  # built before the clock starts
     for vi, v in enumerate(views):
         for s in v.sessions:
             if s in plan:
-                ver = StreamVerifier(s, plan[s], on_done=one_done)
+                ver = StreamVerifier(s, plan[s], on_done=one_done, body=bodies[s])
                 verifiers[(vi, s)] = ver
                 v.add_sink(s, ver)
                 remaining[0] += 1
@@ -196,9 +233,10 @@ async def close_all(views: list[View]) -> None:
 class PySpy:
     """Optional py-spy sampling of the server during one run (raw collapsed stacks)."""
 
-    def __init__(self, pid: int, out: Path, rate: int = 250):
+    def __init__(self, pid: int, out: Path, rate: int = 1000):
+        # --nonblocking: do not pause the server per sample, so the profile run is not slowed
         self.cmd = ["py-spy", "record", "--pid", str(pid), "--rate", str(rate), "--idle",
-                    "--format", "raw", "--output", str(out)]
+                    "--nonblocking", "--format", "raw", "--output", str(out)]
         exe = Path(sys.executable).parent / "py-spy"
         if exe.exists():
             self.cmd[0] = str(exe)
@@ -232,13 +270,13 @@ async def throughput(transport: str, n: int, st: Settings, profile_to: Optional[
         await handshake([view])
         plan = {s: lines_for_mb(s, st.mb) for s in names}
         rss = RssSampler(srv).start()
-        cpu0 = srv.cpu()
         if profile_to is not None:
             async with PySpy(srv.pid, profile_to):
-                _, elapsed, vers = await run_streams([view], plan, srv.gen, st.stream_timeout)
+                with CpuMeter(srv) as cm:
+                    _, elapsed, vers = await run_streams([view], plan, srv.gen, st.stream_timeout)
         else:
-            _, elapsed, vers = await run_streams([view], plan, srv.gen, st.stream_timeout)
-        cpu = srv.cpu() - cpu0
+            with CpuMeter(srv) as cm:
+                _, elapsed, vers = await run_streams([view], plan, srv.gen, st.stream_timeout)
         await rss.stop()
         errors = check(vers, [view])
         payload = sum(v.payload_bytes for v in vers.values()) / MB
@@ -246,7 +284,7 @@ async def throughput(transport: str, n: int, st: Settings, profile_to: Optional[
         return {
             "sessions": n, "sockets": view.sockets, "mb_per_session": st.mb,
             "mb_total": payload, "seconds": elapsed, "mb_per_s": payload / elapsed,
-            "cpu_s": cpu, "cpu_s_per_mb": cpu / payload, "frames": view.messages,
+            **cm.as_dict(payload), "frames": view.messages,
             "bytes_per_frame": view.bytes / max(1, view.messages),
             "rss_start_mb": rss.baseline / MB, "rss_peak_mb": rss.peak / MB,
             "rss_growth_mb": rss.growth_mb, "ok": not errors, "errors": errors[:10],
@@ -331,10 +369,25 @@ async def latency(transport: str, floods: int, st: Settings) -> dict[str, Any]:
         await close_all([view])
         res: dict[str, Any] = {"floods": floods, "samples": len(rtts), "flood_mb_per_s": flood_mb_s,
                                "ok": not errors, "errors": errors[:10], "rtt_ms": rtts}
-        if rtts:
-            res.update(p50_ms=pct(rtts, 50), p95_ms=pct(rtts, 95), p99_ms=pct(rtts, 99), max_ms=max(rtts),
-                       mean_ms=statistics.fmean(rtts))
+        res.update(latency_stats(rtts))
         return res
+
+
+def latency_stats(rtts: list[float]) -> dict[str, float]:
+    """p50/p95/p99/max/mean of round trips in ms."""
+    if not rtts:
+        return {}
+    return {"p50_ms": pct(rtts, 50), "p95_ms": pct(rtts, 95), "p99_ms": pct(rtts, 99),
+            "max_ms": max(rtts), "mean_ms": statistics.fmean(rtts)}
+
+
+def pool_latency(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
+    """Two latency runs of the same condition as one: samples pooled, stats recomputed."""
+    rtts = a["rtt_ms"] + b["rtt_ms"]
+    errors = a["errors"] + b["errors"]
+    return {**a, "samples": len(rtts), "rtt_ms": rtts, "errors": errors, "ok": not errors,
+            "flood_mb_per_s": (a["flood_mb_per_s"] + b["flood_mb_per_s"]) / 2,
+            "runs": a.get("runs", 1) + 1, **latency_stats(rtts)}
 
 
 async def _settled_rss(srv: JupyterServer, wait: float = 1.0) -> int:

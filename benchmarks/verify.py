@@ -61,10 +61,23 @@ def lines_for_mb(tag: str, mb: float) -> int:
     return max(1, int(mb * 1_000_000) // line_length(tag))
 
 
-class StreamVerifier:
-    """Checks one subscriber's view of one session's generator output, chunk by chunk."""
+def expected_body(tag: str, nlines: int) -> str:
+    """Everything after the BEGIN marker: all lines and the END marker, as delivered."""
+    return "".join([line(tag, i) for i in range(nlines)]) + f"END {tag}\r\n"
 
-    def __init__(self, tag: str, nlines: int, on_done: Optional[Callable[[], None]] = None):
+
+class StreamVerifier:
+    """Checks one subscriber's view of one session's generator output, chunk by chunk.
+
+    Pass ``body`` (from ``expected_body``) to build the expected text before the clock starts;
+    without it the expected text of each chunk is generated as the chunk arrives.
+    """
+
+    def __init__(
+        self, tag: str, nlines: int, on_done: Optional[Callable[[], None]] = None,
+        body: Optional[str] = None,
+    ):
+        self.body = body
         self.tag = tag
         self.nlines = nlines
         self.L = line_length(tag)
@@ -110,10 +123,13 @@ class StreamVerifier:
         if self.state != "body" or not data:
             return
         n = min(len(data), self.body_len - self.pos)
-        chunk = data[:n]
-        want = self.expected(self.pos, n)
-        if chunk != want:
-            self._fail(chunk, want)
+        chunk = data[:n] if n < len(data) else data
+        if self.body is not None:
+            good = self.body.startswith(chunk, self.pos)  # compares in place, no copy
+        else:
+            good = chunk == self.expected(self.pos, n)
+        if not good:
+            self._fail(chunk, self.expected(self.pos, n))
             return
         self.pos += n
         if self.pos == self.body_len:
