@@ -160,6 +160,12 @@ export class TerminalTab extends Widget implements ISessionListener {
     super.dispose();
   }
 
+  protected onCloseRequest(msg: Message): void {
+    // Closing a tab ends the widget (and so detaches the session); it is not reused.
+    super.onCloseRequest(msg);
+    this.dispose();
+  }
+
   protected onAfterAttach(msg: Message): void {
     super.onAfterAttach(msg);
     if (!this._opened) {
