@@ -6,6 +6,8 @@ typed command itself never matches), never for a fixed time.
 
 from __future__ import annotations
 
+import asyncio
+import concurrent.futures
 import json
 import re
 import shutil
@@ -15,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+import tornado.websocket
 
 from .conftest import LabServer
 
@@ -127,6 +130,26 @@ def server_terminals(server: LabServer) -> set[str]:
     )
     with urllib.request.urlopen(req, timeout=10) as resp:
         return {t["name"] for t in json.loads(resp.read())}
+
+
+def session_clients(server: LabServer) -> dict[str, int]:
+    """`session.list` over a socket of our own: clients attached per session (ours excluded)."""
+
+    async def ask() -> dict[str, int]:
+        url = f"ws://127.0.0.1:{server.port}{server.base_url}{SOCKET_PATH}?token={server.token}"
+        ws = await tornado.websocket.websocket_connect(url)
+        try:
+            await ws.write_message(json.dumps({"type": "session.list", "id": 1}))
+            while True:
+                msg = json.loads(await asyncio.wait_for(ws.read_message(), 10))
+                if msg.get("id") == 1:
+                    return {s["sessionId"]: s["clients"] for s in msg["sessions"]}
+        finally:
+            ws.close()
+
+    # Sync Playwright owns this thread's event loop: talk from another thread.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        return pool.submit(asyncio.run, ask()).result(30)
 
 
 def wait_workspace_saved(server: LabServer, session_ids: list[str]) -> None:
@@ -260,6 +283,12 @@ def test_detach_keeps_the_session_and_attach_menu_reopens_it(lab: LabServer, pag
     page.locator(f"{TAB} .lm-TabBar-tabCloseIcon").first.click()
     wait_tabs(page, 0)
     assert sid in server_terminals(lab)
+    # Detached for real: no client left on the session (the page's socket stays open).
+    for _ in range(100):
+        if session_clients(lab).get(sid) == 0:
+            break
+        page.wait_for_timeout(100)
+    assert session_clients(lab).get(sid) == 0
 
     page.locator(f"{PANEL} .jp-TermMux-attach").click()
     page.locator(".jp-TermMux-attachMenu .lm-Menu-item", has_text=f"Terminal {sid}").click()
@@ -281,8 +310,18 @@ def test_detach_keeps_the_session_and_attach_menu_reopens_it(lab: LabServer, pag
     assert sid not in server_terminals(lab), "session still running after shutdown"
 
 
-def test_under_a_base_url(lab_factory: Any, page: Any) -> None:
-    """Under --ServerApp.base_url=/user/alice/ the socket URL carries the base URL and works."""
+def terminal_background(page: Any) -> str:
+    """Computed background colour of the visible xterm viewport."""
+    return str(
+        page.eval_on_selector(
+            f"{VISIBLE_TERM} .xterm-viewport", "e => getComputedStyle(e).backgroundColor"
+        )
+    )
+
+
+def test_under_a_base_url_with_live_theme(lab_factory: Any, page: Any) -> None:
+    """Under --ServerApp.base_url=/user/alice/ the socket URL carries the base URL and works, and
+    the terminals follow a switch to JupyterLab Dark live."""
     server = lab_factory("/user/alice/")
     sockets = termmux_sockets(page)
     open_lab(page, server)
@@ -292,3 +331,13 @@ def test_under_a_base_url(lab_factory: Any, page: Any) -> None:
     assert sockets[0].url.startswith(
         f"ws://127.0.0.1:{server.proxy.port}/user/alice/{SOCKET_PATH}"
     ), sockets[0].url
+
+    assert terminal_background(page) == "rgb(255, 255, 255)"
+    page.keyboard.press("Control+Shift+C")
+    page.locator(".lm-CommandPalette-input").fill("Use Theme: JupyterLab Dark")
+    page.locator(".lm-CommandPalette-item", has_text="Use Theme: JupyterLab Dark").first.click()
+    page.wait_for_function(
+        "sel => getComputedStyle(document.querySelector(sel)).backgroundColor === 'rgb(0, 0, 0)'",
+        arg=f"{VISIBLE_TERM} .xterm-viewport",
+    )
+    run(page, "dark", 5)
