@@ -5,9 +5,10 @@ behind a small ``Transport`` interface (write a frame, close), so the logic runs
 under a real WebSocket in every test.
 
 Output path: terminado reads a PTY chunk and calls ``push_output``. The chunk waits in a
-per-session list until the next flush. A session that was idle gets its flush on the next
-loop iteration (no fixed delay: a keystroke echo leaves at once); while frames are still
-in flight, chunks coalesce for at most ``coalesce_delay`` into one frame per session.
+per-session list until the next flush. Output of a session that was idle, and small output
+(an echo, a prompt), is flushed on the next loop iteration: no fixed delay. A session that
+keeps streaming has its chunks merged for at most ``coalesce_delay`` into one frame, so a
+flood costs a few large frames instead of one frame per 4 KB PTY read.
 Every queued or in-flight byte is counted by ``FlowControl``, which pauses the feeding PTYs
 above the high watermark.
 """
@@ -29,6 +30,9 @@ from .protocol import ErrorCode, ProtocolError, Request, utf8_length
 from .router import Limits, Router
 
 _labels = itertools.count(1)
+
+#: Output smaller than this (a keystroke's echo, a prompt) is never held back to coalesce.
+INTERACTIVE_BYTES = 1024
 
 
 class Transport(Protocol):
@@ -63,11 +67,11 @@ class MuxConnection:
         self.closed = False
         self._loop = asyncio.get_running_loop()
         self._pending: dict[str, list[str]] = {}
+        self._pending_size: dict[str, int] = {}
         self._last_output: dict[str, float] = {}
         self._prefixes: dict[str, str] = {}
         self._flush_handle: asyncio.Handle | None = None
         self._flush_is_timer = False
-        self._in_flight = 0
         self._tasks: set[asyncio.Future[Any]] = set()
         self._dispatch: dict[str, Callable[[Request], None]] = {
             "session.attach": self._attach,
@@ -166,27 +170,30 @@ class MuxConnection:
 
     def push_output(self, session_id: str, text: str) -> None:
         """Queue PTY output for this socket (called by terminado's reader via Subscriber)."""
+        size = utf8_length(text)
         chunks = self._pending.get(session_id)
         if chunks is None:
             self._pending[session_id] = [text]
+            pending = self._pending_size[session_id] = size
         else:
             chunks.append(text)
+            pending = self._pending_size[session_id] = self._pending_size[session_id] + size
         now = self._loop.time()
         woke = now - self._last_output.get(session_id, -1e9) > self.coalesce_delay
         self._last_output[session_id] = now
-        self.flow.add(utf8_length(text))
-        if woke or self._in_flight == 0:
-            # First output after idle, or nothing on the wire: send on this loop pass.
+        self.flow.add(size)
+        if woke or pending < INTERACTIVE_BYTES:
+            # First output after idle, or a keystroke's echo: send on this loop pass.
             if self._flush_handle is None or self._flush_is_timer:
                 self._schedule_flush(0)
         elif self._flush_handle is None:
+            # A stream: merge what it prints for up to coalesce_delay into one frame.
             self._schedule_flush(self.coalesce_delay)
 
     def discard_output(self, session_id: str) -> None:
         """Forget output queued for a session this socket detached from."""
-        chunks = self._pending.pop(session_id, None)
-        if chunks:
-            self.flow.remove(sum(utf8_length(c) for c in chunks))
+        if self._pending.pop(session_id, None) is not None:
+            self.flow.remove(self._pending_size.pop(session_id))
         self._last_output.pop(session_id, None)
         self._prefixes.pop(session_id, None)
 
@@ -212,12 +219,16 @@ class MuxConnection:
         if not self._pending:
             return
         pending, self._pending = self._pending, {}
-        for sid, chunks in pending.items():
+        sizes, self._pending_size = self._pending_size, {}
+        # Smallest first: an echo is not queued behind another session's flood.
+        order = sorted(pending, key=sizes.__getitem__) if len(pending) > 1 else pending
+        for sid in order:
+            chunks = pending[sid]
             data = chunks[0] if len(chunks) == 1 else "".join(chunks)
             prefix = self._prefixes.get(sid)
             if prefix is None:
                 prefix = self._prefixes[sid] = protocol.output_prefix(sid)
-            self._write(protocol.encode_output(prefix, data), utf8_length(data))
+            self._write(protocol.encode_output(prefix, data), sizes[sid])
 
     def _write(self, frame: str, was_queued: int = 0) -> None:
         """Hand a frame to tornado, moving its bytes from 'queued' to 'in flight'."""
@@ -233,16 +244,12 @@ class MuxConnection:
         except WebSocketClosedError:
             self.flow.remove(size)
             return
-        self._in_flight += 1
         asyncio.ensure_future(written).add_done_callback(functools.partial(self._written, size))
 
     def _written(self, size: int, future: asyncio.Future[None]) -> None:
-        self._in_flight -= 1
         self.flow.remove(size)
         if not future.cancelled():
             future.exception()  # a closed socket is handled by on_close; don't log it twice
-        if self._in_flight == 0 and self._pending and self._flush_is_timer:
-            self._schedule_flush(0)
 
     # --- end -------------------------------------------------------------------------
 
