@@ -135,9 +135,16 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
         .catch(reason => console.error('termmux: cannot load settings', reason));
     }
 
+    const lastSaved = new Map<string, string>();
     const saveState = (panel: TermMuxPanel): void => {
-      if (state && !panel.isDisposed) {
-        void state.save(STATE_PREFIX + panel.id, panel.state as unknown as JSONObject);
+      if (!state || panel.isDisposed) {
+        return;
+      }
+      const value = panel.state;
+      const key = JSON.stringify(value);
+      if (lastSaved.get(panel.id) !== key) {
+        lastSaved.set(panel.id, key);
+        void state.save(STATE_PREFIX + panel.id, value as unknown as JSONObject);
       }
     };
 
@@ -152,6 +159,7 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
       panel.stateChanged.connect(() => saveState(panel));
       panel.disposed.connect(() => {
         // Closed by the user: its tabs detached, nothing to restore.
+        lastSaved.delete(id);
         void state?.remove(STATE_PREFIX + id);
       });
       void tracker.add(panel);

@@ -236,6 +236,9 @@ export class TermMuxPanel extends BoxPanel {
     if (tab) {
       tab.activity = false;
       tab.refit();
+      if (this.isVisible) {
+        tab.activate(); // keys go to the terminal just brought forward
+      }
     }
     this._stateChanged.emit();
   }

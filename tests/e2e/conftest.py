@@ -237,9 +237,10 @@ def stop_lab(server: LabServer) -> None:
             server.proc.wait(5)
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="package")
 def browser() -> Iterator[Any]:
-    """Headless Debian Chromium driven by Playwright."""
+    """Headless Debian Chromium driven by Playwright. Package-scoped: sync Playwright keeps an
+    event loop running in this thread, which must be gone before pytest-jupyter's tests run."""
     if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
         pytest.skip("chromium is not installed")
     with playwright_sync.sync_playwright() as pw:

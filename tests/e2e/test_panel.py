@@ -296,6 +296,14 @@ def test_detach_keeps_the_session_and_attach_menu_reopens_it(lab: LabServer, pag
     wait_visible_text(page, out)
     run(page, "again", 11)
 
+    # Rename through the command palette.
+    page.keyboard.press("Control+Shift+C")
+    page.locator(".lm-CommandPalette-input").fill("Rename Terminal Tab")
+    page.locator(".lm-CommandPalette-item", has_text="Rename Terminal Tab").first.click()
+    page.locator(".jp-Dialog input").fill("build logs")
+    page.locator(".jp-Dialog .jp-mod-accept").click()
+    page.wait_for_selector(f"{TAB} .lm-TabBar-tabLabel:text-is('build logs')")
+
     # Shut down through the command palette, confirming the dialog.
     page.keyboard.press("Control+Shift+C")
     page.locator(".lm-CommandPalette-input").fill("Shut Down Terminal Session")
