@@ -472,6 +472,46 @@ class RawClient(FrameLog):
 # -------------------------------------------------------------------------------------- fixtures
 
 
+def _uses_server(request: pytest.FixtureRequest) -> bool:
+    return "jp_serverapp" in request.fixturenames
+
+
+@pytest.fixture(autouse=True)
+def jp_asyncio_loop(request: pytest.FixtureRequest) -> Any:
+    """pytest-jupyter's event loop, only for tests that run a Jupyter server.
+
+    The plugin (registered above for the whole suite) makes this fixture autouse; other tests
+    (the pure ones, the Playwright browser tests with their own loop) must not get a loop set
+    and closed under them.
+    """
+    if not _uses_server(request):
+        yield None
+        return
+    from jupyter_core.utils import ensure_event_loop
+
+    loop = ensure_event_loop(prefer_selector_loop=True)
+    yield loop
+    loop.close()
+
+
+@pytest.fixture(autouse=True)
+def jp_server_cleanup(request: pytest.FixtureRequest, jp_asyncio_loop: Any) -> Any:
+    """pytest-jupyter's server cleanup, only for tests that run a Jupyter server."""
+    yield
+    if jp_asyncio_loop is None:
+        return
+    from jupyter_server.serverapp import ServerApp
+
+    app = ServerApp.instance()
+    try:
+        jp_asyncio_loop.run_until_complete(app._cleanup())
+    except (RuntimeError, SystemExit) as e:
+        print("ignoring cleanup error", e)  # noqa: T201
+    if hasattr(app, "kernel_manager"):
+        app.kernel_manager.context.destroy()
+    ServerApp.clear_instance()
+
+
 @pytest.fixture
 def termmux_config() -> dict[str, Any]:
     """TermMuxApp traits for this test (override per module or class)."""
