@@ -349,3 +349,42 @@ def test_under_a_base_url_with_live_theme(lab_factory: Any, page: Any) -> None:
         arg=f"{VISIBLE_TERM} .xterm-viewport",
     )
     run(page, "dark", 5)
+
+
+def test_large_output_arrives_whole_and_exit_is_shown(lab: LabServer, page: Any) -> None:
+    """A fast 300 000-line stream in a background tab arrives whole (client flow control drops
+    nothing) while the foreground tab stays usable; a second panel shares the page's one socket;
+    a shell that exits says so in its tab."""
+    sockets = termmux_sockets(page)
+    open_lab(page, lab)
+    launch_panel(page)
+    new_tab(page)
+    select_tab(page, 0)
+    type_command(page, "seq 1 300000; echo big_$((50*2))")
+    select_tab(page, 1)
+    run(page, "fg", 9)  # the foreground tab answers while the background one streams
+    select_tab(page, 0)
+    wait_visible_text(page, "big_100", timeout=120_000)
+    lines = [line.strip() for line in visible_text(page).splitlines()]
+    end = lines.index("big_100")
+    assert lines[end - 3 : end] == ["299998", "299999", "300000"], lines[-10:]
+
+    # A second panel (palette command) opens no second socket.
+    page.keyboard.press("Control+Shift+C")
+    page.locator(".lm-CommandPalette-input").fill("Open Terminal Multiplexer")
+    page.locator(".lm-CommandPalette-item", has_text="Open Terminal Multiplexer").first.click()
+    page.wait_for_function(f"() => document.querySelectorAll('{PANEL}').length === 2")
+    current_panel = f"{PANEL}:not(.lm-mod-hidden)"
+    page.wait_for_selector(f"{current_panel} .jp-TermMux-terminal[data-state=attached]")
+    assert len(sockets) == 1, [ws.url for ws in sockets]
+
+    # The shell exits: its tab says so and is marked.
+    term = f"{current_panel} .jp-TermMux-terminal:not(.lm-mod-hidden)"
+    page.locator(f"{term} .xterm-screen").click()
+    page.keyboard.type("exit 3")
+    page.keyboard.press("Enter")
+    page.wait_for_selector(f"{term}[data-state=exited]")
+    page.wait_for_function(
+        "sel => document.querySelector(sel).textContent.includes('exited with code 3')",
+        arg=f"{term} .xterm-rows",
+    )
