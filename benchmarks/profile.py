@@ -75,6 +75,10 @@ def text(prof: dict[str, Any]) -> str:
             ms = "" if c["ms_per_mb"] is None else f"{c['ms_per_mb']:6.2f} ms/MB  {100 * c['share_of_busy']:5.1f}%"
             out.append(f"    {c['category']:34} {c['samples']:6}  {ms}")
         out.append("    top frames: " + "; ".join(f"{k} ({v})" for k, v in p["top_leaf_frames"][:6]))
+        if "syscalls_per_mb" in p:
+            top = list(p["syscalls_per_mb"].items())[:8]
+            out.append(f"    frames/MB {p['frames_per_mb']:.0f}; syscalls/MB (strace -c): "
+                       + ", ".join(f"{k} {v:.0f}" for k, v in top))
     return "\n".join(out)
 
 
@@ -100,4 +104,13 @@ def markdown(prof: dict[str, Any]) -> str:
                 cells.append(f"{c['ms_per_mb']:.2f} ({100 * c['share_of_busy']:.0f}%)")
         out.append(f"| {cat} | " + " | ".join(cells) + " |")
     out.append("| **total server CPU** | " + " | ".join(f"**{prof[t]['cpu_ms_per_mb']:.1f}**" for t in ts) + " |")
+    if all("syscalls_per_mb" in prof[t] for t in ts):
+        names: list[str] = []
+        for t in ts:
+            names += [k for k in list(prof[t]["syscalls_per_mb"])[:8] if k not in names]
+        out += ["", "Frames and system calls per MB delivered (a separate run under `strace -c -f`):", "",
+                "| per MB | " + " | ".join(ts) + " |", "|---|" + "---:|" * len(ts)]
+        out.append("| WebSocket frames | " + " | ".join(f"{prof[t]['frames_per_mb']:.0f}" for t in ts) + " |")
+        for k in names:
+            out.append(f"| `{k}` | " + " | ".join(f"{prof[t]['syscalls_per_mb'].get(k, 0):.0f}" for t in ts) + " |")
     return "\n".join(out)

@@ -34,8 +34,13 @@ def machine() -> dict[str, Any]:
     except OSError:
         pass
     try:
+        here = Path(__file__).parent
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=Path(__file__).parent).stdout.strip()
+                                cwd=here).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--", "benchmarks", "jupyter_termmux"],
+                               capture_output=True, text=True, cwd=here.parent).stdout.strip()
+        if dirty:
+            commit += "+uncommitted changes"
     except OSError:
         commit = "?"
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
@@ -183,7 +188,8 @@ def plots(res: dict[str, Any], outdir: Path) -> list[Path]:
         ax.set_xlabel("echo round trip (ms)")
         ax.grid(True, which="both", alpha=0.3)
     axes[0][0].set_ylabel("fraction of keystrokes ≤ x")
-    axes[0][0].legend()
+    if axes[0][0].get_legend_handles_labels()[0]:
+        axes[0][0].legend()
     fig.tight_layout()
     p = outdir / "latency.png"
     fig.savefig(p, dpi=80)

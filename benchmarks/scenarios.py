@@ -258,10 +258,46 @@ class PySpy:
             self.proc.wait()
 
 
+class Strace:
+    """Optional ``strace -c`` of the server during one run: system calls per MB."""
+
+    def __init__(self, pid: int, out: Path):
+        self.cmd = ["strace", "-c", "-f", "-q", "-p", str(pid), "-o", str(out)]
+        self.out = out
+        self.proc: Optional[subprocess.Popen[bytes]] = None
+
+    async def __aenter__(self) -> "Strace":
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        await asyncio.sleep(1.0)
+        return self
+
+    async def __aexit__(self, *exc: Any) -> None:
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGINT)
+        try:
+            self.proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            self.proc.kill()
+            self.proc.wait()
+
+
+def parse_strace(path: Path) -> dict[str, int]:
+    """``strace -c`` summary: calls per system call."""
+    calls: dict[str, int] = {}
+    for ln in path.read_text(errors="replace").splitlines():
+        f = ln.split()
+        # % time, seconds, usecs/call, calls, [errors], syscall
+        if len(f) >= 5 and f[0].replace(".", "").isdigit() and f[3].isdigit() and f[-1] != "total":
+            calls[f[-1]] = int(f[3])
+    return calls
+
+
 # ---------------------------------------------------------------- scenarios
 
 
-async def throughput(transport: str, n: int, st: Settings, profile_to: Optional[Path] = None) -> dict[str, Any]:
+async def throughput(
+    transport: str, n: int, st: Settings, profile_to: Optional[Path] = None, strace_to: Optional[Path] = None
+) -> dict[str, Any]:
     """N sessions in one view each print ``st.mb`` MB at once: time, CPU, RSS, correctness."""
     async with JupyterServer(st.server_args) as srv:
         names = [f"tp{n}s{i:02d}" for i in range(n)]
@@ -272,6 +308,10 @@ async def throughput(transport: str, n: int, st: Settings, profile_to: Optional[
         rss = RssSampler(srv).start()
         if profile_to is not None:
             async with PySpy(srv.pid, profile_to):
+                with CpuMeter(srv) as cm:
+                    _, elapsed, vers = await run_streams([view], plan, srv.gen, st.stream_timeout)
+        elif strace_to is not None:
+            async with Strace(srv.pid, strace_to):
                 with CpuMeter(srv) as cm:
                     _, elapsed, vers = await run_streams([view], plan, srv.gen, st.stream_timeout)
         else:
