@@ -45,7 +45,7 @@ EXAMPLES = json.loads(
 LINE_RE = re.compile(r"([A-Z])(\d{7})\r\n")
 
 # Written to the server's root dir; the typed command never contains the end marker it prints.
-GEN_SCRIPT = r'''
+GEN_SCRIPT = r"""
 import os, sys, time
 mode, prefix, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 
@@ -68,7 +68,7 @@ else:
         out("%s%07d\n" % (prefix, i))
         time.sleep(1.0 / n)
     out("tm_end_%s_%d tm_done_%s\n" % (prefix, i, prefix))
-'''
+"""
 
 _counter = itertools.count(1000)
 
@@ -143,7 +143,7 @@ class FrameLog:
                 continue
             try:
                 hit = pred(frame)
-            except Exception as e:  # a broken predicate must fail the test, not hang it
+            except Exception as e:  # noqa: BLE001 -- a broken predicate must fail the test, not hang it
                 fut.set_exception(e)
                 self._waiters.remove(waiter)
                 continue
@@ -253,7 +253,9 @@ class FrameLog:
             carry = window[-512:]
             return False
 
-        await self.wait_frame(pred, timeout, since=len(self.frames), what=f"{rx.pattern!r} in {sid}")
+        await self.wait_frame(
+            pred, timeout, since=len(self.frames), what=f"{rx.pattern!r} in {sid}"
+        )
         return found[0]
 
     # -- sending --------------------------------------------------------------------------------
@@ -261,9 +263,7 @@ class FrameLog:
         """Send one text frame (a dict is JSON-encoded)."""
         raise NotImplementedError
 
-    async def request(
-        self, msg: dict[str, Any], timeout: float = 10.0
-    ) -> dict[str, Any]:
+    async def request(self, msg: dict[str, Any], timeout: float = 10.0) -> dict[str, Any]:
         """Send ``msg`` with a fresh id and return the frame that answers it (echoing the id)."""
         rid = f"{self.name}-{next(self._ids)}"
         msg = dict(msg, id=rid)
@@ -366,7 +366,7 @@ class RawClient(FrameLog):
     @classmethod
     async def connect(
         cls, port: int, path: str, headers: dict[str, str], name: str, rcvbuf: int = 32768
-    ) -> "RawClient":
+    ) -> RawClient:
         """Open the socket and do the WebSocket handshake (no extensions)."""
         loop = asyncio.get_running_loop()
         sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
@@ -506,7 +506,7 @@ def jp_server_cleanup(request: pytest.FixtureRequest, jp_asyncio_loop: Any) -> A
     try:
         jp_asyncio_loop.run_until_complete(app._cleanup())
     except (RuntimeError, SystemExit) as e:
-        print("ignoring cleanup error", e)  # noqa: T201
+        print("ignoring cleanup error", e)
     if hasattr(app, "kernel_manager"):
         app.kernel_manager.context.destroy()
     ServerApp.clear_instance()
@@ -570,9 +570,7 @@ def make_terminal(jp_fetch: Any, jp_root_dir: Path) -> Callable[..., Any]:
 
 
 @pytest.fixture
-def connect(
-    jp_ws_fetch: Any, jp_asyncio_loop: asyncio.AbstractEventLoop
-) -> Any:
+def connect(jp_ws_fetch: Any, jp_asyncio_loop: asyncio.AbstractEventLoop) -> Any:
     """Open a termmux socket (tornado client, read continuously); closed after the test."""
     clients: list[MuxClient] = []
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import ERROR_CODES_REFUSING_PARSE, EXAMPLES, sentinel
 
 MAX_MESSAGE = 4096
@@ -48,7 +47,9 @@ async def test_invalid_examples_are_refused(connect, make_terminal):
             if err.get("code") != ex["code"]:
                 failures.append(f"{ex['frame']}: code {err.get('code')!r}, expected {ex['code']!r}")
             if "field" in ex and ex["field"] not in err.get("message", ""):
-                failures.append(f"{ex['frame']}: message {err.get('message')!r} lacks {ex['field']!r}")
+                failures.append(
+                    f"{ex['frame']}: message {err.get('message')!r} lacks {ex['field']!r}"
+                )
             if not isinstance(err.get("message"), str):
                 failures.append(f"{ex['frame']}: no message in {err}")
         await _still_streaming(client, sid)
@@ -66,13 +67,15 @@ async def test_valid_examples_are_accepted(connect, jp_root_dir):
         answer_type = ANSWER_TYPES.get(ex["type"])
         if answer_type:
             await client.wait_frame(
-                lambda f: f.get("type") in (answer_type, "error"),
+                lambda f, t=answer_type: f.get("type") in (t, "error"),
                 timeout=20,
                 since=since,
                 what=f"answer to {ex}",
             )
         await client.barrier()
-        bad = [e for e in client.of_type("error", since) if e.get("code") in ERROR_CODES_REFUSING_PARSE]
+        bad = [
+            e for e in client.of_type("error", since) if e.get("code") in ERROR_CODES_REFUSING_PARSE
+        ]
         if bad:
             failures.append(f"{ex}: {bad}")
     assert not failures, "\n".join(failures)

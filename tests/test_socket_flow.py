@@ -6,7 +6,6 @@ import asyncio
 import time
 
 import pytest
-
 from conftest import assert_contiguous, numbered, poll_until
 
 HIGH = 1024 * 1024

@@ -8,9 +8,8 @@ import re
 
 import psutil
 import pytest
-from tornado.httpclient import HTTPClientError
-
 from conftest import assert_contiguous, numbered, poll_until, sentinel
+from tornado.httpclient import HTTPClientError
 
 HISTORY_LIMIT = 10_000
 
@@ -252,7 +251,9 @@ async def test_pty_exit_reaches_every_attached_socket(connect, make_terminal, ro
     assert answer["type"] == "error" and answer["code"] in ("unknown-session", "not-attached")
 
 
-async def test_session_close_reaches_every_attached_socket(connect, make_terminal, jp_fetch, router):
+async def test_session_close_reaches_every_attached_socket(
+    connect, make_terminal, jp_fetch, router
+):
     """session.close sends session.exited to every attached socket, then session.closed to the requester."""
     sid = await make_terminal("closing")
     a, b = await connect("a"), await connect("b")
@@ -380,7 +381,7 @@ async def test_every_answer_echoes_id(connect, make_terminal):
         since = len(client.frames)
         client.send(msg)
         answer = await client.wait_frame(
-            lambda f: f.get("type") == answer_type, timeout=20, since=since, what=answer_type
+            lambda f, t=answer_type: f.get("type") == t, timeout=20, since=since, what=answer_type
         )
         assert answer.get("id") == msg["id"], (msg, answer)
         if answer_type == "error":

@@ -22,7 +22,12 @@ async def test_output_reaches_only_attached_sockets(connect, make_terminal):
     cmd2, out2 = sentinel("two")
     both.type(s1, cmd1)
     both.type(s2, cmd2)
-    for client, sid, out in [(both, s1, out1), (both, s2, out2), (only1, s1, out1), (only2, s2, out2)]:
+    for client, sid, out in [
+        (both, s1, out1),
+        (both, s2, out2),
+        (only1, s1, out1),
+        (only2, s2, out2),
+    ]:
         await client.wait_output(sid, out)
 
     # A ping barrier on each socket: anything the server queued before it has arrived.
@@ -55,7 +60,9 @@ async def test_four_sessions_of_10mb_on_one_socket(connect, make_terminal, gen_s
     )
     for p, sid in zip(prefixes, sids):
         text = client.text(sid, since)
-        assert not foreign_lines(text, p), f"{sid} carries lines of another session: {foreign_lines(text, p)}"
+        assert not foreign_lines(text, p), (
+            f"{sid} carries lines of another session: {foreign_lines(text, p)}"
+        )
         assert_contiguous(numbered(text, p), 1, BIG_LINES, f"session {sid}")
 
 

@@ -2,14 +2,15 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
 import pytest
 import tornado.httpclient
 import tornado.websocket
+from conftest import SHELL, SOCKET_PATH
 from jupyter_server.auth.authorizer import Authorizer
 from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
-
-from conftest import SHELL, SOCKET_PATH
 
 
 async def _refused_code(connect_coro):
@@ -46,7 +47,9 @@ async def test_foreign_origin_is_refused(jp_fetch, jp_http_port, jp_base_url):
     def request(origin):
         return tornado.httpclient.HTTPRequest(url, headers={"Cookie": cookie, "Origin": origin})
 
-    code = await _refused_code(tornado.websocket.websocket_connect(request("http://evil.example.com")))
+    code = await _refused_code(
+        tornado.websocket.websocket_connect(request("http://evil.example.com"))
+    )
     assert code == 403
     ws = await tornado.websocket.websocket_connect(request(f"http://127.0.0.1:{jp_http_port}"))
     ws.close()
@@ -55,8 +58,8 @@ async def test_foreign_origin_is_refused(jp_fetch, jp_http_port, jp_base_url):
 class RecordingAuthorizer(Authorizer):
     """Allows exactly the (action, resource) pairs in ``permissions`` and records every question."""
 
-    permissions: dict[str, list[str]] = {}
-    asked: list[tuple[str, str, str]] = []
+    permissions: ClassVar[dict[str, list[str]]] = {}
+    asked: ClassVar[list[tuple[str, str, str]]] = []
 
     def is_authorized(self, handler, user, action, resource):
         """Allow when both the action and the resource are permitted."""
@@ -75,7 +78,10 @@ class TestAuthorization:
         return Config(
             {
                 "ServerApp": {
-                    "jpserver_extensions": {"jupyter_termmux": True, "jupyter_server_terminals": True},
+                    "jpserver_extensions": {
+                        "jupyter_termmux": True,
+                        "jupyter_server_terminals": True,
+                    },
                     "terminado_settings": {"shell_command": SHELL},
                     "authorizer_class": RecordingAuthorizer,
                 },
@@ -131,7 +137,10 @@ class TestTerminalsDisabled:
         return Config(
             {
                 "ServerApp": {
-                    "jpserver_extensions": {"jupyter_termmux": True, "jupyter_server_terminals": True},
+                    "jpserver_extensions": {
+                        "jupyter_termmux": True,
+                        "jupyter_server_terminals": True,
+                    },
                     "terminado_settings": {"shell_command": SHELL},
                     "terminals_enabled": False,
                 },
