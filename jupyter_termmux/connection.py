@@ -233,9 +233,9 @@ class MuxConnection:
     def _write(self, frame: str, was_queued: int = 0) -> None:
         """Hand a frame to tornado, moving its bytes from 'queued' to 'in flight'."""
         size = utf8_length(frame)
-        self.flow.add(size)
-        if was_queued:
-            self.flow.remove(was_queued)
+        # One step, so the batch is never counted as both queued text and a frame.
+        # (A frame is never shorter than its data: it adds the envelope and escapes.)
+        self.flow.add(size - was_queued)
         if self.closed:
             self.flow.remove(size)
             return
