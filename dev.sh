@@ -45,7 +45,7 @@ case "$cmd" in
     setup
     need_chromium
     "$PY" -m mypy                      # the server package, strict (pyproject [tool.mypy])
-    (cd labextension && jlpm test)     # TypeScript unit tests (vitest)
+    (cd labextension && jlpm install >/dev/null && jlpm test)   # TypeScript unit tests (vitest)
     exec "$PY" -m pytest "$@"
     ;;
   bench)
