@@ -135,7 +135,8 @@ class MuxConnection:
         self.router.resize(sub, req.args["rows"], req.args["cols"])
 
     def _create(self, req: Request) -> None:
-        sid = self.router.create(req.session_id, req.args["cwd"])
+        args = req.args
+        sid = self.router.create(req.session_id, args["cwd"], args["rows"], args["cols"])
         self.send(protocol.reply("session.created", req.id, sessionId=sid))
 
     def _close(self, req: Request) -> None:

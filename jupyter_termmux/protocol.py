@@ -126,7 +126,12 @@ CLIENT_MESSAGES: dict[str, tuple[Field, ...]] = {
         Field("rows", _is_positive_int, "an integer from 1 to 65535"),
         Field("cols", _is_positive_int, "an integer from 1 to 65535"),
     ),
-    "session.create": (OPTIONAL_SESSION_ID, Field("cwd", _is_str, "a string", required=False)),
+    "session.create": (
+        OPTIONAL_SESSION_ID,
+        Field("cwd", _is_str, "a string", required=False),
+        Field("rows", _is_positive_int, "an integer from 1 to 65535", required=False),
+        Field("cols", _is_positive_int, "an integer from 1 to 65535", required=False),
+    ),
     "session.close": (SESSION_ID,),
     "session.list": (),
     "ping": (),

@@ -361,8 +361,18 @@ class Router:
         sub.size = (rows, cols)
         sub.session.term.resize_to_smallest()
 
-    def create(self, name: str | None, cwd: str | None) -> str:
-        """Start a terminal through the terminal manager (so it is a server terminal)."""
+    def create(
+        self,
+        name: str | None,
+        cwd: str | None,
+        rows: int | None = None,
+        cols: int | None = None,
+    ) -> str:
+        """Start a terminal through the terminal manager (so it is a server terminal).
+
+        With ``rows`` and ``cols`` the program starts at the client's size, so its first
+        screen is not redrawn by the client's first resize.
+        """
         manager = self.terminal_manager
         if name is not None and name in manager.terminals:
             raise ProtocolError(
@@ -381,6 +391,8 @@ class Router:
         kwargs: dict[str, Any] = {"cwd": str(path.resolve())}
         if name is not None:
             kwargs["name"] = name
+        if rows and cols:
+            kwargs.update(height=rows, width=cols)  # LINES and COLUMNS in its environment
         try:
             model = manager.create(**kwargs)
         except Exception as e:
@@ -391,6 +403,8 @@ class Router:
                 ErrorCode.CREATE_FAILED, f"could not start a terminal: {e}", session_id=name
             ) from e
         created: str = model["name"]
+        if rows and cols:
+            manager.terminals[created].ptyproc.setwinsize(rows, cols)
         self.log.info("termmux: created session %s in %s", created, kwargs["cwd"])
         return created
 

@@ -60,7 +60,7 @@ def test_defaults_are_filled() -> None:
         "replay": True
     }
     req = protocol.parse('{"type":"session.create"}', LIMIT)
-    assert req.session_id is None and req.args == {"cwd": None}
+    assert req.session_id is None and req.args == {"cwd": None, "rows": None, "cols": None}
 
 
 def test_binary_frame_refused() -> None:

@@ -336,6 +336,18 @@ async def test_resize_takes_smallest_attached_size(connect, make_terminal, route
     assert await _pty_size(a, sid) == (30, 60)
 
 
+async def test_create_with_size_starts_the_program_at_that_size(connect):
+    """session.create with rows/cols gives the PTY (and $LINES/$COLUMNS) that size before any resize."""
+    client = await connect()
+    created = await client.request({"type": "session.create", "rows": 37, "cols": 111})
+    sid = created["sessionId"]
+    await client.attach(sid)
+    assert await _pty_size(client, sid) == (37, 111)
+    since = len(client.frames)
+    client.type(sid, "echo tm_env_${LINES}x${COLUMNS}_$((7000+1))\r")
+    await client.wait_output(sid, "tm_env_37x111_7001", since=since)
+
+
 async def test_resize_requires_attach(connect, make_terminal):
     """terminal.resize for a session this socket is not attached to is refused with not-attached."""
     sid = await make_terminal("unsized")

@@ -79,13 +79,21 @@ export interface ISessionChannel {
 }
 
 /** The connection service shared by every termmux tab of the page. */
+/** Options of a new session: where it starts and at what size. */
+export interface ICreateOptions {
+  cwd?: string;
+  sessionId?: string;
+  rows?: number;
+  cols?: number;
+}
+
 export interface ITermMuxConnection {
   readonly status: ConnectionStatus;
   readonly statusChanged: ISignal<ITermMuxConnection, ConnectionStatus>;
   /** Emitted when this page created, closed or saw the exit of a session. */
   readonly sessionsChanged: ISignal<ITermMuxConnection, void>;
   /** Start a new terminal (not attached); resolves to its session id. */
-  createSession(options?: { cwd?: string; sessionId?: string }): Promise<string>;
+  createSession(options?: ICreateOptions): Promise<string>;
   /** Terminate a terminal. */
   closeSession(sessionId: string): Promise<void>;
   /** The server's terminals. */
@@ -147,13 +155,17 @@ export class TermMuxConnection implements ITermMuxConnection {
     return this._socketCount;
   }
 
-  async createSession(options: { cwd?: string; sessionId?: string } = {}): Promise<string> {
+  async createSession(options: ICreateOptions = {}): Promise<string> {
     const msg: ClientMessage = { type: 'session.create' };
     if (options.cwd !== undefined) {
       msg.cwd = options.cwd;
     }
     if (options.sessionId !== undefined) {
       msg.sessionId = options.sessionId;
+    }
+    if (options.rows !== undefined && options.cols !== undefined) {
+      msg.rows = options.rows;
+      msg.cols = options.cols;
     }
     const reply = await this._request(msg);
     if (reply.type !== 'session.created') {

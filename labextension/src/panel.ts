@@ -94,9 +94,13 @@ export class TermMuxPanel extends BoxPanel {
 
   /** Create a session on the server, then attach it in a new tab. */
   async newTab(): Promise<TerminalTab> {
-    const sessionId = await this._connection.createSession(
-      this._cwd !== undefined ? { cwd: this._cwd } : {}
-    );
+    // Start the program at the size of the terminal beside it, so it does not redraw
+    // its first screen when the new tab reports its size.
+    const current = this.currentTab?.terminal;
+    const sessionId = await this._connection.createSession({
+      ...(this._cwd !== undefined ? { cwd: this._cwd } : {}),
+      ...(current ? { rows: current.rows, cols: current.cols } : {})
+    });
     return this.openSession(sessionId);
   }
 

@@ -52,6 +52,9 @@ export interface ICreateMessage {
   type: 'session.create';
   sessionId?: string;
   cwd?: string;
+  /** Start the program at this size (both or neither). */
+  rows?: number;
+  cols?: number;
   id?: RequestId;
 }
 
@@ -292,6 +295,11 @@ export function validateClientMessage(value: unknown): ClientMessage {
       }
       if (value.cwd !== undefined && typeof value.cwd !== 'string') {
         throw fieldError('cwd', 'must be a string');
+      }
+      for (const field of ['rows', 'cols']) {
+        if (value[field] !== undefined && !isPositiveInt(value[field])) {
+          throw fieldError(field, 'must be a positive integer');
+        }
       }
       break;
     case 'session.list':
