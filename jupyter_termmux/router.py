@@ -28,6 +28,10 @@ if TYPE_CHECKING:
     from terminado.management import PtyWithClients
 
 
+#: Seconds between checks that a paused session's program is still alive.
+EXIT_CHECK_INTERVAL = 1.0
+
+
 @dataclass
 class Limits:
     """The configurable limits (traitlets on ``TermMuxApp``), as plain values."""
@@ -93,6 +97,7 @@ class Session:
         self.dead = False
         self.exited: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
         self._slow_timer: asyncio.TimerHandle | None = None
+        self._exit_check: asyncio.TimerHandle | None = None
 
     @property
     def history(self) -> History:
@@ -105,6 +110,9 @@ class Session:
         if on == self.reading:
             return
         self.reading = on
+        if self._exit_check is not None:
+            self._exit_check.cancel()
+            self._exit_check = None
         fd = self.term.ptyproc.fd
         if self.dead or self.router.terminal_manager.ptys_by_fd.get(fd) is not self.term:
             return
@@ -112,6 +120,30 @@ class Session:
         self.router.log.debug(
             "termmux: session %s %s", self.name, "resumed" if on else "paused by a slow socket"
         )
+        if not on:
+            self._schedule_exit_check()
+
+    def _schedule_exit_check(self) -> None:
+        loop = asyncio.get_running_loop()
+        self._exit_check = loop.call_later(EXIT_CHECK_INTERVAL, self._check_exit)
+
+    def _check_exit(self) -> None:
+        """A paused PTY never reports its EOF: if its program ended, read it to the end.
+
+        Otherwise a terminal ended by DELETE /api/terminals/{name} or by itself would linger
+        in the terminal list while a stalled socket holds it. What is left to read is at most
+        the kernel's PTY buffer, so resuming past the watermark stays bounded.
+        """
+        self._exit_check = None
+        if self.reading or self.dead:
+            return
+        if self.term.ptyproc.isalive():
+            self._schedule_exit_check()
+            return
+        self.router.log.info("termmux: paused session %s ended; reading its last output", self.name)
+        self.holders.clear()
+        self.cancel_slow_timer()
+        self.set_reading(True)
 
     def hold(self, client: Client) -> None:
         """``client`` is congested: pause the PTY until every holder drains."""

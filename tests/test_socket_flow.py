@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import json
 import time
 
 import pytest
@@ -123,3 +124,32 @@ async def test_slow_subscriber_of_shared_session_is_detached(
     if got:  # what it got before the detach is an unbroken prefix of the stream
         assert_contiguous(got, 1, None, "the slow socket before its detach")
         assert got[-1] < n
+
+
+async def test_terminal_deleted_while_paused_is_reported(
+    connect_raw, make_terminal, gen_script, router, jp_fetch
+):
+    """A terminal deleted through the REST API while a stalled socket holds it paused leaves the terminal list, and the socket gets its output and session.exited when it reads again."""
+    n = 2_000_000
+    sid = await make_terminal("deleted_paused")
+    stalled = await connect_raw("stalled_del")
+    await stalled.attach(sid, replay=False)
+    since = len(stalled.frames)
+    stalled.stall()
+    stalled.type(sid, f"python3 {gen_script.name} burst D {n}\r")
+    await poll_until(lambda: router.stats()["sessions"][sid]["paused"], 60, "the session to pause")
+
+    await jp_fetch("api", "terminals", sid, method="DELETE")
+
+    async def listed() -> bool:
+        names = [t["name"] for t in json.loads((await jp_fetch("api", "terminals")).body)]
+        return sid in names
+
+    deadline = time.monotonic() + 30
+    while await listed():
+        assert time.monotonic() < deadline, "the deleted terminal is still listed"
+        await asyncio.sleep(0.1)
+    stalled.resume()
+    exited = await stalled.wait_type("session.exited", timeout=60, sessionId=sid)
+    assert stalled.index_of(exited) > since
+    assert router.stats()["sessions"].get(sid) is None, router.stats()
