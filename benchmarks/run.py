@@ -24,7 +24,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
     p.add_argument("--mb", type=float, help="MB printed per session in throughput/fan-out/stall-others (default 10)")
     p.add_argument("--sessions", help="comma-separated session counts for throughput (default 1,4,16)")
-    p.add_argument("--samples", type=int, help="echo round trips per latency condition (default 300)")
+    p.add_argument("--samples", type=int, help="echo round trips per latency condition (default 250)")
     p.add_argument("--floods", help="comma-separated flooding-session counts for latency (default 0,3,15)")
     p.add_argument("--scale-sessions", type=int, help="sessions on one socket in the scale run (default 64)")
     p.add_argument("--scale-mb", type=float, help="MB per session in the scale and mesh runs (default 1)")

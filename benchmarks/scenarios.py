@@ -32,7 +32,10 @@ class Settings:
     mb: float = 10.0
     sessions: list[int] = field(default_factory=lambda: [1, 4, 16])
     fanout_sockets: int = 4
-    samples: int = 300
+    samples: int = 250
+    #: seconds between a sample's erase echo and the next keystroke (a fast typist: ~0.08;
+    #: key repeat: 0.033); below termmux's coalesce_delay an echo may wait for a coalesced flush
+    key_gap: tuple[float, float] = (0.020, 0.040)
     floods: list[int] = field(default_factory=lambda: [0, 3, 15])
     idle_sessions: int = 32
     scale_sessions: int = 64
@@ -398,7 +401,7 @@ async def latency(transport: str, floods: int, st: Settings) -> dict[str, Any]:
                 await asyncio.wait_for(fut, 5)
             except asyncio.TimeoutError:
                 timeouts += 1
-            await asyncio.sleep(random.uniform(0, 0.004))
+            await asyncio.sleep(random.uniform(*st.key_gap))
         span = time.perf_counter() - t_start
         flood_mb_s = (sum(c.n for c in counters.values()) - flood0) / MB / span
         for s in names[1:]:
