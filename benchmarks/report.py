@@ -37,7 +37,7 @@ def machine() -> dict[str, Any]:
         here = Path(__file__).parent
         commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
                                 cwd=here).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--", "benchmarks", "jupyter_termmux"],
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "benchmarks", "jupyter_termmux"],
                                capture_output=True, text=True, cwd=here.parent).stdout.strip()
         if dirty:
             commit += "+uncommitted changes"
@@ -172,6 +172,7 @@ def plots(res: dict[str, Any], outdir: Path) -> list[Path]:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     made: list[Path] = []
     tr = res["transports"]
@@ -184,6 +185,8 @@ def plots(res: dict[str, Any], outdir: Path) -> list[Path]:
                 ys = [(i + 1) / len(xs) for i in range(len(xs))]
                 ax.plot(xs, ys, style, label=t)
         ax.set_xscale("log")
+        ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
+        ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.set_title(f"{k} sessions flooding")
         ax.set_xlabel("echo round trip (ms)")
         ax.grid(True, which="both", alpha=0.3)
@@ -203,8 +206,10 @@ def plots(res: dict[str, Any], outdir: Path) -> list[Path]:
         if ns:
             ax.plot(ns, [tp[str(n)]["mb_per_s"] for n in ns], style, label=t)
     ax.set_xscale("log", base=2)
+    ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
     ax.set_xlabel("sessions streaming at once")
     ax.set_ylabel("aggregate MB/s delivered")
+    ax.set_ylim(bottom=0)
     ax.set_title(f"{res['settings']['mb']:g} MB per session, {res['machine']['nproc']} cores")
     ax.grid(True, alpha=0.3)
     ax.legend()
