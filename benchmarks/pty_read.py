@@ -39,7 +39,7 @@ async def one(mode: str, mb: float, gen: Path) -> dict[str, float]:
     dec = codecs.getincrementaldecoder("utf-8")(errors="replace")
     done = loop.create_future()
     stats = {"bytes": 0, "reads": 0, "events": 0}
-    end = f"END pr\r\n"
+    end = "END pr\r\n"
     tail = [""]
 
     def finish() -> None:
@@ -79,8 +79,8 @@ async def one(mode: str, mb: float, gen: Path) -> dict[str, float]:
             return finish()
         text = dec.decode(b"".join(chunks))
         stats["bytes"] += len(text)
-        t = tail[0] + text[-len(end):]
-        tail[0] = t[-len(end):]
+        t = tail[0] + text[-len(end) :]
+        tail[0] = t[-len(end) :]
         if tail[0] == end:
             finish()
 
@@ -94,9 +94,14 @@ async def one(mode: str, mb: float, gen: Path) -> dict[str, float]:
     proc.terminate(force=True)
     cpu = (c1.user + c1.system) - (c0.user + c0.system)
     mbs = stats["bytes"] / 1e6
-    return {"cpu_ms_per_mb": 1000 * cpu / mbs, "kernel_share": (c1.system - c0.system) / cpu if cpu else 0,
-            "reads_per_mb": stats["reads"] / mbs, "events_per_mb": stats["events"] / mbs,
-            "bytes_per_read": stats["bytes"] / max(1, stats["reads"]), "mb_per_s": mbs / wall}
+    return {
+        "cpu_ms_per_mb": 1000 * cpu / mbs,
+        "kernel_share": (c1.system - c0.system) / cpu if cpu else 0,
+        "reads_per_mb": stats["reads"] / mbs,
+        "events_per_mb": stats["events"] / mbs,
+        "bytes_per_read": stats["bytes"] / max(1, stats["reads"]),
+        "mb_per_s": mbs / wall,
+    }
 
 
 async def main() -> None:

@@ -6,9 +6,8 @@ import json
 import os
 import platform
 import subprocess
-import sys
 from pathlib import Path
-from typing import Any, Callable, Optional
+from typing import Any, Optional
 
 T, M = "terminado", "termmux"
 
@@ -35,10 +34,23 @@ def machine() -> dict[str, Any]:
         pass
     try:
         here = Path(__file__).parent
-        commit = subprocess.run(["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True,
-                                cwd=here).stdout.strip()
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no", "--", "benchmarks", "jupyter_termmux"],
-                               capture_output=True, text=True, cwd=here.parent).stdout.strip()
+        commit = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=here
+        ).stdout.strip()
+        dirty = subprocess.run(
+            [
+                "git",
+                "status",
+                "--porcelain",
+                "--untracked-files=no",
+                "--",
+                "benchmarks",
+                "jupyter_termmux",
+            ],
+            capture_output=True,
+            text=True,
+            cwd=here.parent,
+        ).stdout.strip()
         if dirty:
             commit += "+uncommitted changes"
     except OSError:
@@ -52,10 +64,17 @@ def machine() -> dict[str, Any]:
     except Exception:
         pass
     return {
-        "nproc": os.cpu_count(), "cpu": cpu, "mem_mb": mem, "kernel": platform.release(),
-        "python": platform.python_version(), "tornado": tornado.version,
-        "jupyter_server": jupyter_server.__version__, "terminado": terminado.__version__,
-        "jupyter_server_terminals": jst, "commit": commit, "loadavg_1min_at_start": load,
+        "nproc": os.cpu_count(),
+        "cpu": cpu,
+        "mem_mb": mem,
+        "kernel": platform.release(),
+        "python": platform.python_version(),
+        "tornado": tornado.version,
+        "jupyter_server": jupyter_server.__version__,
+        "terminado": terminado.__version__,
+        "jupyter_server_terminals": jst,
+        "commit": commit,
+        "loadavg_1min_at_start": load,
     }
 
 
@@ -74,26 +93,79 @@ def rows(res: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     for n in res["settings"]["sessions"]:
         out.append((f"throughput, {n} sessions", "MB/s ↑", f"throughput.{n}.mb_per_s", "{:.1f}"))
     for n in res["settings"]["sessions"]:
-        out.append((f"server CPU per MB, {n} sessions", "ms/MB ↓", f"throughput.{n}.cpu_ms_per_mb", "{:.1f}"))
+        out.append(
+            (
+                f"server CPU per MB, {n} sessions",
+                "ms/MB ↓",
+                f"throughput.{n}.cpu_ms_per_mb",
+                "{:.1f}",
+            )
+        )
     for n in res["settings"]["sessions"]:
-        out.append((f"  client (load generator) CPU per MB, {n}", "ms/MB", f"throughput.{n}.client_cpu_ms_per_mb", "{:.1f}"))
+        out.append(
+            (
+                f"  client (load generator) CPU per MB, {n}",
+                "ms/MB",
+                f"throughput.{n}.client_cpu_ms_per_mb",
+                "{:.1f}",
+            )
+        )
     for n in res["settings"]["sessions"]:
-        out.append((f"  cores busy (of {res['machine']['nproc']}), {n} sessions", "cores", f"throughput.{n}.cores_busy", "{:.2f}"))
+        out.append(
+            (
+                f"  cores busy (of {res['machine']['nproc']}), {n} sessions",
+                "cores",
+                f"throughput.{n}.cores_busy",
+                "{:.2f}",
+            )
+        )
     for n in res["settings"]["sessions"]:
-        out.append((f"peak RSS growth, {n} sessions", "MB ↓", f"throughput.{n}.rss_growth_mb", "{:.1f}"))
-    out.append(("fan-out: 1 session → 4 sockets", "MB/s delivered ↑", "fanout.mb_per_s_delivered", "{:.1f}"))
+        out.append(
+            (f"peak RSS growth, {n} sessions", "MB ↓", f"throughput.{n}.rss_growth_mb", "{:.1f}")
+        )
+    out.append(
+        (
+            "fan-out: 1 session → 4 sockets",
+            "MB/s delivered ↑",
+            "fanout.mb_per_s_delivered",
+            "{:.1f}",
+        )
+    )
     for k in res["settings"]["floods"]:
         for q in ("p50", "p95", "p99", "max"):
             out.append((f"echo {q}, {k} flooding", "ms ↓", f"latency.{k}.{q}_ms", "{:.2f}"))
         if k:
-            out.append((f"flood output while sampling, {k} flooding", "MB/s", f"latency.{k}.flood_mb_per_s", "{:.1f}"))
+            out.append(
+                (
+                    f"flood output while sampling, {k} flooding",
+                    "MB/s",
+                    f"latency.{k}.flood_mb_per_s",
+                    "{:.1f}",
+                )
+            )
     out += [
         ("memory per idle attached session", "KB ↓", "idle.kb_per_attached_session", "{:.0f}"),
         ("memory per extra idle socket", "KB ↓", "idle.kb_per_idle_socket", "{:.0f}"),
-        (f"scale: {res['settings']['scale_sessions']} sessions streaming", "MB/s ↑", "scale.mb_per_s", "{:.1f}"),
+        (
+            f"scale: {res['settings']['scale_sessions']} sessions streaming",
+            "MB/s ↑",
+            "scale.mb_per_s",
+            "{:.1f}",
+        ),
         ("scale: slowest / median completion", "× ↓", "scale.max_over_median", "{:.2f}"),
-        (f"mesh: {res['settings']['mesh_sockets']} clients × {res['settings']['mesh_per_socket']} sessions", "MB/s delivered ↑", "mesh.mb_per_s_delivered", "{:.1f}"),
-        (f"stall: RSS growth ({res['settings']['stall_mb']:.0f} MB stalled)", "MB ↓", "stall.rss_growth_mb", "{:.1f}"),
+        (
+            f"mesh: {res['settings']['mesh_sockets']} clients × "
+            f"{res['settings']['mesh_per_socket']} sessions",
+            "MB/s delivered ↑",
+            "mesh.mb_per_s_delivered",
+            "{:.1f}",
+        ),
+        (
+            f"stall: RSS growth ({res['settings']['stall_mb']:.0f} MB stalled)",
+            "MB ↓",
+            "stall.rss_growth_mb",
+            "{:.1f}",
+        ),
         ("stall: other sessions meanwhile", "MB/s ↑", "stall.others_mb_per_s", "{:.1f}"),
         ("stall: drain after resume", "s", "stall.drain_s", "{:.1f}"),
     ]
@@ -125,7 +197,10 @@ def table(res: dict[str, Any]) -> str:
     lines.append("ratio = termmux / terminado")
     for t in res["correctness"]:
         bad = res["correctness"].get(t, [])
-        lines.append(f"correctness {t}: " + ("all lines once, in order, right session" if not bad else f"FAILED: {bad[:3]}"))
+        lines.append(
+            f"correctness {t}: "
+            + ("all lines once, in order, right session" if not bad else f"FAILED: {bad[:3]}")
+        )
     return "\n".join(lines)
 
 
@@ -139,23 +214,36 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
         out.append({"target": name, "value": value, "met": met})
 
     a, b = _get(t, "throughput.4.mb_per_s"), _get(m, "throughput.4.mb_per_s")
-    add("throughput at 4 sessions ≥ 1.5× terminado", None if not (a and b) else round(b / a, 2),
-        None if not (a and b) else b / a >= 1.5)
+    add(
+        "throughput at 4 sessions ≥ 1.5× terminado",
+        None if not (a and b) else round(b / a, 2),
+        None if not (a and b) else b / a >= 1.5,
+    )
     a, b = _get(t, "throughput.4.cpu_s_per_mb"), _get(m, "throughput.4.cpu_s_per_mb")
-    add("server CPU s/MB at 4 sessions ≤ 0.7× terminado", None if not (a and b) else round(b / a, 2),
-        None if not (a and b) else b / a <= 0.7)
+    add(
+        "server CPU s/MB at 4 sessions ≤ 0.7× terminado",
+        None if not (a and b) else round(b / a, 2),
+        None if not (a and b) else b / a <= 0.7,
+    )
     a, b = _get(t, "latency.3.p99_ms"), _get(m, "latency.3.p99_ms")
-    add("echo p99 with 3 flooding < 10 ms and ≤ terminado",
+    add(
+        "echo p99 with 3 flooding < 10 ms and ≤ terminado",
         None if a is None or b is None else f"{b:.2f} ms vs {a:.2f} ms",
-        None if a is None or b is None else (b < 10 and b <= a))
+        None if a is None or b is None else (b < 10 and b <= a),
+    )
     a, b = _get(t, "stall.rss_growth_mb"), _get(m, "stall.rss_growth_mb")
-    add("stalled client: termmux RSS growth < 50 MB while terminado's grows",
+    add(
+        "stalled client: termmux RSS growth < 50 MB while terminado's grows",
         None if a is None or b is None else f"{b:.1f} MB vs {a:.1f} MB",
-        None if a is None or b is None else (b < 50 and a > max(50.0, 2 * b)))
+        None if a is None or b is None else (b < 50 and a > max(50.0, 2 * b)),
+    )
     sc = m.get("scale")
-    add(f"{res['settings']['scale_sessions']} sessions on one socket: all correct, none > 3× median",
+    add(
+        f"{res['settings']['scale_sessions']} sessions on one socket: "
+        "all correct, none > 3× median",
         None if not sc else f"ok={sc['ok']}, max/median={sc['max_over_median']:.2f}",
-        None if not sc else (sc["ok"] and not sc["starved"]))
+        None if not sc else (sc["ok"] and not sc["starved"]),
+    )
     return out
 
 
@@ -177,7 +265,9 @@ def plots(res: dict[str, Any], outdir: Path) -> list[Path]:
     made: list[Path] = []
     tr = res["transports"]
     floods = res["settings"]["floods"]
-    fig, axes = plt.subplots(1, len(floods), figsize=(4.2 * len(floods), 3.4), sharey=True, squeeze=False)
+    fig, axes = plt.subplots(
+        1, len(floods), figsize=(4.2 * len(floods), 3.4), sharey=True, squeeze=False
+    )
     for ax, k in zip(axes[0], floods):
         for t, style in ((T, "--"), (M, "-")):
             xs = sorted(tr.get(t, {}).get("latency", {}).get(str(k), {}).get("rtt_ms", []))
@@ -232,7 +322,8 @@ def markdown(res: dict[str, Any]) -> str:
         f"Machine: {m['nproc']} cores ({m['cpu']}), {m['mem_mb']} MB RAM, Linux {m['kernel']}; "
         f"Python {m['python']}, tornado {m['tornado']}, jupyter_server {m['jupyter_server']}, "
         f"terminado {m['terminado']}, jupyter_server_terminals {m['jupyter_server_terminals']}. "
-        f"Load average at start {m.get('loadavg_1min_at_start', 0):.1f}, at end {res.get('loadavg_1min_at_end', 0):.1f} "
+        f"Load average at start {m.get('loadavg_1min_at_start', 0):.1f}, "
+        f"at end {res.get('loadavg_1min_at_end', 0):.1f} "
         f"(other work on the machine skews the timings; throughput is the best of "
         f"{res['settings'].get('repeat', 1)} interleaved runs, CPU per MB the lowest).",
         "",
@@ -255,10 +346,20 @@ def markdown(res: dict[str, Any]) -> str:
     out.append("")
     for t in res["correctness"]:
         bad = res["correctness"].get(t, [])
-        out.append(f"Correctness, {t}: " + ("every line arrived once, in order, in the right session, in every scenario." if not bad else f"**failed**: {bad[:5]}"))
+        out.append(
+            f"Correctness, {t}: "
+            + (
+                "every line arrived once, in order, in the right session, in every scenario."
+                if not bad
+                else f"**failed**: {bad[:5]}"
+            )
+        )
         out.append("")
-    out += ["![echo latency](../benchmarks/results/latency.png)", "",
-            "![throughput vs sessions](../benchmarks/results/throughput.png)"]
+    out += [
+        "![echo latency](../benchmarks/results/latency.png)",
+        "",
+        "![throughput vs sessions](../benchmarks/results/throughput.png)",
+    ]
     return "\n".join(out)
 
 

@@ -22,38 +22,88 @@ TRANSPORTS = ["terminado", "termmux"]
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
     p = argparse.ArgumentParser(prog="python -m benchmarks", description=__doc__)
-    p.add_argument("--mb", type=float, help="MB printed per session in throughput/fan-out/stall-others (default 10)")
-    p.add_argument("--sessions", help="comma-separated session counts for throughput (default 1,4,16)")
-    p.add_argument("--samples", type=int, help="echo round trips per latency condition (default 250)")
-    p.add_argument("--floods", help="comma-separated flooding-session counts for latency (default 0,3,15)")
-    p.add_argument("--scale-sessions", type=int, help="sessions on one socket in the scale run (default 64)")
-    p.add_argument("--scale-mb", type=float, help="MB per session in the scale and mesh runs (default 1)")
+    p.add_argument(
+        "--mb",
+        type=float,
+        help="MB printed per session in throughput/fan-out/stall-others (default 10)",
+    )
+    p.add_argument(
+        "--sessions", help="comma-separated session counts for throughput (default 1,4,16)"
+    )
+    p.add_argument(
+        "--samples", type=int, help="echo round trips per latency condition (default 250)"
+    )
+    p.add_argument(
+        "--floods", help="comma-separated flooding-session counts for latency (default 0,3,15)"
+    )
+    p.add_argument(
+        "--scale-sessions", type=int, help="sessions on one socket in the scale run (default 64)"
+    )
+    p.add_argument(
+        "--scale-mb", type=float, help="MB per session in the scale and mesh runs (default 1)"
+    )
     p.add_argument("--stall-mb", type=float, help="MB printed to the stalled client (default 200)")
-    p.add_argument("--repeat", type=int, default=None,
-                   help="throughput runs per transport, interleaved: the best MB/s and the lowest CPU/MB are "
-                        "reported (default 3, smoke 1; latency runs min(repeat, 2) times, samples pooled)")
-    p.add_argument("--quiet-wait", type=float, default=None,
-                   help="seconds in total the run may wait for other load on the machine to pass "
-                        "before scenarios (default 90, smoke 0)")
+    p.add_argument(
+        "--repeat",
+        type=int,
+        default=None,
+        help="throughput runs per transport, interleaved: the best MB/s and the lowest CPU/MB are "
+        "reported (default 3, smoke 1; latency runs min(repeat, 2) times, samples pooled)",
+    )
+    p.add_argument(
+        "--quiet-wait",
+        type=float,
+        default=None,
+        help="seconds in total the run may wait for other load on the machine to pass "
+        "before scenarios (default 90, smoke 0)",
+    )
     p.add_argument("--only", help=f"comma-separated scenarios out of {','.join(ALL)}")
     p.add_argument("--transports", default=",".join(TRANSPORTS), help="default: terminado,termmux")
-    p.add_argument("--smoke", action="store_true", help="tiny sizes: checks correctness in well under a minute")
-    p.add_argument("--profile", action="store_true",
-                   help="also run the 4-session throughput under py-spy and break server time down")
-    p.add_argument("--out", default=str(Path(__file__).parent / "results"), help="results directory")
+    p.add_argument(
+        "--smoke", action="store_true", help="tiny sizes: checks correctness in well under a minute"
+    )
+    p.add_argument(
+        "--profile",
+        action="store_true",
+        help="also run the 4-session throughput under py-spy and break server time down",
+    )
+    p.add_argument(
+        "--out", default=str(Path(__file__).parent / "results"), help="results directory"
+    )
     p.add_argument("--no-plots", action="store_true")
-    p.add_argument("--update-docs", action="store_true", help="rewrite the results block of docs/benchmarks.md")
-    p.add_argument("--server-arg", action="append", default=[],
-                   help="extra jupyter server argument, e.g. --server-arg=--TermMuxApp.x=1 (repeatable)")
+    p.add_argument(
+        "--update-docs", action="store_true", help="rewrite the results block of docs/benchmarks.md"
+    )
+    p.add_argument(
+        "--server-arg",
+        action="append",
+        default=[],
+        help="extra jupyter server argument, e.g. --server-arg=--TermMuxApp.x=1 (repeatable)",
+    )
     return p.parse_args(argv)
 
 
 def settings(a: argparse.Namespace) -> Settings:
     st = Settings()
     if a.smoke:
-        st = Settings(mb=0.3, sessions=[1, 4], samples=20, floods=[0, 3], idle_sessions=4,
-                      scale_sessions=8, scale_mb=0.1, mesh_sockets=4, mesh_per_socket=2, mesh_mb=0.1,
-                      stall_mb=3, stall_others=2, stall_hold_max=4, stream_timeout=30, fanout_sockets=3, settle=0.2)
+        st = Settings(
+            mb=0.3,
+            sessions=[1, 4],
+            samples=20,
+            floods=[0, 3],
+            idle_sessions=4,
+            scale_sessions=8,
+            scale_mb=0.1,
+            mesh_sockets=4,
+            mesh_per_socket=2,
+            mesh_mb=0.1,
+            stall_mb=3,
+            stall_others=2,
+            stall_hold_max=4,
+            stream_timeout=30,
+            fanout_sockets=3,
+            settle=0.2,
+        )
     if a.mb is not None:
         st.mb = a.mb
     if a.sessions:
@@ -79,9 +129,12 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
     only = a.only.split(",") if a.only else ALL
     transports = a.transports.split(",")
     res: dict[str, Any] = {
-        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "command": "python -m benchmarks " + " ".join(sys.argv[1:]),
-        "machine": report.machine(), "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(st).items()},
-        "transports": {t: {} for t in transports}, "correctness": {t: [] for t in transports},
+        "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "command": "python -m benchmarks " + " ".join(sys.argv[1:]),
+        "machine": report.machine(),
+        "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(st).items()},
+        "transports": {t: {} for t in transports},
+        "correctness": {t: [] for t in transports},
     }
     t_start = time.perf_counter()
     limit = 120.0 if a.smoke else 420.0
@@ -102,10 +155,17 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
             return None
         for err in r.get("errors", []):
             res["correctness"][t].append(f"{label}: {err}")
-        brief = {k: (round(v, 3) if isinstance(v, float) else v) for k, v in r.items()
-                 if not isinstance(v, (list, dict))}
-        print(f"  {t:9} {label:20} {time.perf_counter() - t0:5.1f}s (machine {100 * busy:3.0f}% busy before, "
-              f"waited {waited:.0f}s) {brief}", flush=True)
+        brief = {
+            k: (round(v, 3) if isinstance(v, float) else v)
+            for k, v in r.items()
+            if not isinstance(v, (list, dict))
+        }
+        print(
+            f"  {t:9} {label:20} {time.perf_counter() - t0:5.1f}s "
+            f"(machine {100 * busy:3.0f}% busy before, "
+            f"waited {waited:.0f}s) {brief}",
+            flush=True,
+        )
         return r
 
     repeat = a.repeat if a.repeat is not None else (1 if a.smoke else 3)
@@ -117,12 +177,18 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
             for n in st.sessions:
                 for rep in range(repeat):
                     for t in transports:
-                        r = await step(t, f"throughput {n} #{rep + 1}", scenarios.throughput(t, n, st))
+                        r = await step(
+                            t, f"throughput {n} #{rep + 1}", scenarios.throughput(t, n, st)
+                        )
                         if not r:
                             continue
                         tp = res["transports"][t].setdefault("throughput", {})
-                        runs = (tp[str(n)]["runs_mb_per_s"] if str(n) in tp else []) + [r["mb_per_s"]]
-                        cpus = (tp[str(n)]["runs_cpu_s_per_mb"] if str(n) in tp else []) + [r["cpu_s_per_mb"]]
+                        runs = (tp[str(n)]["runs_mb_per_s"] if str(n) in tp else []) + [
+                            r["mb_per_s"]
+                        ]
+                        cpus = (tp[str(n)]["runs_cpu_s_per_mb"] if str(n) in tp else []) + [
+                            r["cpu_s_per_mb"]
+                        ]
                         if str(n) not in tp or r["mb_per_s"] > tp[str(n)]["mb_per_s"]:
                             tp[str(n)] = r
                         tp[str(n)]["runs_mb_per_s"] = runs
@@ -135,7 +201,9 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
             for k in st.floods:
                 for rep in range(min(repeat, 2)):
                     for t in transports:
-                        r = await step(t, f"latency {k} flood #{rep + 1}", scenarios.latency(t, k, st))
+                        r = await step(
+                            t, f"latency {k} flood #{rep + 1}", scenarios.latency(t, k, st)
+                        )
                         if not r:
                             continue
                         lat = res["transports"][t].setdefault("latency", {})
@@ -144,8 +212,11 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
                         lat[str(k)] = r
             continue
         fn: Callable[[str, Settings], Awaitable[dict[str, Any]]] = {
-            "fanout": scenarios.fanout, "idle": scenarios.idle_memory, "scale": scenarios.scale,
-            "mesh": scenarios.mesh, "stall": scenarios.stall,
+            "fanout": scenarios.fanout,
+            "idle": scenarios.idle_memory,
+            "scale": scenarios.scale,
+            "mesh": scenarios.mesh,
+            "stall": scenarios.stall,
         }[sc]
         for t in transports:
             r = await step(t, sc, fn(t, st))
@@ -168,7 +239,8 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
                 if r and trace.exists():
                     calls = scenarios.parse_strace(trace)
                     res["profile"][t]["syscalls_per_mb"] = {
-                        k: v / r["mb_total"] for k, v in sorted(calls.items(), key=lambda kv: -kv[1])
+                        k: v / r["mb_total"]
+                        for k, v in sorted(calls.items(), key=lambda kv: -kv[1])
                     }
                     res["profile"][t]["frames_per_mb"] = r["frames"] / r["mb_total"]
     res["wall_s"] = time.perf_counter() - t_start
@@ -220,11 +292,19 @@ def main(argv: list[str] | None = None) -> int:
     if not a.no_plots and not a.smoke:
         for p in report.plots(res, out):
             print(f"wrote {p}")
-    md = report.markdown(res) + ("\n\n" + __import__("benchmarks.profile").profile.markdown(res["profile"]) if "profile" in res else "")
+    md = report.markdown(res) + (
+        "\n\n" + __import__("benchmarks.profile").profile.markdown(res["profile"])
+        if "profile" in res
+        else ""
+    )
     (out / ("smoke.md" if a.smoke else "latest.md")).write_text(md + "\n")
     if a.update_docs:
         doc = Path(__file__).resolve().parent.parent / "docs" / "benchmarks.md"
-        print("updated docs/benchmarks.md" if report.update_docs(doc, md) else "docs/benchmarks.md has no results markers")
+        print(
+            "updated docs/benchmarks.md"
+            if report.update_docs(doc, md)
+            else "docs/benchmarks.md has no results markers"
+        )
     bad = any(res["correctness"].values())
     if bad:
         print("CORRECTNESS FAILURES:", file=sys.stderr)

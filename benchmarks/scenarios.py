@@ -65,7 +65,7 @@ class RssSampler:
         self.samples: list[tuple[float, int]] = []
         self._task: Optional[asyncio.Task[None]] = None
 
-    def start(self) -> "RssSampler":
+    def start(self) -> RssSampler:
         self._task = asyncio.ensure_future(self._run())
         return self
 
@@ -96,7 +96,7 @@ class CpuMeter:
         self.server = server
         self.me = psutil.Process()
 
-    def __enter__(self) -> "CpuMeter":
+    def __enter__(self) -> CpuMeter:
         self.t0 = time.perf_counter()
         self.s0 = self.server.cpu()
         self.sys0 = self.server.ps.cpu_times().system  # type: ignore[union-attr]
@@ -112,12 +112,16 @@ class CpuMeter:
         c = self.me.cpu_times()
         self.client_s = c.user + c.system - self.c0
         m1 = psutil.cpu_times()
-        busy = lambda m: sum(m) - m.idle - getattr(m, "iowait", 0.0)  # noqa: E731
+
+        def busy(m: Any) -> float:
+            return float(sum(m) - m.idle - getattr(m, "iowait", 0.0))
+
         self.machine_s = busy(m1) - busy(self.m0)
 
     def as_dict(self, mb: float) -> dict[str, float]:
         return {
-            "cpu_s": self.server_s, "cpu_s_per_mb": self.server_s / mb,
+            "cpu_s": self.server_s,
+            "cpu_s_per_mb": self.server_s / mb,
             "cpu_kernel_share": self.server_sys_s / self.server_s if self.server_s else 0.0,
             "client_cpu_s_per_mb": self.client_s / mb,
             "other_cpu_s_per_mb": max(0.0, self.machine_s - self.server_s - self.client_s) / mb,
@@ -238,15 +242,27 @@ class PySpy:
 
     def __init__(self, pid: int, out: Path, rate: int = 1000):
         # --nonblocking: do not pause the server per sample, so the profile run is not slowed
-        self.cmd = ["py-spy", "record", "--pid", str(pid), "--rate", str(rate), "--idle",
-                    "--nonblocking", "--format", "raw", "--output", str(out)]
+        self.cmd = [
+            "py-spy",
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            str(rate),
+            "--idle",
+            "--nonblocking",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+        ]
         exe = Path(sys.executable).parent / "py-spy"
         if exe.exists():
             self.cmd[0] = str(exe)
         self.out = out
         self.proc: Optional[subprocess.Popen[bytes]] = None
 
-    async def __aenter__(self) -> "PySpy":
+    async def __aenter__(self) -> PySpy:
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         await asyncio.sleep(1.0)  # let it attach
         return self
@@ -269,7 +285,7 @@ class Strace:
         self.out = out
         self.proc: Optional[subprocess.Popen[bytes]] = None
 
-    async def __aenter__(self) -> "Strace":
+    async def __aenter__(self) -> Strace:
         self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         await asyncio.sleep(1.0)
         return self
@@ -299,7 +315,11 @@ def parse_strace(path: Path) -> dict[str, int]:
 
 
 async def throughput(
-    transport: str, n: int, st: Settings, profile_to: Optional[Path] = None, strace_to: Optional[Path] = None
+    transport: str,
+    n: int,
+    st: Settings,
+    profile_to: Optional[Path] = None,
+    strace_to: Optional[Path] = None,
 ) -> dict[str, Any]:
     """N sessions in one view each print ``st.mb`` MB at once: time, CPU, RSS, correctness."""
     async with JupyterServer(st.server_args) as srv:
@@ -325,12 +345,20 @@ async def throughput(
         payload = sum(v.payload_bytes for v in vers.values()) / MB
         await close_all([view])
         return {
-            "sessions": n, "sockets": view.sockets, "mb_per_session": st.mb,
-            "mb_total": payload, "seconds": elapsed, "mb_per_s": payload / elapsed,
-            **cm.as_dict(payload), "frames": view.messages,
+            "sessions": n,
+            "sockets": view.sockets,
+            "mb_per_session": st.mb,
+            "mb_total": payload,
+            "seconds": elapsed,
+            "mb_per_s": payload / elapsed,
+            **cm.as_dict(payload),
+            "frames": view.messages,
             "bytes_per_frame": view.bytes / max(1, view.messages),
-            "rss_start_mb": rss.baseline / MB, "rss_peak_mb": rss.peak / MB,
-            "rss_growth_mb": rss.growth_mb, "ok": not errors, "errors": errors[:10],
+            "rss_start_mb": rss.baseline / MB,
+            "rss_peak_mb": rss.peak / MB,
+            "rss_growth_mb": rss.growth_mb,
+            "ok": not errors,
+            "errors": errors[:10],
         }
 
 
@@ -343,17 +371,24 @@ async def fanout(transport: str, st: Settings) -> dict[str, Any]:
         await handshake(views)
         cpu0 = srv.cpu()
         rss = RssSampler(srv).start()
-        _, elapsed, vers = await run_streams(views, {name: lines_for_mb(name, st.mb)}, srv.gen, st.stream_timeout)
+        _, elapsed, vers = await run_streams(
+            views, {name: lines_for_mb(name, st.mb)}, srv.gen, st.stream_timeout
+        )
         cpu = srv.cpu() - cpu0
         await rss.stop()
         errors = check(vers, views)
         delivered = sum(v.payload_bytes for v in vers.values()) / MB
         await close_all(views)
         return {
-            "watchers": st.fanout_sockets, "mb": st.mb, "seconds": elapsed,
-            "mb_delivered": delivered, "mb_per_s_delivered": delivered / elapsed,
-            "cpu_s_per_mb": cpu / delivered, "rss_growth_mb": rss.growth_mb,
-            "ok": not errors, "errors": errors[:10],
+            "watchers": st.fanout_sockets,
+            "mb": st.mb,
+            "seconds": elapsed,
+            "mb_delivered": delivered,
+            "mb_per_s_delivered": delivered / elapsed,
+            "cpu_s_per_mb": cpu / delivered,
+            "rss_growth_mb": rss.growth_mb,
+            "ok": not errors,
+            "errors": errors[:10],
         }
 
 
@@ -410,8 +445,14 @@ async def latency(transport: str, floods: int, st: Settings) -> dict[str, Any]:
         if timeouts:
             errors.append(f"{timeouts} echo round trips timed out")
         await close_all([view])
-        res: dict[str, Any] = {"floods": floods, "samples": len(rtts), "flood_mb_per_s": flood_mb_s,
-                               "ok": not errors, "errors": errors[:10], "rtt_ms": rtts}
+        res: dict[str, Any] = {
+            "floods": floods,
+            "samples": len(rtts),
+            "flood_mb_per_s": flood_mb_s,
+            "ok": not errors,
+            "errors": errors[:10],
+            "rtt_ms": rtts,
+        }
         res.update(latency_stats(rtts))
         return res
 
@@ -420,17 +461,29 @@ def latency_stats(rtts: list[float]) -> dict[str, float]:
     """p50/p95/p99/max/mean of round trips in ms."""
     if not rtts:
         return {}
-    return {"p50_ms": pct(rtts, 50), "p95_ms": pct(rtts, 95), "p99_ms": pct(rtts, 99),
-            "max_ms": max(rtts), "mean_ms": statistics.fmean(rtts)}
+    return {
+        "p50_ms": pct(rtts, 50),
+        "p95_ms": pct(rtts, 95),
+        "p99_ms": pct(rtts, 99),
+        "max_ms": max(rtts),
+        "mean_ms": statistics.fmean(rtts),
+    }
 
 
 def pool_latency(a: dict[str, Any], b: dict[str, Any]) -> dict[str, Any]:
     """Two latency runs of the same condition as one: samples pooled, stats recomputed."""
     rtts = a["rtt_ms"] + b["rtt_ms"]
     errors = a["errors"] + b["errors"]
-    return {**a, "samples": len(rtts), "rtt_ms": rtts, "errors": errors, "ok": not errors,
-            "flood_mb_per_s": (a["flood_mb_per_s"] + b["flood_mb_per_s"]) / 2,
-            "runs": a.get("runs", 1) + 1, **latency_stats(rtts)}
+    return {
+        **a,
+        "samples": len(rtts),
+        "rtt_ms": rtts,
+        "errors": errors,
+        "ok": not errors,
+        "flood_mb_per_s": (a["flood_mb_per_s"] + b["flood_mb_per_s"]) / 2,
+        "runs": a.get("runs", 1) + 1,
+        **latency_stats(rtts),
+    }
 
 
 async def _settled_rss(srv: JupyterServer, wait: float = 1.0) -> int:
@@ -458,10 +511,12 @@ async def idle_memory(transport: str, st: Settings) -> dict[str, Any]:
         errors = list(view.errors)
         await close_all([view, *extra])
         return {
-            "sessions": k, "rss_terminals_only_mb": r0 / MB,
+            "sessions": k,
+            "rss_terminals_only_mb": r0 / MB,
             "kb_per_attached_session": (r1 - r0) / 1024 / k,
             "kb_per_idle_socket": (r2 - r1) / 1024 / k,
-            "ok": not errors, "errors": errors[:10],
+            "ok": not errors,
+            "errors": errors[:10],
         }
 
 
@@ -483,15 +538,24 @@ async def scale(transport: str, st: Settings) -> dict[str, Any]:
         await close_all([view])
         med = statistics.median(done) if done else float("nan")
         worst = max(done) if done else float("nan")
-        starved = [v.tag for v in vers.values() if v.done_time is None or v.done_time - t0 > 3 * med]
+        starved = [
+            v.tag for v in vers.values() if v.done_time is None or v.done_time - t0 > 3 * med
+        ]
         return {
-            "sessions": n, "sockets": view.sockets, "mb_per_session": st.scale_mb, "seconds": elapsed,
-            "mb_per_s": payload / elapsed, "cpu_s_per_mb": cpu / payload,
-            "completion_median_s": med, "completion_max_s": worst,
+            "sessions": n,
+            "sockets": view.sockets,
+            "mb_per_session": st.scale_mb,
+            "seconds": elapsed,
+            "mb_per_s": payload / elapsed,
+            "cpu_s_per_mb": cpu / payload,
+            "completion_median_s": med,
+            "completion_max_s": worst,
             "completion_min_s": min(done) if done else float("nan"),
             "max_over_median": worst / med if done else float("nan"),
-            "starved": starved, "completion_s": sorted(done),
-            "ok": not errors, "errors": errors[:10],
+            "starved": starved,
+            "completion_s": sorted(done),
+            "ok": not errors,
+            "errors": errors[:10],
         }
 
 
@@ -501,7 +565,10 @@ async def mesh(transport: str, st: Settings) -> dict[str, Any]:
         n, k = st.mesh_sockets, st.mesh_per_socket
         names = [f"me{i:02d}" for i in range(n)]
         await srv.create_terminals(names)
-        views = [await open_view(transport, srv, [names[(i + j) % n] for j in range(k)]) for i in range(n)]
+        views = [
+            await open_view(transport, srv, [names[(i + j) % n] for j in range(k)])
+            for i in range(n)
+        ]
         await handshake(views, timeout=60)
         plan = {s: lines_for_mb(s, st.mesh_mb) for s in names}
         _, elapsed, vers = await run_streams(views, plan, srv.gen, st.stream_timeout)
@@ -510,9 +577,16 @@ async def mesh(transport: str, st: Settings) -> dict[str, Any]:
         sockets = sum(v.sockets for v in views)
         await close_all(views)
         return {
-            "clients": n, "sessions_per_client": k, "sockets": sockets, "subscriptions": len(vers),
-            "mb_per_session": st.mesh_mb, "seconds": elapsed, "mb_delivered": delivered,
-            "mb_per_s_delivered": delivered / elapsed, "ok": not errors, "errors": errors[:10],
+            "clients": n,
+            "sessions_per_client": k,
+            "sockets": sockets,
+            "subscriptions": len(vers),
+            "mb_per_session": st.mesh_mb,
+            "seconds": elapsed,
+            "mb_delivered": delivered,
+            "mb_per_s_delivered": delivered / elapsed,
+            "ok": not errors,
+            "errors": errors[:10],
         }
 
 
@@ -526,9 +600,22 @@ async def stall(transport: str, st: Settings) -> dict[str, Any]:
         nlines = lines_for_mb("stall", st.stall_mb)
         rss = RssSampler(srv, 0.05).start()
         child = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "benchmarks.stalled_client", "--transport", transport,
-            "--url", srv.ws, "--token", srv.token, "--session", "stall", "--lines", str(nlines),
-            "--gen", srv.gen, stdout=asyncio.subprocess.PIPE,
+            sys.executable,
+            "-m",
+            "benchmarks.stalled_client",
+            "--transport",
+            transport,
+            "--url",
+            srv.ws,
+            "--token",
+            srv.token,
+            "--session",
+            "stall",
+            "--lines",
+            str(nlines),
+            "--gen",
+            srv.gen,
+            stdout=asyncio.subprocess.PIPE,
             cwd=str(Path(__file__).resolve().parent.parent),
         )
         try:
@@ -578,10 +665,16 @@ async def stall(transport: str, st: Settings) -> dict[str, Any]:
         await rss.stop()
         await close_all([view])
         return {
-            "stall_mb": st.stall_mb, "rss_growth_mb": growth, "rss_peak_mb": rss.peak / MB,
-            "held_s": held, "generator_finished_while_stalled": gen_finished,
-            "others": st.stall_others, "others_mb_per_s": payload / elapsed,
-            "drain_s": drain, "stalled_delivered_ok": bool(res.get("ok")),
+            "stall_mb": st.stall_mb,
+            "rss_growth_mb": growth,
+            "rss_peak_mb": rss.peak / MB,
+            "held_s": held,
+            "generator_finished_while_stalled": gen_finished,
+            "others": st.stall_others,
+            "others_mb_per_s": payload / elapsed,
+            "drain_s": drain,
+            "stalled_delivered_ok": bool(res.get("ok")),
             "stalled_received_mb": res.get("received", 0) / MB,
-            "ok": not errors, "errors": errors[:10],
+            "ok": not errors,
+            "errors": errors[:10],
         }

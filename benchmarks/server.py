@@ -70,7 +70,7 @@ class JupyterServer:
     def flood(self) -> str:
         return str(self.root / "flood.py")
 
-    async def start(self) -> "JupyterServer":
+    async def start(self) -> JupyterServer:
         """Launch the server and wait until ``/api/status`` answers."""
         self.root.mkdir()
         (self.root / "gen.py").write_text(GEN_SCRIPT)
@@ -84,7 +84,9 @@ class JupyterServer:
             JUPYTER_RUNTIME_DIR=str(self.tmp / "runtime"),
             JUPYTER_DATA_DIR=str(self.tmp / "data"),
             HISTFILE="/dev/null",
-            PYTHONPATH=os.pathsep.join([str(REPO)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])),
+            PYTHONPATH=os.pathsep.join(
+                [str(REPO)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+            ),
         )
         env.pop("PS1", None)
         exts = {
@@ -96,13 +98,18 @@ class JupyterServer:
             "notebook_shim": False,
         }
         cmd = [
-            sys.executable, "-m", "jupyter_server",
-            "--allow-root", "--no-browser",
-            "--ServerApp.ip=127.0.0.1", f"--ServerApp.port={self.port}",
+            sys.executable,
+            "-m",
+            "jupyter_server",
+            "--allow-root",
+            "--no-browser",
+            "--ServerApp.ip=127.0.0.1",
+            f"--ServerApp.port={self.port}",
             "--ServerApp.port_retries=0",
             f"--IdentityProvider.token={self.token}",
             f"--ServerApp.root_dir={self.root}",
-            f"--ServerApp.jpserver_extensions={json.dumps(exts).replace('true', 'True').replace('false', 'False')}",
+            # traitlets parses a Python literal here: True/False, not JSON's true/false
+            "--ServerApp.jpserver_extensions=" + repr(exts),
             f"--ServerApp.terminado_settings={json.dumps({'shell_command': SHELL})}",
             *self.extra_args,
         ]
@@ -110,8 +117,13 @@ class JupyterServer:
         self.log_path = log_path
         self._log = open(log_path, "wb")
         self.proc = subprocess.Popen(
-            cmd, cwd=self.root, env=env, stdout=self._log, stderr=subprocess.STDOUT,
-            stdin=subprocess.DEVNULL, start_new_session=True,
+            cmd,
+            cwd=self.root,
+            env=env,
+            stdout=self._log,
+            stderr=subprocess.STDOUT,
+            stdin=subprocess.DEVNULL,
+            start_new_session=True,
         )
         self.ps = psutil.Process(self.proc.pid)
         client = AsyncHTTPClient()
@@ -120,7 +132,9 @@ class JupyterServer:
             if self.proc.poll() is not None:
                 raise RuntimeError(f"jupyter server exited early:\n{self.log_tail()}")
             try:
-                await client.fetch(self.http + "api/status", headers=self.headers, request_timeout=2)
+                await client.fetch(
+                    self.http + "api/status", headers=self.headers, request_timeout=2
+                )
                 break
             except (OSError, HTTPClientError):
                 if time.monotonic() > deadline:
@@ -141,9 +155,12 @@ class JupyterServer:
     async def api(self, method: str, path: str, body: Any = None) -> Any:
         """Call the REST API; return the decoded JSON answer (or None)."""
         req = HTTPRequest(
-            self.http + path, method=method, headers=self.headers,
+            self.http + path,
+            method=method,
+            headers=self.headers,
             body=None if body is None else json.dumps(body),
-            allow_nonstandard_methods=True, request_timeout=30,
+            allow_nonstandard_methods=True,
+            request_timeout=30,
         )
         resp = await AsyncHTTPClient().fetch(req)
         return json.loads(resp.body) if resp.body else None
@@ -210,7 +227,7 @@ class JupyterServer:
             self._log.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    async def __aenter__(self) -> "JupyterServer":
+    async def __aenter__(self) -> JupyterServer:
         try:
             return await self.start()
         except BaseException:

@@ -36,7 +36,9 @@ async def main(a: argparse.Namespace) -> int:
         url = f"{a.url}api/termmux/socket"
     conn = await websocket_connect(HTTPRequest(url, headers=headers), max_message_size=64 << 20)
     if a.transport == "termmux":
-        await conn.write_message(json.dumps({"type": "session.attach", "sessionId": a.session, "replay": False, "id": 1}))
+        await conn.write_message(
+            json.dumps({"type": "session.attach", "sessionId": a.session, "replay": False, "id": 1})
+        )
         while True:
             m = json.loads(await conn.read_message())  # type: ignore[arg-type]
             if m.get("id") == 1:
@@ -44,8 +46,15 @@ async def main(a: argparse.Namespace) -> int:
                     say(event="done", ok=False, error=f"attach refused: {m}", received=0)
                     return 1
                 break
-        await conn.write_message(json.dumps({"type": "terminal.input", "sessionId": a.session,
-                                             "data": f"python3 {a.gen} {a.session} {a.lines}\r"}))
+        await conn.write_message(
+            json.dumps(
+                {
+                    "type": "terminal.input",
+                    "sessionId": a.session,
+                    "data": f"python3 {a.gen} {a.session} {a.lines}\r",
+                }
+            )
+        )
     else:
         await conn.read_message()  # setup
         await conn.write_message(json.dumps(["stdin", f"python3 {a.gen} {a.session} {a.lines}\r"]))
@@ -57,7 +66,9 @@ async def main(a: argparse.Namespace) -> int:
     errors: list[str] = []
     while not done.is_set() and time.perf_counter() < deadline:
         try:
-            msg = await asyncio.wait_for(conn.read_message(), max(0.1, deadline - time.perf_counter()))
+            msg = await asyncio.wait_for(
+                conn.read_message(), max(0.1, deadline - time.perf_counter())
+            )
         except asyncio.TimeoutError:
             break
         if msg is None:
@@ -73,8 +84,13 @@ async def main(a: argparse.Namespace) -> int:
             errors.append(f"unexpected {m}")
     conn.close()
     ok = ver.ok and not errors
-    say(event="done", ok=ok, error="; ".join([ver.describe()] + errors) if not ok else None,
-        received=ver.received, drain_s=time.perf_counter() - t0)
+    say(
+        event="done",
+        ok=ok,
+        error="; ".join([ver.describe()] + errors) if not ok else None,
+        received=ver.received,
+        drain_s=time.perf_counter() - t0,
+    )
     return 0 if ok else 1
 
 

@@ -45,7 +45,7 @@ class View:
         for sink in self.sinks.get(session, ()):
             sink.feed(data)
 
-    async def open(self) -> "View":
+    async def open(self) -> View:
         raise NotImplementedError
 
     async def send(self, session: str, data: str) -> None:
@@ -76,7 +76,7 @@ class TerminadoView(View):
         self.conns: dict[str, WebSocketClientConnection] = {}
         self.tasks: list[asyncio.Task[None]] = []
 
-    async def open(self) -> "TerminadoView":
+    async def open(self) -> TerminadoView:
         async def one(name: str) -> None:
             conn = await _connect(f"{self.server.ws}terminals/websocket/{name}", self.server)
             first = await conn.read_message()
@@ -128,11 +128,14 @@ class TermmuxView(View):
         self.ids = itertools.count(1)
         self.exited: set[str] = set()
 
-    async def open(self) -> "TermmuxView":
+    async def open(self) -> TermmuxView:
         self.conn = await _connect(f"{self.server.ws}api/termmux/socket", self.server)
         self.task = asyncio.ensure_future(self._reader())
         answers = await asyncio.gather(
-            *(self.request({"type": "session.attach", "sessionId": s, "replay": False}) for s in self.sessions)
+            *(
+                self.request({"type": "session.attach", "sessionId": s, "replay": False})
+                for s in self.sessions
+            )
         )
         for s, a in zip(self.sessions, answers):
             if a.get("type") != "session.attached":
@@ -155,7 +158,9 @@ class TermmuxView(View):
             if msg is None:
                 for f in self.pending.values():
                     if not f.done():
-                        f.set_exception(ConnectionError(f"termmux socket closed ({self.conn.close_code})"))
+                        f.set_exception(
+                            ConnectionError(f"termmux socket closed ({self.conn.close_code})")
+                        )
                 return
             if not isinstance(msg, str):
                 self.errors.append("binary frame from server")

@@ -22,7 +22,7 @@ from typing import Callable, Optional
 
 PAD = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-abcdefghijklmnopqrs"
 
-GEN_SCRIPT = f'''\
+GEN_SCRIPT = f"""\
 import sys
 tag, n = sys.argv[1], int(sys.argv[2])
 pad = {PAD!r}
@@ -33,9 +33,9 @@ for a in range(0, n, step):
     w("".join([f"{{tag}} {{i:08d}} {{pad}}\\n" for i in range(a, min(n, a + step))]))
 w("END " + tag + "\\n")
 sys.stdout.flush()
-'''
+"""
 
-FLOOD_SCRIPT = f'''\
+FLOOD_SCRIPT = f"""\
 import sys, time
 tag, seconds = sys.argv[1], float(sys.argv[2])
 block = "".join(f"{{tag}} {{i:08d}} {PAD}\\n" for i in range(200))
@@ -43,7 +43,7 @@ deadline = time.monotonic() + seconds
 w = sys.stdout.write
 while time.monotonic() < deadline:
     w(block)
-'''
+"""
 
 
 def line(tag: str, i: int) -> str:
@@ -74,7 +74,10 @@ class StreamVerifier:
     """
 
     def __init__(
-        self, tag: str, nlines: int, on_done: Optional[Callable[[], None]] = None,
+        self,
+        tag: str,
+        nlines: int,
+        on_done: Optional[Callable[[], None]] = None,
         body: Optional[str] = None,
     ):
         self.body = body

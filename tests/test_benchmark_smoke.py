@@ -25,7 +25,11 @@ TAG, N = "tp4s01", 500
 
 def stream(lines: list[str]) -> str:
     """What a subscriber sees: the shell's echo, the markers, the lines, the next prompt."""
-    return f"python3 /r/gen.py {TAG} {N}\r\nBEGIN {TAG}\r\n" + "".join(lines) + f"END {TAG}\r\nbash-5.2# "
+    return (
+        f"python3 /r/gen.py {TAG} {N}\r\nBEGIN {TAG}\r\n"
+        + "".join(lines)
+        + f"END {TAG}\r\nbash-5.2# "
+    )
 
 
 def feed_in_random_chunks(text: str, seed: int = 1) -> StreamVerifier:
@@ -88,7 +92,10 @@ def test_smoke_run_delivers_every_line_over_both_transports(tmp_path: Path) -> N
     """``python -m benchmarks --smoke`` runs every scenario over both transports, all verified."""
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--smoke", "--out", str(tmp_path)],
-        cwd=REPO, capture_output=True, text=True, timeout=170,
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=170,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     res = json.loads((tmp_path / "smoke.json").read_text())
