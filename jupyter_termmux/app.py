@@ -49,10 +49,11 @@ class TermMuxApp(ExtensionApp):
         help="Unsent bytes at or below which a paused socket's PTYs are read again.",
     )
     coalesce_delay = Float(
-        0.016,
+        0.004,
         config=True,
-        help="""Seconds output may wait to be merged into fewer, larger frames while earlier
-        frames are still being sent. Output after an idle period is always sent at once.""",
+        help="""Seconds a streaming session's output may wait to be merged into fewer, larger
+        frames. Output after an idle period, output under 1 KB and output within 50 ms of
+        input to the session are always sent at once.""",
     )
     slow_subscriber_timeout = Float(
         5.0,

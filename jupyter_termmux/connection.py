@@ -34,6 +34,10 @@ _labels = itertools.count(1)
 #: Output smaller than this (a keystroke's echo, a prompt) is never held back to coalesce.
 INTERACTIVE_BYTES = 1024
 
+#: Seconds after input to a session during which its output is never held back to coalesce
+#: (an editor or pager redraws more than INTERACTIVE_BYTES in answer to one key).
+ANSWER_WINDOW = 0.05
+
 
 class Transport(Protocol):
     """The socket under a connection (the tornado handler)."""
@@ -69,6 +73,7 @@ class MuxConnection:
         self._pending: dict[str, list[str]] = {}
         self._pending_size: dict[str, int] = {}
         self._last_output: dict[str, float] = {}
+        self._last_input: dict[str, float] = {}
         self._prefixes: dict[str, str] = {}
         self._flush_handle: asyncio.Handle | None = None
         self._flush_is_timer = False
@@ -123,6 +128,7 @@ class MuxConnection:
 
     def _input(self, req: Request) -> None:
         sub = self.router.subscriber(self, _sid(req))
+        self._last_input[sub.session.name] = self._loop.time()
         written = asyncio.ensure_future(self.router.write_input(sub, req.args["data"]))
         written.add_done_callback(functools.partial(self._input_written, sub.session.name))
 
@@ -183,8 +189,10 @@ class MuxConnection:
         woke = now - self._last_output.get(session_id, -1e9) > self.coalesce_delay
         self._last_output[session_id] = now
         self.flow.add(size)
-        if woke or pending < INTERACTIVE_BYTES:
-            # First output after idle, or a keystroke's echo: send on this loop pass.
+        typed = now - self._last_input.get(session_id, -1e9) < ANSWER_WINDOW
+        if woke or typed or pending < INTERACTIVE_BYTES:
+            # First output after idle, a keystroke's echo or a full-screen program's answer
+            # to a key: send on this loop pass.
             if self._flush_handle is None or self._flush_is_timer:
                 self._schedule_flush(0)
         elif self._flush_handle is None:
@@ -196,6 +204,7 @@ class MuxConnection:
         if self._pending.pop(session_id, None) is not None:
             self.flow.remove(self._pending_size.pop(session_id))
         self._last_output.pop(session_id, None)
+        self._last_input.pop(session_id, None)
         self._prefixes.pop(session_id, None)
 
     def send(self, msg: dict[str, Any]) -> None:

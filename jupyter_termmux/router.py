@@ -41,7 +41,7 @@ class Limits:
     max_sessions_per_socket: int = 128
     high_watermark: int = 1024 * 1024
     low_watermark: int = 256 * 1024
-    coalesce_delay: float = 0.016
+    coalesce_delay: float = 0.004
     slow_subscriber_timeout: float = 5.0
 
 
