@@ -218,8 +218,10 @@ def test_three_tabs_route_output_keep_content_and_share_one_socket(
     assert len(sockets) == 1, [ws.url for ws in sockets]
 
     select_tab(page, 1)
+    type_command(page, "printf '\\e[1;32m%s\\e[0m terminals, one socket_%s\\n' 3 $((40+2)); ls -la --color=always /")
+    wait_visible_text(page, "one socket_42")
     shot = artifacts / "termmux-panel-three-tabs.png"
-    page.locator(PANEL).screenshot(path=str(shot))
+    page.screenshot(path=str(shot))
     if not DOCS_IMAGE.exists():
         DOCS_IMAGE.parent.mkdir(parents=True, exist_ok=True)
         shutil.copyfile(shot, DOCS_IMAGE)
