@@ -100,3 +100,4 @@ class TermMuxApp(ExtensionApp):
         """Close every socket with 1001 so clients know to reconnect later."""
         for client in list(self.router.clients()):
             client.close(CloseCode.GOING_AWAY, "server shutting down")
+        self.router.shutdown()

@@ -26,7 +26,7 @@ from tornado.websocket import WebSocketClosedError
 
 from . import protocol
 from .flow import FlowControl
-from .protocol import ErrorCode, ProtocolError, Request, utf8_length
+from .protocol import CloseCode, ErrorCode, ProtocolError, Request, utf8_length
 from .router import Limits, Router
 
 _labels = itertools.count(1)
@@ -175,6 +175,11 @@ class MuxConnection:
     def congested(self) -> bool:
         return self.flow.paused
 
+    @property
+    def ready(self) -> bool:
+        """Drained to the low watermark: this socket could take more output now."""
+        return not self.flow.paused and self.flow.buffered <= self.flow.low
+
     def push_output(self, session_id: str, text: str) -> None:
         """Queue PTY output for this socket (called by terminado's reader via Subscriber)."""
         size = utf8_length(text)
@@ -253,6 +258,12 @@ class MuxConnection:
             written = self.transport.write_frame(frame)
         except WebSocketClosedError:
             self.flow.remove(size)
+            return
+        except Exception:
+            # Never let a failed write escape into tornado (a silent 1006): say so and close.
+            self.flow.remove(size)
+            self.log.exception("termmux: socket %s: writing a frame failed", self.label)
+            self.close(CloseCode.INTERNAL_ERROR, "internal server error")
             return
         asyncio.ensure_future(written).add_done_callback(functools.partial(self._written, size))
 

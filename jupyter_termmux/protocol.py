@@ -89,6 +89,16 @@ class ProtocolError(Exception):
 Check = Callable[[Any], bool]
 
 
+def _is_unicode(text: str) -> bool:
+    if text.isascii():
+        return True
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def _is_bool(v: Any) -> bool:
     return isinstance(v, bool)
 
@@ -186,6 +196,13 @@ def parse(frame: str | bytes, max_size: int) -> Request:
         raise ProtocolError(
             ErrorCode.INVALID_MESSAGE, f"frame must be a JSON object, not {type(msg).__name__}"
         )
+    for key, value in msg.items():
+        # JSON escapes can spell lone surrogates ("\ud800"), which no UTF-8 frame can carry
+        # back, nor a PTY take. repr() keeps this message itself encodable.
+        if not _is_unicode(key) or (isinstance(value, str) and not _is_unicode(value)):
+            raise ProtocolError(
+                ErrorCode.INVALID_FIELD, f"field {key!r} is not valid Unicode (lone surrogate)"
+            )
     mtype = msg.get("type")
     if not isinstance(mtype, str):
         raise ProtocolError(ErrorCode.INVALID_MESSAGE, "frame has no string field 'type'")

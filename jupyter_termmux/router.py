@@ -14,6 +14,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Awaitable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -52,6 +53,9 @@ class Client(Protocol):
 
     @property
     def congested(self) -> bool: ...
+
+    @property
+    def ready(self) -> bool: ...
 
     def push_output(self, session_id: str, text: str) -> None: ...
 
@@ -98,6 +102,32 @@ class Session:
         self.exited: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
         self._slow_timer: asyncio.TimerHandle | None = None
         self._exit_check: asyncio.TimerHandle | None = None
+        self._input: ThreadPoolExecutor | None = None
+
+    def write_input(self, data: str) -> asyncio.Future[None]:
+        """Write to the PTY on this session's own input thread.
+
+        A PTY whose program does not read (it may be blocked on output we paused) blocks the
+        write; with one thread per session that stalls only this session's input, not every
+        terminal's as terminado's shared executor would. One thread keeps keystrokes in order.
+        """
+        if self._input is None:
+            self._input = ThreadPoolExecutor(1, thread_name_prefix=f"termmux-input-{self.name}")
+        loop = asyncio.get_running_loop()
+        return loop.run_in_executor(self._input, self.term.ptyproc.write, data)
+
+    def close_input(self) -> None:
+        """Let the input thread end once its queued writes are done (or fail on a closed PTY)."""
+        if self._input is not None:
+            self._input.shutdown(wait=False)
+            self._input = None
+
+    def cancel_timers(self) -> None:
+        """Stop the slow-subscriber and exit-check timers (server shutdown)."""
+        self.cancel_slow_timer()
+        if self._exit_check is not None:
+            self._exit_check.cancel()
+            self._exit_check = None
 
     @property
     def history(self) -> History:
@@ -157,10 +187,13 @@ class Session:
         if not self.holders:
             self.cancel_slow_timer()
             self.set_reading(True)
+        else:
+            # The client that drained is ready now: the ones still holding may be slow.
+            self.watch_for_slow()
 
     def watch_for_slow(self) -> None:
-        """Arm the slow-subscriber timer if a stalled socket is holding back a ready one."""
-        if self.holders and self._slow_timer is None and self._has_ready_client():
+        """While congested sockets hold the session, check every timeout for slow ones."""
+        if self.holders and self._slow_timer is None:
             loop = asyncio.get_running_loop()
             self._slow_timer = loop.call_later(
                 self.router.limits.slow_subscriber_timeout, self._detach_slow
@@ -172,10 +205,15 @@ class Session:
             self._slow_timer = None
 
     def _has_ready_client(self) -> bool:
-        # Any client of the PTY not holding it: another termmux socket, or a classic
-        # terminal socket of JupyterLab's own terminal.
-        held = sum(1 for c in self.holders if c in self.subscribers)
-        return len(self.term.clients) > held
+        """Whether a client of the PTY could take more output now.
+
+        A termmux socket is ready once it drained to its low watermark (one that merely has
+        not reached the high mark may be stalled too); a classic terminal socket of
+        JupyterLab's own terminal has no accounting and counts as ready.
+        """
+        if len(self.term.clients) > len(self.subscribers):
+            return True
+        return any(c.ready for c in self.subscribers if c not in self.holders)
 
     def _detach_slow(self) -> None:
         """Policy: a socket that stalls a shared session too long is detached from it.
@@ -185,7 +223,10 @@ class Session:
         and may attach again (with replay) once it keeps up.
         """
         self._slow_timer = None
+        if not self.holders:
+            return
         if not self._has_ready_client():
+            self.watch_for_slow()  # everyone is slow; look again later
             return
         for client in list(self.holders):
             if client in self.subscribers:
@@ -195,8 +236,9 @@ class Session:
                     self.name,
                     self.router.limits.slow_subscriber_timeout,
                 )
-                self.router.detach(client, self.name)
+                # Sent first: it flushes the output already queued for the client.
                 client.send({"type": "session.detached", "sessionId": self.name, "reason": "slow"})
+                self.router.detach(client, self.name)
 
 
 class Router:
@@ -237,6 +279,12 @@ class Router:
             term.read_buffer = History(self.limits.history_limit, term.read_buffer)  # type: ignore[assignment]
 
     # --- sockets ---------------------------------------------------------------------
+
+    def shutdown(self) -> None:
+        """Stop every timer and input thread (the sockets are being closed)."""
+        for session in self.sessions.values():
+            session.cancel_timers()
+            session.close_input()
 
     def clients(self) -> list[Client]:
         """Every connected socket."""
@@ -293,6 +341,10 @@ class Router:
         term = self._terminal(name)
         attached = self._attached[client]
         session = self.sessions.get(name)
+        if session is not None and session.term is not term:
+            # The PTY behind this name ended unnoticed and the name was reused.
+            self.session_died(session)
+            session = None
         if session is not None and client in session.subscribers:
             return False, ""
         if len(attached) >= self.limits.max_sessions_per_socket:
@@ -306,7 +358,9 @@ class Router:
             session = self.sessions[name] = Session(self, name, term)
         sub = Subscriber(client, session)
         session.subscribers[client] = sub
-        term.clients.append(sub)
+        # First in line: terminado's fan-out loop stops at the first client that raises (a
+        # classic terminal socket that is closing does), and ours never raise.
+        term.clients.insert(0, sub)
         attached.add(name)
         if client.congested:
             session.hold(client)
@@ -348,6 +402,10 @@ class Router:
         session.cancel_slow_timer()
         session.holders.clear()
         session.set_reading(True)
+        session.close_input()
+        if not session.exited.done():
+            # Nobody is attached any more to be told; a pending session.close must not wait.
+            session.exited.set_result(None)
         if self.sessions.get(session.name) is session:
             del self.sessions[session.name]
 
@@ -362,11 +420,12 @@ class Router:
             client.send(
                 {"type": "session.exited", "sessionId": session.name, "exitCode": exit_code}
             )
+            client.discard_output(session.name)
             session.subscribers.pop(client, None)
             self._attached[client].discard(session.name)
-        self._forget(session)
         if not session.exited.done():
             session.exited.set_result(exit_code)
+        self._forget(session)
         # terminado is iterating term.clients right now: leave the dead PTY's list alone.
         self.log.info(
             "termmux: session %s exited (code %s), dropped %d subscribers",
@@ -378,15 +437,12 @@ class Router:
     # --- terminal operations ---------------------------------------------------------
 
     def write_input(self, sub: Subscriber, data: str) -> Awaitable[None]:
-        """Write to the PTY on terminado's blocking-I/O thread (a full PTY must not block us)."""
+        """Write to the PTY off the event loop, in order; update the culler's activity time."""
         term = sub.session.term
         now = datetime.now(timezone.utc)
         term.last_activity = now  # type: ignore[attr-defined]  # read by the culler
         self._settings["terminal_last_activity"] = now
-        loop = asyncio.get_running_loop()
-        return loop.run_in_executor(
-            self.terminal_manager.blocking_io_executor, term.ptyproc.write, data
-        )
+        return sub.session.write_input(data)
 
     def resize(self, sub: Subscriber, rows: int, cols: int) -> None:
         """Set one socket's size; the PTY takes the smallest of its clients, as terminado does."""

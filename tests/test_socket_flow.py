@@ -153,3 +153,32 @@ async def test_terminal_deleted_while_paused_is_reported(
     exited = await stalled.wait_type("session.exited", timeout=60, sessionId=sid)
     assert stalled.index_of(exited) > since
     assert router.stats()["sessions"].get(sid) is None, router.stats()
+
+
+async def test_slow_timer_rearms_when_one_of_two_stalled_sockets_recovers(
+    connect_raw, make_terminal, gen_script, router
+):
+    """Two stalled sockets hold a session past slow_subscriber_timeout; when one reads again, the other is detached as slow after the timeout and the recovered one gets the whole stream."""
+    n = 1_000_000
+    sid = await make_terminal("two_stalled")
+    a, b = await connect_raw("stalled_a"), await connect_raw("stalled_b")
+    await a.attach(sid, replay=False)
+    await b.attach(sid, replay=False)
+    bmark = len(b.frames)
+    a.stall()
+    b.stall()
+    b.type(sid, f"python3 {gen_script.name} burst R {n}\r")
+    await poll_until(lambda: router.stats()["sessions"][sid]["paused"], 60, "the session to pause")
+    # Both hold it past the timeout: with nobody ready, nobody is detached.
+    paused_at = time.monotonic()
+    while time.monotonic() - paused_at < 2 * SLOW_TIMEOUT:
+        assert router.stats()["sessions"][sid]["subscribers"] == 2, router.stats()
+        await asyncio.sleep(0.05)
+
+    b.resume()
+    await b.wait_output(sid, f"tm_end_R_{n}", timeout=120, since=bmark)
+    assert_contiguous(numbered(b.text(sid, bmark), "R"), 1, n, "the recovered socket")
+    assert router.stats()["sessions"][sid]["subscribers"] == 1, router.stats()
+    a.resume()
+    detached = await a.wait_type("session.detached", timeout=60, sessionId=sid)
+    assert detached.get("reason") == "slow", detached

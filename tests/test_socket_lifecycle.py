@@ -271,6 +271,20 @@ async def test_session_close_reaches_every_attached_socket(
     assert sid not in names
 
 
+async def test_session_close_answers_when_detached_before_the_exit(connect, make_terminal):
+    """session.close answers session.closed (not an error after a timeout) when the requester detaches while the program is still being terminated."""
+    sid = await make_terminal("stubborn")
+    a = await connect("stubborn")
+    await a.attach(sid)
+    since = len(a.frames)
+    a.type(sid, "trap '' HUP INT TERM; echo tm_trap_$((2*21))\r")
+    await a.wait_output(sid, "tm_trap_42", since=since)
+    a.send({"type": "session.close", "sessionId": sid, "id": "close-1"})
+    await a.detach(sid)
+    answer = await a.wait_frame(lambda f: f.get("id") == "close-1", 8, what="close answer")
+    assert answer["type"] == "session.closed", answer
+
+
 async def test_rest_delete_reaches_every_attached_socket(connect, make_terminal, jp_fetch, router):
     """DELETE /api/terminals/{name} sends session.exited to every attached socket."""
     sid = await make_terminal("deleted")

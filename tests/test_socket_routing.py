@@ -3,6 +3,9 @@
 from __future__ import annotations
 
 import asyncio
+import base64
+import os
+import socket
 
 from conftest import assert_contiguous, foreign_lines, numbered, sentinel
 
@@ -83,3 +86,49 @@ async def test_three_sockets_on_one_session_each_get_the_whole_stream(
     )
     for c, m in zip(clients, marks):
         assert_contiguous(numbered(c.text(sid, m), "S"), 1, n, f"{c.name}")
+
+
+async def _open_unread_classic_socket(
+    port: int, path: str, headers: dict[str, str]
+) -> socket.socket:
+    """Open JupyterLab's own terminal socket for a session and never read from it."""
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setblocking(False)
+    await loop.sock_connect(sock, ("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    request = [
+        f"GET {path} HTTP/1.1",
+        f"Host: 127.0.0.1:{port}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        f"Sec-WebSocket-Key: {key}",
+        "Sec-WebSocket-Version: 13",
+        *(f"{k}: {v}" for k, v in headers.items()),
+    ]
+    await loop.sock_sendall(sock, ("\r\n".join(request) + "\r\n\r\n").encode())
+    head = await asyncio.wait_for(loop.sock_recv(sock, 4096), 10)
+    assert b" 101 " in head.split(b"\r\n", 1)[0], head
+    return sock
+
+
+async def test_closing_classic_terminal_socket_does_not_cut_termmux_output(
+    connect, make_terminal, term_manager, jp_http_port, jp_base_url, jp_auth_header
+):
+    """A classic terminal socket of the same PTY that is closing (its writes raise) does not stop termmux subscribers from getting the output."""
+    sid = await make_terminal("shared_classic")
+    path = f"{jp_base_url.rstrip('/')}/terminals/websocket/{sid}"
+    sock = await _open_unread_classic_socket(jp_http_port, path, dict(jp_auth_header))
+    try:
+        term = term_manager.terminals[sid]
+        (classic,) = [c for c in term.clients if type(c).__name__ == "TermSocket"]
+        # Closed from the server side: until the peer answers (never) or 5 s pass, every
+        # write_message raises WebSocketClosedError inside terminado's fan-out loop.
+        classic.close()
+        client = await connect("after_classic")
+        await client.attach(sid)
+        command, out = sentinel("classic")
+        client.type(sid, command)
+        await client.wait_output(sid, out, timeout=8)
+    finally:
+        sock.close()

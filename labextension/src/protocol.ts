@@ -255,6 +255,14 @@ const CLIENT_TYPES: ReadonlySet<string> = new Set<ClientMessageType>([
  * `ProtocolError` with the server's error code when it would be refused.
  */
 export function validateClientMessage(value: unknown): ClientMessage {
+  if (isObject(value)) {
+    for (const [key, field] of Object.entries(value)) {
+      // A lone surrogate cannot be sent as UTF-8 nor written to a PTY (the server refuses it).
+      if (LONE_SURROGATE.test(key) || (typeof field === 'string' && LONE_SURROGATE.test(field))) {
+        throw fieldError(key, 'is not valid Unicode (lone surrogate)');
+      }
+    }
+  }
   if (!isObject(value) || typeof value.type !== 'string') {
     throw new ProtocolError('invalid-message', 'frame must be an object with a string type');
   }
@@ -308,6 +316,8 @@ export function validateClientMessage(value: unknown): ClientMessage {
   }
   return value as unknown as ClientMessage;
 }
+
+const LONE_SURROGATE = /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
 
 /** Parse and validate a client text frame (used by tests and debugging tools). */
 export function parseClientFrame(frame: string): ClientMessage {
