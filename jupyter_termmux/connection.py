@@ -129,12 +129,7 @@ class MuxConnection:
     def _input(self, req: Request) -> None:
         sub = self.router.subscriber(self, _sid(req))
         self._last_input[sub.session.name] = self._loop.time()
-        written = asyncio.ensure_future(self.router.write_input(sub, req.args["data"]))
-        written.add_done_callback(functools.partial(self._input_written, sub.session.name))
-
-    def _input_written(self, sid: str, future: asyncio.Future[None]) -> None:
-        if not future.cancelled() and future.exception() is not None:
-            self.log.warning("termmux: input to session %s failed: %s", sid, future.exception())
+        self.router.write_input(sub, req.args["data"])
 
     def _resize(self, req: Request) -> None:
         sub = self.router.subscriber(self, _sid(req))

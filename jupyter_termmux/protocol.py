@@ -37,6 +37,7 @@ class ErrorCode(str, enum.Enum):
     SESSION_EXISTS = "session-exists"
     TOO_MANY_SESSIONS = "too-many-sessions"
     CREATE_FAILED = "create-failed"
+    INPUT_OVERFLOW = "input-overflow"
     INTERNAL_ERROR = "internal-error"
 
 

@@ -11,10 +11,9 @@ feeds is congested (see ``flow.py``).
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import logging
 import os
-from collections.abc import Awaitable
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -31,6 +30,25 @@ if TYPE_CHECKING:
 
 #: Seconds between checks that a paused session's program is still alive.
 EXIT_CHECK_INTERVAL = 1.0
+
+#: Input bytes a session may have queued while its program does not read them.
+INPUT_QUEUE_LIMIT = 1024 * 1024
+
+
+def _write_nonblocking(fd: int, data: bytes | bytearray) -> int:
+    """Write what the PTY takes now; return the byte count (0 when it is full).
+
+    O_NONBLOCK is set only around this call: the flag belongs to the open file shared with
+    terminado's reader, which runs on this same thread, so it never sees the flag.
+    """
+    flags = fcntl.fcntl(fd, fcntl.F_GETFL)
+    fcntl.fcntl(fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+    try:
+        return os.write(fd, data)
+    except BlockingIOError:
+        return 0
+    finally:
+        fcntl.fcntl(fd, fcntl.F_SETFL, flags)
 
 
 @dataclass
@@ -102,25 +120,57 @@ class Session:
         self.exited: asyncio.Future[int | None] = asyncio.get_running_loop().create_future()
         self._slow_timer: asyncio.TimerHandle | None = None
         self._exit_check: asyncio.TimerHandle | None = None
-        self._input: ThreadPoolExecutor | None = None
+        self._input = bytearray()  # input not yet written to the PTY
+        self._writer_fd: int | None = None  # set while waiting for the PTY to be writable
 
-    def write_input(self, data: str) -> asyncio.Future[None]:
-        """Write to the PTY on this session's own input thread.
+    def write_input(self, data: str) -> None:
+        """Write input to the PTY without ever blocking; what does not fit waits, bounded.
 
-        A PTY whose program does not read (it may be blocked on output we paused) blocks the
-        write; with one thread per session that stalls only this session's input, not every
-        terminal's as terminado's shared executor would. One thread keeps keystrokes in order.
+        terminado writes on a shared thread with a blocking write: a program that does not
+        read its input (it may be blocked on output we paused) stalls every terminal's input,
+        and the blocked write holds ptyprocess's file lock so closing that PTY deadlocks the
+        server. Here the write is non-blocking on the event loop and the rest is retried
+        when the PTY is writable; keystrokes stay in order.
         """
-        if self._input is None:
-            self._input = ThreadPoolExecutor(1, thread_name_prefix=f"termmux-input-{self.name}")
+        raw = data.encode("utf-8")  # lone surrogates were refused by the protocol
+        if len(self._input) + len(raw) > INPUT_QUEUE_LIMIT:
+            raise ProtocolError(
+                ErrorCode.INPUT_OVERFLOW,
+                f"session {self.name!r} is not reading its input ({len(self._input)} bytes "
+                "queued); this input was not written",
+                session_id=self.name,
+            )
+        self._input += raw
+        if self._writer_fd is None:
+            self._write_input()
+
+    def _write_input(self) -> None:
+        fd = self.term.ptyproc.fd
+        if self.dead or fd < 0:
+            self.close_input()
+            return
+        try:
+            written = _write_nonblocking(fd, self._input)
+        except OSError as e:  # the PTY closed under us
+            self.router.log.warning("termmux: input to session %s failed: %s", self.name, e)
+            self.close_input()
+            return
+        del self._input[:written]
         loop = asyncio.get_running_loop()
-        return loop.run_in_executor(self._input, self.term.ptyproc.write, data)
+        if self._input and self._writer_fd is None:
+            loop.add_writer(fd, self._write_input)
+            self._writer_fd = fd
+        elif not self._input and self._writer_fd is not None:
+            loop.remove_writer(self._writer_fd)
+            self._writer_fd = None
 
     def close_input(self) -> None:
-        """Let the input thread end once its queued writes are done (or fail on a closed PTY)."""
-        if self._input is not None:
-            self._input.shutdown(wait=False)
-            self._input = None
+        """Drop input not yet written and stop waiting for the PTY to take it."""
+        self._input.clear()
+        if self._writer_fd is not None:
+            # Safe after terminado closed the fd: the selector forgets a closed fd quietly.
+            asyncio.get_running_loop().remove_writer(self._writer_fd)
+            self._writer_fd = None
 
     def cancel_timers(self) -> None:
         """Stop the slow-subscriber and exit-check timers (server shutdown)."""
@@ -436,13 +486,13 @@ class Router:
 
     # --- terminal operations ---------------------------------------------------------
 
-    def write_input(self, sub: Subscriber, data: str) -> Awaitable[None]:
+    def write_input(self, sub: Subscriber, data: str) -> None:
         """Write to the PTY off the event loop, in order; update the culler's activity time."""
         term = sub.session.term
         now = datetime.now(timezone.utc)
         term.last_activity = now  # type: ignore[attr-defined]  # read by the culler
         self._settings["terminal_last_activity"] = now
-        return sub.session.write_input(data)
+        sub.session.write_input(data)
 
     def resize(self, sub: Subscriber, rows: int, cols: int) -> None:
         """Set one socket's size; the PTY takes the smallest of its clients, as terminado does."""

@@ -182,3 +182,51 @@ async def test_slow_timer_rearms_when_one_of_two_stalled_sockets_recovers(
     a.resume()
     detached = await a.wait_type("session.detached", timeout=60, sessionId=sid)
     assert detached.get("reason") == "slow", detached
+
+
+async def test_input_to_a_program_that_does_not_read_is_bounded(connect, make_terminal):
+    """Input to a program that never reads stdin queues up to a limit, then is refused with input-overflow, while input to another session still arrives."""
+    blocked, other = await make_terminal("not_reading"), await make_terminal("still_typing")
+    client = await connect("typist")
+    await client.attach(blocked)
+    await client.attach(other)
+    since = len(client.frames)
+    # stty -icanon: the tty line buffer does not absorb the input; sleep never reads it.
+    client.type(blocked, "stty -icanon -echo; echo tm_ready_$((3*3)); sleep 600\r")
+    await client.wait_output(blocked, "tm_ready_9", since=since)
+    chunk = "x" * 60_000
+    refused = None
+    for _ in range(100):  # up to 6 MB, far past the PTY's buffer and the 1 MiB queue limit
+        client.send({"type": "terminal.input", "sessionId": blocked, "data": chunk})
+        errors = client.of_type("error", since, code="input-overflow")
+        if errors:
+            refused = errors[0]
+            break
+        await client.barrier()
+    assert refused is not None and refused["sessionId"] == blocked, client.summary()
+    # The other session's input is not stuck behind the blocked write.
+    await client.run(other, "typed")
+    # Ending the program fails the blocked write, which frees its input thread.
+    closed = await client.request({"type": "session.close", "sessionId": blocked}, timeout=20)
+    assert closed["type"] == "session.closed", closed
+
+
+async def test_large_paste_arrives_whole_and_in_order(connect, make_terminal):
+    """Input far larger than the PTY's buffer is written whole and in order, in pieces as the program reads it."""
+    import hashlib
+
+    sid = await make_terminal("paste")
+    client = await connect("paster")
+    await client.attach(sid)
+    since = len(client.frames)
+    size = 300_000
+    client.type(sid, f"stty -icanon -echo; echo tm_go_$((4*4)); head -c {size} | md5sum\r")
+    await client.wait_output(sid, "tm_go_16", since=since)
+    payload = "".join(f"{i:07d}\n" for i in range(size // 8))
+    assert len(payload) == size
+    for start in range(0, size, 50_000):
+        client.send(
+            {"type": "terminal.input", "sessionId": sid, "data": payload[start : start + 50_000]}
+        )
+    digest = hashlib.md5(payload.encode()).hexdigest()
+    await client.wait_output(sid, digest, timeout=30, since=since)

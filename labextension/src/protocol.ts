@@ -156,6 +156,7 @@ export type ErrorCode =
   | 'session-exists'
   | 'too-many-sessions'
   | 'create-failed'
+  | 'input-overflow'
   | 'internal-error';
 
 export interface IErrorMessage {
