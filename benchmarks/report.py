@@ -180,11 +180,10 @@ def add_derived(res: dict[str, Any]) -> None:
                 r["client_cpu_ms_per_mb"] = r["client_cpu_s_per_mb"] * 1000
 
 
-def table(res: dict[str, Any]) -> str:
-    """Plain-text table: terminado, termmux, termmux/terminado."""
-    add_derived(res)
+def formatted_rows(res: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
+    """(metric, unit, terminado, termmux, ratio) as text, for every metric that was measured."""
     tr = res["transports"]
-    lines = [f"{'metric':44} {'unit':17} {T:>10} {M:>10} {'ratio':>7}", "-" * 92]
+    out = []
     for name, unit, path, fmt in rows(res):
         a, b = _get(tr.get(T, {}), path), _get(tr.get(M, {}), path)
         if a is None and b is None:
@@ -192,6 +191,15 @@ def table(res: dict[str, Any]) -> str:
         fa = fmt.format(a) if a is not None else "-"
         fb = fmt.format(b) if b is not None else "-"
         ratio = f"{b / a:.2f}" if a and b is not None else "-"
+        out.append((name, unit, fa, fb, ratio))
+    return out
+
+
+def table(res: dict[str, Any]) -> str:
+    """Plain-text table: terminado, termmux, termmux/terminado."""
+    add_derived(res)
+    lines = [f"{'metric':44} {'unit':17} {T:>10} {M:>10} {'ratio':>7}", "-" * 92]
+    for name, unit, fa, fb, ratio in formatted_rows(res):
         lines.append(f"{name:44} {unit:17} {fa:>10} {fb:>10} {ratio:>7}")
     lines.append("-" * 92)
     lines.append("ratio = termmux / terminado")
@@ -330,14 +338,7 @@ def markdown(res: dict[str, Any]) -> str:
         "| metric | unit | terminado | termmux | termmux / terminado |",
         "|---|---|---:|---:|---:|",
     ]
-    tr = res["transports"]
-    for name, unit, path, fmt in rows(res):
-        a, b = _get(tr.get(T, {}), path), _get(tr.get(M, {}), path)
-        if a is None and b is None:
-            continue
-        fa = fmt.format(a) if a is not None else "-"
-        fb = fmt.format(b) if b is not None else "-"
-        ratio = f"{b / a:.2f}" if a and b is not None else "-"
+    for name, unit, fa, fb, ratio in formatted_rows(res):
         out.append(f"| {name} | {unit} | {fa} | {fb} | {ratio} |")
     out += ["", "| target | this run | met |", "|---|---|---|"]
     for t in res["targets"]:

@@ -237,33 +237,17 @@ async def close_all(views: list[View]) -> None:
     await asyncio.gather(*(v.close() for v in views), return_exceptions=True)
 
 
-class PySpy:
-    """Optional py-spy sampling of the server during one run (raw collapsed stacks)."""
+class _Attached:
+    """A tool attached to the server by PID for one run (started before, stopped with SIGINT)."""
 
-    def __init__(self, pid: int, out: Path, rate: int = 1000):
-        # --nonblocking: do not pause the server per sample, so the profile run is not slowed
-        self.cmd = [
-            "py-spy",
-            "record",
-            "--pid",
-            str(pid),
-            "--rate",
-            str(rate),
-            "--idle",
-            "--nonblocking",
-            "--format",
-            "raw",
-            "--output",
-            str(out),
-        ]
-        exe = Path(sys.executable).parent / "py-spy"
-        if exe.exists():
-            self.cmd[0] = str(exe)
+    cmd: list[str]
+
+    def __init__(self, out: Path):
         self.out = out
         self.proc: Optional[subprocess.Popen[bytes]] = None
 
-    async def __aenter__(self) -> PySpy:
-        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    async def __aenter__(self) -> _Attached:
+        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         await asyncio.sleep(1.0)  # let it attach
         return self
 
@@ -277,27 +261,35 @@ class PySpy:
             self.proc.wait()
 
 
-class Strace:
+class PySpy(_Attached):
+    """Optional py-spy sampling of the server during one run (raw collapsed stacks)."""
+
+    def __init__(self, pid: int, out: Path, rate: int = 1000):
+        super().__init__(out)
+        exe = Path(sys.executable).parent / "py-spy"
+        # --nonblocking: do not pause the server per sample, so the profile run is not slowed
+        self.cmd = [
+            str(exe) if exe.exists() else "py-spy",
+            "record",
+            "--pid",
+            str(pid),
+            "--rate",
+            str(rate),
+            "--idle",
+            "--nonblocking",
+            "--format",
+            "raw",
+            "--output",
+            str(out),
+        ]
+
+
+class Strace(_Attached):
     """Optional ``strace -c`` of the server during one run: system calls per MB."""
 
     def __init__(self, pid: int, out: Path):
+        super().__init__(out)
         self.cmd = ["strace", "-c", "-f", "-q", "-p", str(pid), "-o", str(out)]
-        self.out = out
-        self.proc: Optional[subprocess.Popen[bytes]] = None
-
-    async def __aenter__(self) -> Strace:
-        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        await asyncio.sleep(1.0)
-        return self
-
-    async def __aexit__(self, *exc: Any) -> None:
-        assert self.proc is not None
-        self.proc.send_signal(signal.SIGINT)
-        try:
-            self.proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            self.proc.kill()
-            self.proc.wait()
 
 
 def parse_strace(path: Path) -> dict[str, int]:

@@ -345,6 +345,42 @@ class MuxClient(FrameLog):
             self._task.cancel()
 
 
+async def raw_handshake(
+    port: int, path: str, headers: dict[str, str], rcvbuf: int | None = None
+) -> tuple[socket.socket, bytes]:
+    """Upgrade a plain TCP socket to a WebSocket; return it and the bytes read past the headers."""
+    loop = asyncio.get_running_loop()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    if rcvbuf is not None:
+        # A small fixed buffer (set before connect, so the TCP window stays small) keeps the
+        # kernel from absorbing megabytes once the client stops reading.
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
+    sock.setblocking(False)
+    await loop.sock_connect(sock, ("127.0.0.1", port))
+    key = base64.b64encode(os.urandom(16)).decode()
+    lines = [
+        f"GET {path} HTTP/1.1",
+        f"Host: 127.0.0.1:{port}",
+        "Upgrade: websocket",
+        "Connection: Upgrade",
+        f"Sec-WebSocket-Key: {key}",
+        "Sec-WebSocket-Version: 13",
+    ] + [f"{k}: {v}" for k, v in headers.items()]
+    await loop.sock_sendall(sock, ("\r\n".join(lines) + "\r\n\r\n").encode())
+    data = b""
+    while b"\r\n\r\n" not in data:
+        chunk = await asyncio.wait_for(loop.sock_recv(sock, 4096), 10)
+        if not chunk:
+            break
+        data += chunk
+    head, _, rest = data.partition(b"\r\n\r\n")
+    status = head.split(b"\r\n", 1)[0]
+    if b" 101 " not in status:
+        sock.close()
+        raise AssertionError(f"handshake refused: {status!r}")
+    return sock, rest
+
+
 class RawClient(FrameLog):
     """A termmux socket on a plain TCP socket with a tiny receive buffer.
 
@@ -368,34 +404,7 @@ class RawClient(FrameLog):
         cls, port: int, path: str, headers: dict[str, str], name: str, rcvbuf: int = 32768
     ) -> RawClient:
         """Open the socket and do the WebSocket handshake (no extensions)."""
-        loop = asyncio.get_running_loop()
-        sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-        # A small fixed buffer (set before connect, so the TCP window stays small) keeps the
-        # kernel from absorbing megabytes once the client stops reading.
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, rcvbuf)
-        sock.setblocking(False)
-        await loop.sock_connect(sock, ("127.0.0.1", port))
-        key = base64.b64encode(os.urandom(16)).decode()
-        lines = [
-            f"GET {path} HTTP/1.1",
-            f"Host: 127.0.0.1:{port}",
-            "Upgrade: websocket",
-            "Connection: Upgrade",
-            f"Sec-WebSocket-Key: {key}",
-            "Sec-WebSocket-Version: 13",
-        ] + [f"{k}: {v}" for k, v in headers.items()]
-        await loop.sock_sendall(sock, ("\r\n".join(lines) + "\r\n\r\n").encode())
-        data = b""
-        while b"\r\n\r\n" not in data:
-            chunk = await asyncio.wait_for(loop.sock_recv(sock, 4096), 10)
-            if not chunk:
-                break
-            data += chunk
-        head, _, rest = data.partition(b"\r\n\r\n")
-        status = head.split(b"\r\n", 1)[0]
-        if b" 101 " not in status:
-            sock.close()
-            raise AssertionError(f"handshake refused: {status!r}")
+        sock, rest = await raw_handshake(port, path, headers, rcvbuf)
         return cls(sock, name, rest)
 
     async def _fill(self, n: int) -> None:

@@ -3,11 +3,8 @@
 from __future__ import annotations
 
 import asyncio
-import base64
-import os
-import socket
 
-from conftest import assert_contiguous, foreign_lines, numbered, sentinel
+from conftest import assert_contiguous, foreign_lines, numbered, raw_handshake, sentinel
 
 BIG_LINES = 1_000_000  # 10 bytes a line through the PTY ("A0000001\r\n"): 10 MB per session
 
@@ -88,37 +85,14 @@ async def test_three_sockets_on_one_session_each_get_the_whole_stream(
         assert_contiguous(numbered(c.text(sid, m), "S"), 1, n, f"{c.name}")
 
 
-async def _open_unread_classic_socket(
-    port: int, path: str, headers: dict[str, str]
-) -> socket.socket:
-    """Open JupyterLab's own terminal socket for a session and never read from it."""
-    loop = asyncio.get_running_loop()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setblocking(False)
-    await loop.sock_connect(sock, ("127.0.0.1", port))
-    key = base64.b64encode(os.urandom(16)).decode()
-    request = [
-        f"GET {path} HTTP/1.1",
-        f"Host: 127.0.0.1:{port}",
-        "Upgrade: websocket",
-        "Connection: Upgrade",
-        f"Sec-WebSocket-Key: {key}",
-        "Sec-WebSocket-Version: 13",
-        *(f"{k}: {v}" for k, v in headers.items()),
-    ]
-    await loop.sock_sendall(sock, ("\r\n".join(request) + "\r\n\r\n").encode())
-    head = await asyncio.wait_for(loop.sock_recv(sock, 4096), 10)
-    assert b" 101 " in head.split(b"\r\n", 1)[0], head
-    return sock
-
-
 async def test_closing_classic_terminal_socket_does_not_cut_termmux_output(
     connect, make_terminal, term_manager, jp_http_port, jp_base_url, jp_auth_header
 ):
     """A classic terminal socket of the same PTY that is closing (its writes raise) does not stop termmux subscribers from getting the output."""
     sid = await make_terminal("shared_classic")
     path = f"{jp_base_url.rstrip('/')}/terminals/websocket/{sid}"
-    sock = await _open_unread_classic_socket(jp_http_port, path, dict(jp_auth_header))
+    # JupyterLab's own terminal socket for the session, never read from.
+    sock, _ = await raw_handshake(jp_http_port, path, dict(jp_auth_header))
     try:
         term = term_manager.terminals[sid]
         (classic,) = [c for c in term.clients if type(c).__name__ == "TermSocket"]

@@ -69,24 +69,26 @@ class RecordingAuthorizer(Authorizer):
         )
 
 
+def _server_config(**server_app: object) -> Config:
+    """A server with termmux and the terminals extension, plus ``ServerApp`` settings."""
+    return Config(
+        {
+            "ServerApp": {
+                "jpserver_extensions": {"jupyter_termmux": True, "jupyter_server_terminals": True},
+                "terminado_settings": {"shell_command": SHELL},
+                **server_app,
+            },
+        }
+    )
+
+
 class TestAuthorization:
     """The socket is authorized on resource ``terminals`` with action ``execute``."""
 
     @pytest.fixture
     def jp_server_config(self):
         """A server whose authorizer is RecordingAuthorizer."""
-        return Config(
-            {
-                "ServerApp": {
-                    "jpserver_extensions": {
-                        "jupyter_termmux": True,
-                        "jupyter_server_terminals": True,
-                    },
-                    "terminado_settings": {"shell_command": SHELL},
-                    "authorizer_class": RecordingAuthorizer,
-                },
-            }
-        )
+        return _server_config(authorizer_class=RecordingAuthorizer)
 
     @pytest.mark.parametrize(
         "actions, resources, allowed",
@@ -134,18 +136,7 @@ class TestTerminalsDisabled:
     @pytest.fixture
     def jp_server_config(self):
         """A server with ServerApp.terminals_enabled = False."""
-        return Config(
-            {
-                "ServerApp": {
-                    "jpserver_extensions": {
-                        "jupyter_termmux": True,
-                        "jupyter_server_terminals": True,
-                    },
-                    "terminado_settings": {"shell_command": SHELL},
-                    "terminals_enabled": False,
-                },
-            }
-        )
+        return _server_config(terminals_enabled=False)
 
     async def test_socket_is_404(self, jp_ws_fetch, jp_fetch):
         """The socket URL answers 404 when ServerApp.terminals_enabled is False."""
