@@ -170,46 +170,44 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
 
     repeat = a.repeat if a.repeat is not None else (1 if a.smoke else 3)
     res["settings"]["repeat"] = repeat
+
+    async def interleaved(
+        name: str,
+        values: list[int],
+        repeats: int,
+        scenario: Callable[[str, int, Settings], Awaitable[dict[str, Any]]],
+        keep: Callable[[dict[str, Any], str, dict[str, Any]], None],
+    ) -> None:
+        """Run a scenario per value, repeated, alternating transports (so load from anything
+        else on the machine hits both alike); ``keep`` merges each run into the results."""
+        for n in values:
+            for rep in range(repeats):
+                for t in transports:
+                    r = await step(t, f"{name} {n} #{rep + 1}", scenario(t, n, st))
+                    if r:
+                        keep(res["transports"][t].setdefault(name, {}), str(n), r)
+
+    def keep_throughput(tp: dict[str, Any], n: str, r: dict[str, Any]) -> None:
+        # the best run is reported, all runs are kept; CPU per MB is the lowest of the runs
+        # (contention only adds to it)
+        runs = (tp[n]["runs_mb_per_s"] if n in tp else []) + [r["mb_per_s"]]
+        cpus = (tp[n]["runs_cpu_s_per_mb"] if n in tp else []) + [r["cpu_s_per_mb"]]
+        if n not in tp or r["mb_per_s"] > tp[n]["mb_per_s"]:
+            tp[n] = r
+        tp[n]["runs_mb_per_s"] = runs
+        tp[n]["runs_cpu_s_per_mb"] = cpus
+        tp[n]["cpu_s_per_mb"] = min(cpus)
+
+    def keep_latency(lat: dict[str, Any], k: str, r: dict[str, Any]) -> None:
+        lat[k] = scenarios.pool_latency(lat[k], r) if k in lat else r  # samples are pooled
+
     for sc in only:
         if sc == "throughput":
-            # interleaved and repeated: load from anything else on the machine hits both alike;
-            # the best run of each transport is reported, all runs are kept
-            for n in st.sessions:
-                for rep in range(repeat):
-                    for t in transports:
-                        r = await step(
-                            t, f"throughput {n} #{rep + 1}", scenarios.throughput(t, n, st)
-                        )
-                        if not r:
-                            continue
-                        tp = res["transports"][t].setdefault("throughput", {})
-                        runs = (tp[str(n)]["runs_mb_per_s"] if str(n) in tp else []) + [
-                            r["mb_per_s"]
-                        ]
-                        cpus = (tp[str(n)]["runs_cpu_s_per_mb"] if str(n) in tp else []) + [
-                            r["cpu_s_per_mb"]
-                        ]
-                        if str(n) not in tp or r["mb_per_s"] > tp[str(n)]["mb_per_s"]:
-                            tp[str(n)] = r
-                        tp[str(n)]["runs_mb_per_s"] = runs
-                        tp[str(n)]["runs_cpu_s_per_mb"] = cpus
-                        # CPU per MB: the lowest of the runs (contention only adds to it)
-                        tp[str(n)]["cpu_s_per_mb"] = min(cpus)
+            await interleaved(sc, st.sessions, repeat, scenarios.throughput, keep_throughput)
             continue
         if sc == "latency":
-            # interleaved and repeated like throughput (at most twice); samples are pooled
-            for k in st.floods:
-                for rep in range(min(repeat, 2)):
-                    for t in transports:
-                        r = await step(
-                            t, f"latency {k} flood #{rep + 1}", scenarios.latency(t, k, st)
-                        )
-                        if not r:
-                            continue
-                        lat = res["transports"][t].setdefault("latency", {})
-                        if str(k) in lat:
-                            r = scenarios.pool_latency(lat[str(k)], r)
-                        lat[str(k)] = r
+            # at most two runs each; the samples are pooled
+            await interleaved(sc, st.floods, min(repeat, 2), scenarios.latency, keep_latency)
             continue
         fn: Callable[[str, Settings], Awaitable[dict[str, Any]]] = {
             "fanout": scenarios.fanout,

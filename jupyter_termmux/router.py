@@ -175,9 +175,18 @@ class Session:
     def cancel_timers(self) -> None:
         """Stop the slow-subscriber and exit-check timers (server shutdown)."""
         self.cancel_slow_timer()
+        self._cancel_exit_check()
+
+    def _cancel_exit_check(self) -> None:
         if self._exit_check is not None:
             self._exit_check.cancel()
             self._exit_check = None
+
+    def unpause(self) -> None:
+        """Read the PTY again whoever holds it (to its end, to close it, or when forgotten)."""
+        self.holders.clear()
+        self.cancel_slow_timer()
+        self.set_reading(True)
 
     @property
     def history(self) -> History:
@@ -190,9 +199,7 @@ class Session:
         if on == self.reading:
             return
         self.reading = on
-        if self._exit_check is not None:
-            self._exit_check.cancel()
-            self._exit_check = None
+        self._cancel_exit_check()
         fd = self.term.ptyproc.fd
         if self.dead or self.router.terminal_manager.ptys_by_fd.get(fd) is not self.term:
             return
@@ -221,9 +228,7 @@ class Session:
             self._schedule_exit_check()
             return
         self.router.log.info("termmux: paused session %s ended; reading its last output", self.name)
-        self.holders.clear()
-        self.cancel_slow_timer()
-        self.set_reading(True)
+        self.unpause()
 
     def hold(self, client: Client) -> None:
         """``client`` is congested: pause the PTY until every holder drains."""
@@ -449,9 +454,7 @@ class Router:
         return True
 
     def _forget(self, session: Session) -> None:
-        session.cancel_slow_timer()
-        session.holders.clear()
-        session.set_reading(True)
+        session.unpause()
         session.close_input()
         if not session.exited.done():
             # Nobody is attached any more to be told; a pending session.close must not wait.
@@ -551,10 +554,7 @@ class Router:
         self._terminal(name)
         session = self.sessions.get(name)
         if session is not None:
-            # A paused PTY would never report its EOF: read it to the end.
-            session.holders.clear()
-            session.cancel_slow_timer()
-            session.set_reading(True)
+            session.unpause()  # a paused PTY would never report its EOF
         await self.terminal_manager.terminate(name, force=True)
         if session is not None and not session.dead:
             await asyncio.wait_for(asyncio.shield(session.exited), timeout=10)
