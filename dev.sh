@@ -17,6 +17,14 @@ setup() {
   [ -x "$PY" ] || python3 -m venv "$VENV"
   export PATH="$PWD/$VENV/bin:$PATH"
   "$PY" -m pip install -q --upgrade pip
+  # `labextension develop` (below) makes the installed labextension a symlink to
+  # jupyter_termmux/labextension. pip would write the editable wheel's shared data through
+  # that link: install.json would land in the source tree, and the next build would put it
+  # in the wheel twice ("A second file is being added to the wheel archive at the same
+  # path"). So: unlink, drop what an earlier run left there, install, link again.
+  local link="$VENV/share/jupyter/labextensions/jupyter-termmux"
+  if [ -L "$link" ]; then rm "$link"; fi
+  rm -f jupyter_termmux/labextension/install.json
   "$PY" -m pip install -q -e ".[test,bench,dev]"
   jupyter labextension develop --overwrite . >/dev/null
 }
