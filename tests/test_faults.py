@@ -1,0 +1,270 @@
+"""Faults against real servers and real PTYs: shutdown, cut connections, abusive clients.
+
+The shutdown and abuse tests run a real ``jupyter server`` subprocess (``benchmarks.server``),
+so that its signals, file descriptors, memory and child processes are its own; the cut-connection
+tests use the in-process test server and a loopback TCP proxy subprocess that is killed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+import signal
+import socket
+import struct
+import sys
+import time
+from typing import Any
+
+import psutil
+from conftest import GEN_SCRIPT, SOCKET_PATH, MuxClient, RawClient, poll_until, raw_handshake
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import websocket_connect
+
+from benchmarks.server import JupyterServer
+
+
+def gone(pid: int) -> bool:
+    """Whether ``pid`` no longer runs (reaped, or a zombie)."""
+    try:
+        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
+
+
+async def reset(raw: RawClient) -> None:
+    """Drop a raw client's TCP connection with a RST, as a crashed client or a cut cable would."""
+    raw._task.cancel()
+    await asyncio.gather(raw._task, return_exceptions=True)  # its fd leaves the selector first
+    raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
+    raw.sock.close()
+
+
+async def mux_connect(server: JupyterServer, name: str) -> MuxClient:
+    """A termmux socket to a subprocess server."""
+    ws = await websocket_connect(
+        HTTPRequest(server.ws + "/".join(SOCKET_PATH), headers=server.headers),
+        max_message_size=256 * 1024 * 1024,
+    )
+    return MuxClient(ws, name)
+
+
+async def start_stream(client: MuxClient, sid: str, prefix: str, rate: int = 2000) -> int:
+    """Attach and start numbered lines at ``rate`` per second; return the frame index before them."""
+    await client.attach(sid, replay=False)
+    since = len(client.frames)
+    client.type(sid, f"python3 tm_gen.py stream {prefix} {rate}\r")
+    await client.wait_output(sid, f"{prefix}0000005\r\n", timeout=30, since=since)
+    return since
+
+
+# ------------------------------------------------------------------------ server shutdown
+
+
+def test_sigterm_closes_every_socket_with_1001_and_leaves_no_child() -> None:
+    """A jupyter server SIGTERMed while three sockets stream closes each of them with 1001 and leaves none of its shells or their programs running."""
+
+    async def scenario() -> None:
+        async with JupyterServer() as server:
+            (server.root / "tm_gen.py").write_text(GEN_SCRIPT)
+            names = ["sigterm_a", "sigterm_b", "sigterm_c"]
+            await server.create_terminals(names)
+            clients = []
+            for i, name in enumerate(names):
+                c = await mux_connect(server, f"c{i}")
+                await start_stream(c, name, "ABC"[i])
+                clients.append(c)
+            assert server.ps is not None
+            kids = server.ps.children(recursive=True)
+            assert len(kids) >= 6, f"expected 3 shells and 3 generators, found {kids}"
+            server.proc.send_signal(signal.SIGTERM)  # type: ignore[union-attr]
+            for c in clients:
+                try:
+                    await asyncio.wait_for(c.closed.wait(), 30)
+                except asyncio.TimeoutError:
+                    raise AssertionError(f"{c.name} still open 30 s after SIGTERM") from None
+            deadline = time.monotonic() + 30
+            while server.proc.poll() is None:  # type: ignore[union-attr]
+                assert time.monotonic() < deadline, "the server did not exit after SIGTERM"
+                await asyncio.sleep(0.1)
+            codes = [c.close_code for c in clients]
+            left = [k.pid for k in kids if not gone(k.pid)]
+            print(f"SIGTERM: close codes {codes}; {len(kids)} children before, {len(left)} left")
+            assert codes == [1001] * len(clients), f"close codes {codes}\n{server.log_tail()}"
+            assert not left, f"children still running after the server exited: {left}"
+
+    asyncio.run(scenario())
+
+
+# ---------------------------------------------------------------------- cut connections
+
+PROXY_SCRIPT = r"""
+import asyncio, sys
+
+async def pipe(reader, writer):
+    try:
+        while True:
+            data = await reader.read(65536)
+            if not data:
+                break
+            writer.write(data)
+            await writer.drain()
+    finally:
+        writer.close()
+
+async def handle(client_reader, client_writer):
+    server_reader, server_writer = await asyncio.open_connection("127.0.0.1", int(sys.argv[1]))
+    await asyncio.gather(
+        pipe(client_reader, server_writer), pipe(server_reader, client_writer),
+        return_exceptions=True,
+    )
+
+async def main():
+    server = await asyncio.start_server(handle, "127.0.0.1", 0)
+    print(server.sockets[0].getsockname()[1], flush=True)
+    await server.serve_forever()
+
+asyncio.run(main())
+"""
+
+
+async def assert_server_healthy(connect: Any, router: Any, sid: str, prefix: str) -> None:
+    """No socket is left in the router, and a new socket gets the session's live output."""
+    await poll_until(lambda: router.stats()["sockets"] == 0, 15, "the cut socket to be dropped")
+    assert sid not in router.stats()["sessions"], router.stats()  # no subscriber holds it
+    fresh = await connect("fresh")
+    attached = await fresh.attach(sid, replay=False)
+    at = fresh.index_of(attached)
+    await poll_until(
+        lambda: len(re.findall(prefix + r"\d{7}\r\n", fresh.text(sid, at))) >= 20,
+        20,
+        "live lines on a new socket",
+    )
+
+
+async def test_client_side_reset_mid_stream_leaves_the_server_healthy(
+    connect, connect_raw, make_terminal, gen_script, router
+):
+    """A client whose TCP connection is reset mid-stream is dropped by the server, which keeps streaming to a new socket."""
+    sid = await make_terminal("cut_client")
+    raw = await connect_raw("doomed")
+    await raw.attach(sid, replay=False)
+    since = len(raw.frames)
+    raw.type(sid, f"python3 {gen_script.name} stream K 2000\r")
+    await raw.wait_output(sid, "K0000050\r\n", timeout=30, since=since)
+    await reset(raw)
+    await assert_server_healthy(connect, router, sid, "K")
+
+
+async def test_server_side_cut_by_a_killed_proxy_leaves_the_server_healthy(
+    connect, make_terminal, gen_script, router, jp_http_port, jp_base_url, jp_auth_header
+):
+    """A socket whose loopback proxy is killed mid-stream is dropped by the server, which keeps streaming to a new socket."""
+    sid = await make_terminal("cut_proxy")
+    proxy = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        PROXY_SCRIPT,
+        str(jp_http_port),
+        stdout=asyncio.subprocess.PIPE,
+        stdin=asyncio.subprocess.DEVNULL,
+    )
+    try:
+        assert proxy.stdout is not None
+        port = int(await asyncio.wait_for(proxy.stdout.readline(), 30))
+        url = f"ws://127.0.0.1:{port}{jp_base_url}{'/'.join(SOCKET_PATH)}"
+        ws = await websocket_connect(HTTPRequest(url, headers=dict(jp_auth_header)))
+        proxied = MuxClient(ws, "proxied")
+        await proxied.attach(sid, replay=False)
+        since = len(proxied.frames)
+        proxied.type(sid, f"python3 {gen_script.name} stream X 2000\r")
+        await proxied.wait_output(sid, "X0000050\r\n", timeout=30, since=since)
+        assert router.stats()["sockets"] == 1
+    finally:
+        proxy.kill()  # by its PID: the connection dies in the middle of the stream
+        await proxy.wait()
+    await asyncio.wait_for(proxied.closed.wait(), 15)
+    await assert_server_healthy(connect, router, sid, "X")
+
+
+# ------------------------------------------------------------------------ abusive clients
+
+ROUNDS = 20
+SESSIONS = 20
+PASTE = 200_000
+FD_SLACK = 10
+RSS_SLACK = 30 * 1024 * 1024
+
+
+def test_abusive_clients_leak_no_fds_memory_or_children() -> None:
+    """20 rounds of a client attaching 20 sessions, pasting 200 KB into each and resetting its connection leave the server's fds within +10, its RSS within +30 MB and its child processes unchanged."""
+
+    async def one_round(server: JupyterServer, names: list[str], n: int) -> None:
+        path = "/" + "/".join(SOCKET_PATH)
+        sock, rest = await raw_handshake(server.port, path, server.headers)
+        raw = RawClient(sock, f"abuser{n}", rest)
+        for name in names:
+            await raw.attach(name, replay=False)
+        paste = "p" * (PASTE - 1) + "\n"
+        for name in names:
+            msg = {"type": "terminal.input", "sessionId": name, "data": paste}
+            await raw._send_frame(0x1, json.dumps(msg).encode())
+        await reset(raw)
+
+    async def scenario() -> None:
+        async with JupyterServer() as server:
+            assert server.ps is not None
+            names = [f"abused{i}" for i in range(SESSIONS)]
+            await server.create_terminals(names)
+            setup = await mux_connect(server, "setup")
+            for name in names:  # every shell hands its input to cat, which reads it all
+                await setup.attach(name, replay=False)
+                since = len(setup.frames)
+                setup.type(name, "stty -echo -icanon; echo tm_ok_$((2*3)); exec cat >/dev/null\r")
+                await setup.wait_output(name, "tm_ok_6", since=since)
+            await setup.close()
+
+            def figures() -> tuple[int, int, int]:
+                assert server.ps is not None
+                return (
+                    server.ps.num_fds(),
+                    server.ps.memory_info().rss,
+                    len(server.ps.children(recursive=True)),
+                )
+
+            for n in range(2):  # warm-up: thread pools, caches
+                await one_round(server, names, n)
+            probe = await mux_connect(server, "probe")
+            await probe.barrier(timeout=30)  # the server has handled the warm-up drops
+            await probe.close()
+            fds0, rss0, kids0 = figures()
+            start = time.monotonic()
+            for n in range(ROUNDS):
+                await one_round(server, names, n + 2)
+            took = time.monotonic() - start
+
+            healthy = await mux_connect(server, "healthy")
+            created = await healthy.request({"type": "session.create", "sessionId": "after"})
+            assert created["type"] == "session.created", created
+            await healthy.attach("after")
+            await healthy.run("after", timeout=30)
+            await healthy.request({"type": "session.close", "sessionId": "after"}, 30)
+            await healthy.close()
+
+            deadline = time.monotonic() + 15
+            while True:  # the last drops are handled a moment after the connection ends
+                fds1, rss1, kids1 = figures()
+                if fds1 <= fds0 + FD_SLACK and kids1 == kids0 or time.monotonic() > deadline:
+                    break
+                await asyncio.sleep(0.2)
+            print(
+                f"abuse: {ROUNDS} rounds x {SESSIONS} sessions x {PASTE // 1000} KB in {took:.1f} s;"
+                f" fds {fds0} -> {fds1}, RSS {rss0 / 2**20:.1f} -> {rss1 / 2**20:.1f} MB,"
+                f" children {kids0} -> {kids1}"
+            )
+            assert fds1 <= fds0 + FD_SLACK, f"fds grew from {fds0} to {fds1}"
+            assert rss1 <= rss0 + RSS_SLACK, f"RSS grew by {(rss1 - rss0) / 2**20:.1f} MB"
+            assert kids1 == kids0, f"child processes {kids0} -> {kids1}"
+
+    asyncio.run(scenario())
