@@ -9,10 +9,18 @@ import subprocess
 from pathlib import Path
 from typing import Any, Optional
 
-T, M = "terminado", "termmux"
+T, M, M2 = "terminado", "termmux", "termmux-v2"
+#: column order; "termmux" is protocol v1
+ORDER = [T, M, M2]
+LABEL = {T: "terminado", M: "termmux v1", M2: "termmux v2"}
 
 
-def machine() -> dict[str, Any]:
+def transports_in(res: dict[str, Any]) -> list[str]:
+    """The transports of this run, in column order."""
+    return [t for t in ORDER if t in res["transports"]]
+
+
+def machine(server_src: Optional[str] = None) -> dict[str, Any]:
     """The facts needed to compare runs across machines."""
     import jupyter_server
     import terminado
@@ -55,6 +63,8 @@ def machine() -> dict[str, Any]:
             commit += "+uncommitted changes"
     except OSError:
         commit = "?"
+    if server_src:
+        commit += f" (server from {server_src})"
     load = os.getloadavg()[0] if hasattr(os, "getloadavg") else 0.0
     mem = 0
     try:
@@ -90,38 +100,44 @@ def _get(d: dict[str, Any], path: str) -> Optional[float]:
 def rows(res: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     """(metric, unit/direction, json path, format) rows present in the results."""
     out: list[tuple[str, str, str, str]] = []
-    for n in res["settings"]["sessions"]:
-        out.append((f"throughput, {n} sessions", "MB/s ↑", f"throughput.{n}.mb_per_s", "{:.1f}"))
-    for n in res["settings"]["sessions"]:
+    st = res["settings"]
+    conds = [("throughput", n, "") for n in st["sessions"]] + [
+        (f"throughput_{x}", n, f" {x}")
+        for x in st.get("texts", [])
+        if x != "ascii"
+        for n in st.get("text_sessions", [])
+    ]
+    for k, n, x in conds:
+        out.append((f"throughput{x}, {n} sessions", "MB/s ↑", f"{k}.{n}.mb_per_s", "{:.1f}"))
+    for k, n, x in conds:
         out.append(
-            (
-                f"server CPU per MB, {n} sessions",
-                "ms/MB ↓",
-                f"throughput.{n}.cpu_ms_per_mb",
-                "{:.1f}",
-            )
+            (f"server CPU per MB{x}, {n} sessions", "ms/MB ↓", f"{k}.{n}.cpu_ms_per_mb", "{:.1f}")
         )
-    for n in res["settings"]["sessions"]:
+    for k, n, x in conds:
         out.append(
             (
-                f"  client (load generator) CPU per MB, {n}",
+                f"  client (load generator) CPU per MB{x}, {n}",
                 "ms/MB",
-                f"throughput.{n}.client_cpu_ms_per_mb",
+                f"{k}.{n}.client_cpu_ms_per_mb",
                 "{:.1f}",
             )
         )
-    for n in res["settings"]["sessions"]:
+    for k, n, x in conds:
         out.append(
             (
-                f"  cores busy (of {res['machine']['nproc']}), {n} sessions",
+                f"  cores busy (of {res['machine']['nproc']}){x}, {n} sessions",
                 "cores",
-                f"throughput.{n}.cores_busy",
+                f"{k}.{n}.cores_busy",
                 "{:.2f}",
             )
         )
-    for n in res["settings"]["sessions"]:
+    for k, n, x in conds:
         out.append(
-            (f"peak RSS growth, {n} sessions", "MB ↓", f"throughput.{n}.rss_growth_mb", "{:.1f}")
+            (f"  frames per MB{x}, {n} sessions", "frames", f"{k}.{n}.frames_per_mb", "{:.0f}")
+        )
+    for k, n, x in conds:
+        out.append(
+            (f"peak RSS growth{x}, {n} sessions", "MB ↓", f"{k}.{n}.rss_growth_mb", "{:.1f}")
         )
     out.append(
         (
@@ -134,6 +150,14 @@ def rows(res: dict[str, Any]) -> list[tuple[str, str, str, str]]:
     for k in res["settings"]["floods"]:
         for q in ("p50", "p95", "p99", "max"):
             out.append((f"echo {q}, {k} flooding", "ms ↓", f"latency.{k}.{q}_ms", "{:.2f}"))
+        out.append(
+            (
+                f"  echo p99, {k} flooding, all samples pooled",
+                "ms",
+                f"latency.{k}.pooled_p99_ms",
+                "{:.2f}",
+            )
+        )
         if k:
             out.append(
                 (
@@ -168,41 +192,96 @@ def rows(res: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         ),
         ("stall: other sessions meanwhile", "MB/s ↑", "stall.others_mb_per_s", "{:.1f}"),
         ("stall: drain after resume", "s", "stall.drain_s", "{:.1f}"),
+        (
+            f"shared session: fast client solo ({st.get('shared_mb', 0):g} MB)",
+            "MB/s",
+            "shared-stall.solo_mb_per_s",
+            "{:.1f}",
+        ),
+        (
+            "shared session: fast client, other one stalled",
+            "MB/s ↑",
+            "shared-stall.shared_mb_per_s",
+            "{:.1f}",
+        ),
+        (
+            "shared session: fast with stalled / solo",
+            "× ↑",
+            "shared-stall.shared_over_solo",
+            "{:.2f}",
+        ),
+        (
+            "shared session: RSS growth while stalled",
+            "MB ↓",
+            "shared-stall.rss_growth_mb",
+            "{:.1f}",
+        ),
+        ("shared session: replayed after truncation", "KB", "shared-stall.replayed_kb", "{:.0f}"),
     ]
     return out
 
 
 def add_derived(res: dict[str, Any]) -> None:
-    for t in (T, M):
-        for r in res["transports"].get(t, {}).get("throughput", {}).values():
-            r["cpu_ms_per_mb"] = r["cpu_s_per_mb"] * 1000
-            if "client_cpu_s_per_mb" in r:
-                r["client_cpu_ms_per_mb"] = r["client_cpu_s_per_mb"] * 1000
+    for t in transports_in(res):
+        tr = res["transports"][t]
+        for k, conds in tr.items():
+            if not k.startswith("throughput"):
+                continue
+            for r in conds.values():
+                r["cpu_ms_per_mb"] = r["cpu_s_per_mb"] * 1000
+                if "client_cpu_s_per_mb" in r:
+                    r["client_cpu_ms_per_mb"] = r["client_cpu_s_per_mb"] * 1000
+        sh = tr.get("shared-stall")
+        if sh and sh.get("replayed_bytes") is not None:
+            sh["replayed_kb"] = sh["replayed_bytes"] / 1024
 
 
-def formatted_rows(res: dict[str, Any]) -> list[tuple[str, str, str, str, str]]:
-    """(metric, unit, terminado, termmux, ratio) as text, for every metric that was measured."""
+def formatted_rows(res: dict[str, Any]) -> list[tuple[str, ...]]:
+    """(metric, unit, one value per transport, one ratio per termmux transport) as text."""
     tr = res["transports"]
+    ts = transports_in(res)
     out = []
     for name, unit, path, fmt in rows(res):
-        a, b = _get(tr.get(T, {}), path), _get(tr.get(M, {}), path)
-        if a is None and b is None:
+        vals = [_get(tr.get(t, {}), path) for t in ts]
+        if all(v is None for v in vals):
             continue
-        fa = fmt.format(a) if a is not None else "-"
-        fb = fmt.format(b) if b is not None else "-"
-        ratio = f"{b / a:.2f}" if a and b is not None else "-"
-        out.append((name, unit, fa, fb, ratio))
+        base = _get(tr.get(T, {}), path)
+        cells = [fmt.format(v) if v is not None else "-" for v in vals]
+        ratios = [
+            f"{v / base:.2f}" if base and v is not None else "-" for t, v in zip(ts, vals) if t != T
+        ]
+        out.append((name, unit, *cells, *(ratios if T in ts else [])))
     return out
 
 
+def headers(res: dict[str, Any]) -> list[str]:
+    """Column titles matching ``formatted_rows``."""
+    ts = transports_in(res)
+    ratios = [f"{'v2' if t == M2 else 'v1'} / terminado" for t in ts if t != T] if T in ts else []
+    return ["metric", "unit", *[LABEL[t] for t in ts], *ratios]
+
+
 def table(res: dict[str, Any]) -> str:
-    """Plain-text table: terminado, termmux, termmux/terminado."""
+    """Plain-text table: each transport, then each termmux transport / terminado."""
     add_derived(res)
-    lines = [f"{'metric':44} {'unit':17} {T:>10} {M:>10} {'ratio':>7}", "-" * 92]
-    for name, unit, fa, fb, ratio in formatted_rows(res):
-        lines.append(f"{name:44} {unit:17} {fa:>10} {fb:>10} {ratio:>7}")
-    lines.append("-" * 92)
-    lines.append("ratio = termmux / terminado")
+    hs = headers(res)
+    widths = [50, 17] + [12] * (len(hs) - 2)
+    lines = [
+        " ".join(h.ljust(w) if i < 2 else h.rjust(w) for i, (h, w) in enumerate(zip(hs, widths)))
+    ]
+    lines.append("-" * (sum(widths) + len(widths)))
+    for row in formatted_rows(res):
+        lines.append(
+            " ".join(
+                c.ljust(w) if i < 2 else c.rjust(w) for i, (c, w) in enumerate(zip(row, widths))
+            )
+        )
+    lines.append("-" * (sum(widths) + len(widths)))
+    st = res["settings"]
+    lines.append(
+        f"medians of {st.get('runs', 1)} interleaved runs (throughput) and "
+        f"{st.get('latency_runs', 1)} (latency: median of each run's percentiles)"
+    )
     for t in res["correctness"]:
         bad = res["correctness"].get(t, [])
         lines.append(
@@ -213,45 +292,58 @@ def table(res: dict[str, Any]) -> str:
 
 
 def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
-    """The project's targets, evaluated on this run (None when a scenario was not run)."""
+    """The project's targets, evaluated on this run for each termmux transport (None when a
+    scenario was not run)."""
     tr = res["transports"]
-    t, m = tr.get(T, {}), tr.get(M, {})
+    t = tr.get(T, {})
     out: list[dict[str, Any]] = []
 
     def add(name: str, value: Any, met: Optional[bool]) -> None:
         out.append({"target": name, "value": value, "met": met})
 
-    a, b = _get(t, "throughput.4.mb_per_s"), _get(m, "throughput.4.mb_per_s")
-    add(
-        "throughput at 4 sessions ≥ 1.5× terminado",
-        None if not (a and b) else round(b / a, 2),
-        None if not (a and b) else b / a >= 1.5,
-    )
-    a, b = _get(t, "throughput.4.cpu_s_per_mb"), _get(m, "throughput.4.cpu_s_per_mb")
-    add(
-        "server CPU s/MB at 4 sessions ≤ 0.7× terminado",
-        None if not (a and b) else round(b / a, 2),
-        None if not (a and b) else b / a <= 0.7,
-    )
-    a, b = _get(t, "latency.3.p99_ms"), _get(m, "latency.3.p99_ms")
-    add(
-        "echo p99 with 3 flooding < 10 ms and ≤ terminado",
-        None if a is None or b is None else f"{b:.2f} ms vs {a:.2f} ms",
-        None if a is None or b is None else (b < 10 and b <= a),
-    )
-    a, b = _get(t, "stall.rss_growth_mb"), _get(m, "stall.rss_growth_mb")
-    add(
-        "stalled client: termmux RSS growth < 50 MB while terminado's grows",
-        None if a is None or b is None else f"{b:.1f} MB vs {a:.1f} MB",
-        None if a is None or b is None else (b < 50 and a > max(50.0, 2 * b)),
-    )
-    sc = m.get("scale")
-    add(
-        f"{res['settings']['scale_sessions']} sessions on one socket: "
-        "all correct, none > 3× median",
-        None if not sc else f"ok={sc['ok']}, max/median={sc['max_over_median']:.2f}",
-        None if not sc else (sc["ok"] and not sc["starved"]),
-    )
+    for mt in (M, M2):
+        if mt not in tr:
+            continue
+        m, lab = tr[mt], LABEL[mt]
+        a, b = _get(t, "throughput.4.mb_per_s"), _get(m, "throughput.4.mb_per_s")
+        add(
+            f"{lab}: throughput at 4 sessions ≥ 1.5× terminado",
+            None if not (a and b) else round(b / a, 2),
+            None if not (a and b) else b / a >= 1.5,
+        )
+        a, b = _get(t, "throughput.4.cpu_s_per_mb"), _get(m, "throughput.4.cpu_s_per_mb")
+        add(
+            f"{lab}: server CPU s/MB at 4 sessions ≤ 0.7× terminado",
+            None if not (a and b) else round(b / a, 2),
+            None if not (a and b) else b / a <= 0.7,
+        )
+        a, b = _get(t, "latency.3.p99_ms"), _get(m, "latency.3.p99_ms")
+        add(
+            f"{lab}: echo p99 with 3 flooding < 10 ms and ≤ terminado",
+            None if a is None or b is None else f"{b:.2f} ms vs {a:.2f} ms",
+            None if a is None or b is None else (b < 10 and b <= a),
+        )
+        a, b = _get(t, "stall.rss_growth_mb"), _get(m, "stall.rss_growth_mb")
+        add(
+            f"{lab}: stalled client: RSS growth < 50 MB while terminado's grows",
+            None if a is None or b is None else f"{b:.1f} MB vs {a:.1f} MB",
+            None if a is None or b is None else (b < 50 and a > max(50.0, 2 * b)),
+        )
+        sc = m.get("scale")
+        add(
+            f"{lab}: {res['settings']['scale_sessions']} sessions on one socket: "
+            "all correct, none > 3× median",
+            None if not sc else f"ok={sc['ok']}, max/median={sc['max_over_median']:.2f}",
+            None if not sc else (sc["ok"] and not sc["starved"]),
+        )
+    sh = tr.get(M2, {}).get("shared-stall")
+    if sh:
+        add(
+            "termmux v2: fast client of a shared session keeps ≥ 0.8× its solo MB/s while the "
+            "other stalls, RSS < 50 MB, stalled one gets history + truncation marker",
+            f"{sh['shared_over_solo']:.2f}×, {sh['rss_growth_mb']:.1f} MB, ok={sh['stalled_ok']}",
+            sh["shared_over_solo"] >= 0.8 and sh["rss_growth_mb"] < 50 and sh["ok"],
+        )
     return out
 
 
@@ -277,11 +369,11 @@ def plots(res: dict[str, Any], outdir: Path) -> list[Path]:
         1, len(floods), figsize=(4.2 * len(floods), 3.4), sharey=True, squeeze=False
     )
     for ax, k in zip(axes[0], floods):
-        for t, style in ((T, "--"), (M, "-")):
+        for t, style in ((T, "--"), (M, "-"), (M2, ":")):
             xs = sorted(tr.get(t, {}).get("latency", {}).get(str(k), {}).get("rtt_ms", []))
             if xs:
                 ys = [(i + 1) / len(xs) for i in range(len(xs))]
-                ax.plot(xs, ys, style, label=t)
+                ax.plot(xs, ys, style, label=LABEL[t])
         ax.set_xscale("log")
         ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
         ax.xaxis.set_minor_formatter(matplotlib.ticker.NullFormatter())
@@ -298,11 +390,11 @@ def plots(res: dict[str, Any], outdir: Path) -> list[Path]:
     made.append(p)
 
     fig, ax = plt.subplots(figsize=(5.5, 3.6))
-    for t, style in ((T, "o--"), (M, "s-")):
+    for t, style in ((T, "o--"), (M, "s-"), (M2, "^:")):
         tp = tr.get(t, {}).get("throughput", {})
         ns = sorted(int(n) for n in tp)
         if ns:
-            ax.plot(ns, [tp[str(n)]["mb_per_s"] for n in ns], style, label=t)
+            ax.plot(ns, [tp[str(n)]["mb_per_s"] for n in ns], style, label=LABEL[t])
     ax.set_xscale("log", base=2)
     ax.xaxis.set_major_formatter(matplotlib.ticker.FormatStrFormatter("%g"))
     ax.set_xlabel("sessions streaming at once")
@@ -332,14 +424,18 @@ def markdown(res: dict[str, Any]) -> str:
         f"terminado {m['terminado']}, jupyter_server_terminals {m['jupyter_server_terminals']}. "
         f"Load average at start {m.get('loadavg_1min_at_start', 0):.1f}, "
         f"at end {res.get('loadavg_1min_at_end', 0):.1f} "
-        f"(other work on the machine skews the timings; throughput is the best of "
-        f"{res['settings'].get('repeat', 1)} interleaved runs, CPU per MB the lowest).",
+        f"(other work on the machine skews the timings; every throughput figure is the median "
+        f"of {res['settings'].get('runs', 1)} interleaved runs, every latency percentile the "
+        f"median of {res['settings'].get('latency_runs', 1)} runs' percentiles).",
         "",
-        "| metric | unit | terminado | termmux | termmux / terminado |",
-        "|---|---|---:|---:|---:|",
     ]
-    for name, unit, fa, fb, ratio in formatted_rows(res):
-        out.append(f"| {name} | {unit} | {fa} | {fb} | {ratio} |")
+    for msg in res.get("unavailable", {}).values():
+        out += [f"Not run: {msg}.", ""]
+    hs = headers(res)
+    out.append("| " + " | ".join(hs) + " |")
+    out.append("|---|---|" + "---:|" * (len(hs) - 2))
+    for row in formatted_rows(res):
+        out.append("| " + " | ".join(row) + " |")
     out += ["", "| target | this run | met |", "|---|---|---|"]
     for t in res["targets"]:
         met = {True: "yes", False: "**no**", None: "not run"}[t["met"]]

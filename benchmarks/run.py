@@ -1,10 +1,14 @@
-"""``python -m benchmarks``: termmux vs terminado, same server build, same work, same run."""
+"""``python -m benchmarks``: termmux (protocol v1 and v2) vs terminado, same server build, same
+work, same run; medians of interleaved runs."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
+import os
 import shutil
+import statistics
 import sys
 import time
 import traceback
@@ -15,9 +19,14 @@ import psutil
 
 from . import report, scenarios
 from .scenarios import Settings
+from .server import SERVER_SRC_ENV, JupyterServer
+from .transports import V2_SUBPROTOCOL
+from .verify import TEXTS
 
-ALL = ["throughput", "fanout", "latency", "idle", "scale", "mesh", "stall"]
-TRANSPORTS = ["terminado", "termmux"]
+ALL = ["throughput", "fanout", "latency", "idle", "scale", "mesh", "stall", "shared-stall"]
+TRANSPORTS = ["terminado", "termmux", "termmux-v2"]
+#: scenarios that only make sense for some transports (the others skip them)
+ONLY_FOR = {"shared-stall": {"termmux-v2"}}
 
 
 def parse(argv: list[str] | None) -> argparse.Namespace:
@@ -44,11 +53,40 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     )
     p.add_argument("--stall-mb", type=float, help="MB printed to the stalled client (default 200)")
     p.add_argument(
+        "--runs",
         "--repeat",
+        dest="runs",
         type=int,
         default=None,
-        help="throughput runs per transport, interleaved: the best MB/s and the lowest CPU/MB are "
-        "reported (default 3, smoke 1; latency runs min(repeat, 2) times, samples pooled)",
+        help="throughput runs per transport and condition, interleaved across transports; the "
+        "MEDIAN of every figure is reported (default 5, smoke 1)",
+    )
+    p.add_argument(
+        "--latency-runs",
+        type=int,
+        default=None,
+        help="latency runs per transport and flood count, interleaved; the median of each run's "
+        "percentiles is reported, and the percentiles of all samples pooled (default 3, smoke 1)",
+    )
+    p.add_argument(
+        "--text",
+        help=f"comma-separated text workloads out of {','.join(TEXTS)} (default: all); ascii runs "
+        "at every --sessions count, the others at --text-sessions",
+    )
+    p.add_argument(
+        "--text-sessions",
+        help="comma-separated session counts for the non-ASCII throughput workloads (default 4)",
+    )
+    p.add_argument(
+        "--shared-mb",
+        type=float,
+        help="MB the fast client streams in the fast + stalled shared-session run (default 20)",
+    )
+    p.add_argument(
+        "--server-src",
+        help="directory holding the jupyter_termmux to serve (default: this checkout), e.g. "
+        "'git archive HEAD jupyter_termmux | tar -x -C /tmp/head' to measure the last commit "
+        "while the working tree is being edited",
     )
     p.add_argument(
         "--quiet-wait",
@@ -58,7 +96,11 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
         "before scenarios (default 90, smoke 0)",
     )
     p.add_argument("--only", help=f"comma-separated scenarios out of {','.join(ALL)}")
-    p.add_argument("--transports", default=",".join(TRANSPORTS), help="default: terminado,termmux")
+    p.add_argument(
+        "--transports",
+        help=f"default: {','.join(TRANSPORTS)} (termmux is protocol v1; termmux-v2 is skipped "
+        "with a message when the server does not speak v2, and fails the run if asked for)",
+    )
     p.add_argument(
         "--smoke", action="store_true", help="tiny sizes: checks correctness in well under a minute"
     )
@@ -100,6 +142,7 @@ def settings(a: argparse.Namespace) -> Settings:
             stall_mb=3,
             stall_others=2,
             stall_hold_max=4,
+            shared_mb=3,
             stream_timeout=30,
             fanout_sockets=3,
             settle=0.2,
@@ -118,26 +161,121 @@ def settings(a: argparse.Namespace) -> Settings:
         st.scale_mb = st.mesh_mb = a.scale_mb
     if a.stall_mb is not None:
         st.stall_mb = a.stall_mb
+    if a.text:
+        st.texts = a.text.split(",")
+        unknown = set(st.texts) - set(TEXTS)
+        if unknown:
+            raise SystemExit(f"unknown --text {sorted(unknown)}; choose from {list(TEXTS)}")
+    if a.text_sessions:
+        st.text_sessions = [int(x) for x in a.text_sessions.split(",")]
+    if a.shared_mb is not None:
+        st.shared_mb = a.shared_mb
     st.server_args = list(a.server_arg)
     st.profile = a.profile
     st.results = Path(a.out)
     return st
 
 
+async def probe_v2(server_args: list[str]) -> str | None:
+    """None if the server speaks protocol v2 (selects ``termmux.v2``, sends ``hello`` first);
+    otherwise what it did instead, for the report."""
+    from .transports import _connect
+
+    async with JupyterServer(server_args) as srv:
+        try:
+            conn = await _connect(f"{srv.ws}api/termmux/socket", srv, subprotocols=[V2_SUBPROTOCOL])
+        except Exception as e:
+            return f"the socket refused the v2 handshake: {type(e).__name__}: {e}"
+        try:
+            got = conn.selected_subprotocol
+            if got != V2_SUBPROTOCOL:
+                return (
+                    f"the server does not speak protocol v2 yet: offered {V2_SUBPROTOCOL!r}, it "
+                    f"selected {got!r} (protocol/PROTOCOL.md, 'Negotiation')"
+                )
+            try:
+                first = await asyncio.wait_for(conn.read_message(), 5)
+            except asyncio.TimeoutError:
+                return "subprotocol selected, but no 'hello' frame within 5 s"
+            try:
+                hello = json.loads(first) if isinstance(first, str) else None
+            except ValueError:
+                hello = None
+            if not isinstance(hello, dict) or hello.get("type") != "hello":
+                return f"subprotocol selected, but the first frame is not 'hello': {first!r:.200}"
+            return None
+        finally:
+            conn.close()
+
+
+def median_of_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """One result from interleaved runs of one condition: the median of every number.
+
+    Lists of per-run figures are kept (``runs_<key>``); correctness is the union of all runs.
+    """
+    out: dict[str, Any] = dict(runs[0])
+    keys = [
+        k for k, v in runs[0].items() if isinstance(v, (int, float)) and not isinstance(v, bool)
+    ]
+    for k in keys:
+        xs = [r[k] for r in runs if isinstance(r.get(k), (int, float))]
+        if xs:
+            out[k] = statistics.median(xs)
+    for k in ("mb_per_s", "cpu_s_per_mb", "client_cpu_s_per_mb", "rss_growth_mb"):
+        if k in runs[0]:
+            out[f"runs_{k}"] = [r.get(k) for r in runs]
+    out["runs"] = len(runs)
+    out["errors"] = [e for r in runs for e in r.get("errors", [])]
+    out["ok"] = all(r.get("ok", False) for r in runs)
+    return out
+
+
+def latency_of_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
+    """Latency from interleaved runs: the median of each run's percentiles (the headline), and
+    the percentiles of all samples pooled (``pooled_*``; ``rtt_ms`` keeps every sample)."""
+    out = median_of_runs([{k: v for k, v in r.items() if k != "rtt_ms"} for r in runs])
+    for q in ("p50_ms", "p95_ms", "p99_ms", "max_ms"):
+        out[f"runs_{q}"] = [r.get(q) for r in runs]
+    rtts = [x for r in runs for x in r.get("rtt_ms", [])]
+    out["rtt_ms"] = rtts
+    out["samples"] = len(rtts)
+    out.update({f"pooled_{k}": v for k, v in scenarios.latency_stats(rtts).items()})
+    return out
+
+
 async def run(a: argparse.Namespace) -> dict[str, Any]:
     st = settings(a)
     only = a.only.split(",") if a.only else ALL
-    transports = a.transports.split(",")
+    transports = (a.transports or ",".join(TRANSPORTS)).split(",")
+    unknown = set(transports) - set(TRANSPORTS)
+    if unknown:
+        raise SystemExit(f"unknown --transports {sorted(unknown)}; choose from {TRANSPORTS}")
+    if a.server_src:
+        os.environ[SERVER_SRC_ENV] = str(Path(a.server_src).resolve())
     res: dict[str, Any] = {
         "started": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
         "command": "python -m benchmarks " + " ".join(sys.argv[1:]),
-        "machine": report.machine(),
+        "machine": report.machine(a.server_src),
         "settings": {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(st).items()},
         "transports": {t: {} for t in transports},
         "correctness": {t: [] for t in transports},
+        "unavailable": {},
     }
     t_start = time.perf_counter()
     limit = 120.0 if a.smoke else 420.0
+
+    if "termmux-v2" in transports:
+        why = await probe_v2(st.server_args)
+        if why is not None:
+            msg = f"termmux-v2: {why}"
+            print(f"  {msg}", flush=True)
+            res["unavailable"]["termmux-v2"] = msg
+            transports.remove("termmux-v2")
+            if a.transports:  # asked for by name: that is a failure, not a skip
+                res["correctness"]["termmux-v2"] = [msg]
+            else:
+                print("  termmux-v2 skipped in this run (not asked for by name)", flush=True)
+                del res["transports"]["termmux-v2"], res["correctness"]["termmux-v2"]
 
     budget = [a.quiet_wait if a.quiet_wait is not None else (0.0 if a.smoke else 90.0)]
     res["machine_busy_before"] = {}
@@ -151,7 +289,7 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
         except Exception as e:  # a crashed scenario is a failed scenario, not a crashed run
             traceback.print_exc()
             res["correctness"][t].append(f"{label}: {type(e).__name__}: {e}")
-            print(f"  {t:9} {label:16} CRASHED {e}", flush=True)
+            print(f"  {t:10} {label:16} CRASHED {e}", flush=True)
             return None
         for err in r.get("errors", []):
             res["correctness"][t].append(f"{label}: {err}")
@@ -161,53 +299,55 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
             if not isinstance(v, (list, dict))
         }
         print(
-            f"  {t:9} {label:20} {time.perf_counter() - t0:5.1f}s "
+            f"  {t:10} {label:20} {time.perf_counter() - t0:5.1f}s "
             f"(machine {100 * busy:3.0f}% busy before, "
             f"waited {waited:.0f}s) {brief}",
             flush=True,
         )
         return r
 
-    repeat = a.repeat if a.repeat is not None else (1 if a.smoke else 3)
-    res["settings"]["repeat"] = repeat
+    runs = a.runs if a.runs is not None else (1 if a.smoke else 5)
+    lat_runs = a.latency_runs if a.latency_runs is not None else (1 if a.smoke else 3)
+    res["settings"]["runs"] = runs
+    res["settings"]["latency_runs"] = lat_runs
 
     async def interleaved(
         name: str,
         values: list[int],
         repeats: int,
-        scenario: Callable[[str, int, Settings], Awaitable[dict[str, Any]]],
-        keep: Callable[[dict[str, Any], str, dict[str, Any]], None],
+        scenario: Callable[[str, int], Awaitable[dict[str, Any]]],
+        summarize: Callable[[list[dict[str, Any]]], dict[str, Any]],
     ) -> None:
         """Run a scenario per value, repeated, alternating transports (so load from anything
-        else on the machine hits both alike); ``keep`` merges each run into the results."""
+        else on the machine hits all alike); ``summarize`` turns the runs into one result."""
         for n in values:
+            got: dict[str, list[dict[str, Any]]] = {t: [] for t in transports}
             for rep in range(repeats):
                 for t in transports:
-                    r = await step(t, f"{name} {n} #{rep + 1}", scenario(t, n, st))
+                    r = await step(t, f"{name} {n} #{rep + 1}", scenario(t, n))
                     if r:
-                        keep(res["transports"][t].setdefault(name, {}), str(n), r)
-
-    def keep_throughput(tp: dict[str, Any], n: str, r: dict[str, Any]) -> None:
-        # the best run is reported, all runs are kept; CPU per MB is the lowest of the runs
-        # (contention only adds to it)
-        runs = (tp[n]["runs_mb_per_s"] if n in tp else []) + [r["mb_per_s"]]
-        cpus = (tp[n]["runs_cpu_s_per_mb"] if n in tp else []) + [r["cpu_s_per_mb"]]
-        if n not in tp or r["mb_per_s"] > tp[n]["mb_per_s"]:
-            tp[n] = r
-        tp[n]["runs_mb_per_s"] = runs
-        tp[n]["runs_cpu_s_per_mb"] = cpus
-        tp[n]["cpu_s_per_mb"] = min(cpus)
-
-    def keep_latency(lat: dict[str, Any], k: str, r: dict[str, Any]) -> None:
-        lat[k] = scenarios.pool_latency(lat[k], r) if k in lat else r  # samples are pooled
+                        got[t].append(r)
+            for t, rs in got.items():
+                if rs:
+                    res["transports"][t].setdefault(name, {})[str(n)] = summarize(rs)
 
     for sc in only:
         if sc == "throughput":
-            await interleaved(sc, st.sessions, repeat, scenarios.throughput, keep_throughput)
+            for text in st.texts:
+                key = "throughput" if text == "ascii" else f"throughput_{text}"
+                values = st.sessions if text == "ascii" else st.text_sessions
+
+                def tp(t: str, n: int, text: str = text) -> Awaitable[dict[str, Any]]:
+                    return scenarios.throughput(t, n, st, text=text)
+
+                await interleaved(key, values, runs, tp, median_of_runs)
             continue
         if sc == "latency":
-            # at most two runs each; the samples are pooled
-            await interleaved(sc, st.floods, min(repeat, 2), scenarios.latency, keep_latency)
+
+            def lat(t: str, n: int) -> Awaitable[dict[str, Any]]:
+                return scenarios.latency(t, n, st)
+
+            await interleaved(sc, st.floods, lat_runs, lat, latency_of_runs)
             continue
         fn: Callable[[str, Settings], Awaitable[dict[str, Any]]] = {
             "fanout": scenarios.fanout,
@@ -215,8 +355,11 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
             "scale": scenarios.scale,
             "mesh": scenarios.mesh,
             "stall": scenarios.stall,
+            "shared-stall": scenarios.shared_stall,
         }[sc]
         for t in transports:
+            if sc in ONLY_FOR and t not in ONLY_FOR[sc]:
+                continue
             r = await step(t, sc, fn(t, st))
             if r:
                 res["transports"][t][sc] = r
@@ -242,7 +385,7 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
                     }
                     res["profile"][t]["frames_per_mb"] = r["frames"] / r["mb_total"]
     res["wall_s"] = time.perf_counter() - t_start
-    res["loadavg_1min_at_end"] = __import__("os").getloadavg()[0]
+    res["loadavg_1min_at_end"] = os.getloadavg()[0]
     res["targets"] = report.targets(res)
     return res
 
@@ -279,6 +422,8 @@ def main(argv: list[str] | None = None) -> int:
     for t in res["targets"]:
         met = {True: "MET", False: "NOT MET", None: "not run"}[t["met"]]
         print(f"  [{met:7}] {t['target']}: {t['value']}")
+    for msg in res["unavailable"].values():
+        print(f"  [not run] {msg}")
     if "profile" in res:
         from . import profile
 

@@ -19,8 +19,8 @@ from typing import Any, Optional
 import psutil
 
 from .server import JupyterServer
-from .transports import View, open_view
-from .verify import StreamVerifier, expected_body, lines_for_mb
+from .transports import TermmuxV2View, View, open_view
+from .verify import Chunk, StreamVerifier, expected_body, gen_command, lines_for_mb
 
 MB = 1_000_000
 
@@ -31,6 +31,12 @@ class Settings:
 
     mb: float = 10.0
     sessions: list[int] = field(default_factory=lambda: [1, 4, 16])
+    #: text workloads (verify.TEXTS); ``ascii`` runs at every ``sessions`` count, the others at
+    #: ``text_sessions``
+    texts: list[str] = field(default_factory=lambda: ["ascii", "mixed"])
+    text_sessions: list[int] = field(default_factory=lambda: [4])
+    #: (rows, cols) of every terminal in the mixed-text workload
+    mixed_size: tuple[int, int] = (50, 200)
     fanout_sockets: int = 4
     samples: int = 250
     #: seconds between a sample's erase echo and the next keystroke (a fast typist: ~0.08;
@@ -46,6 +52,8 @@ class Settings:
     stall_mb: float = 200.0
     stall_others: int = 4
     stall_hold_max: float = 60.0
+    #: fast + stalled client on one shared session (v2): MB the fast one streams per run
+    shared_mb: float = 20.0
     stream_timeout: float = 180.0
     server_args: list[str] = field(default_factory=list)
     settle: float = 1.0
@@ -133,33 +141,38 @@ class Waiter:
     """A sink that resolves a future when ``needle`` shows up in the output."""
 
     def __init__(self) -> None:
-        self.buf = ""
+        self.buf: Chunk = ""
         self.needle = ""
+        self.bneedle = b""
         self.fut: Optional[asyncio.Future[float]] = None
 
     def arm(self, needle: str) -> asyncio.Future[float]:
         self.buf = ""
         self.needle = needle
+        self.bneedle = needle.encode()
         self.fut = asyncio.get_running_loop().create_future()
         return self.fut
 
-    def feed(self, data: str) -> None:
+    def feed(self, data: Chunk) -> None:
         if self.fut is None or self.fut.done():
             return
-        self.buf += data
-        if self.needle in self.buf:
+        needle: Chunk = self.bneedle if isinstance(data, bytes) else self.needle
+        if type(self.buf) is not type(data):
+            self.buf = data[:0]
+        self.buf += data  # type: ignore[operator]
+        if needle in self.buf:  # type: ignore[operator]
             self.fut.set_result(time.perf_counter())
         else:
-            self.buf = self.buf[-len(self.needle) :]
+            self.buf = self.buf[-len(needle) :]
 
 
 class Counter:
-    """A sink that only counts characters."""
+    """A sink that only counts characters (bytes on v2; the flood text is ASCII, so the same)."""
 
     def __init__(self) -> None:
         self.n = 0
 
-    def feed(self, data: str) -> None:
+    def feed(self, data: Chunk) -> None:
         self.n += len(data)
 
 
@@ -185,9 +198,10 @@ async def handshake(views: list[View], timeout: float = 20) -> None:
 
 
 async def run_streams(
-    views: list[View], plan: dict[str, int], gen: str, timeout: float
+    views: list[View], plan: dict[str, int], gen: str, timeout: float, text: str = "ascii"
 ) -> tuple[float, float, dict[tuple[int, str], StreamVerifier]]:
-    """Start ``plan`` (session -> lines) at once; wait for every subscriber's end marker.
+    """Start ``plan`` (session -> lines of ``text``) at once; wait for every subscriber's end
+    marker.
 
     Returns (t0, elapsed, verifiers keyed by (view index, session)).
     """
@@ -200,11 +214,16 @@ async def run_streams(
         if remaining[0] == 0:
             all_done.set()
 
-    bodies = {s: expected_body(s, n) for s, n in plan.items()}  # built before the clock starts
+    # built before the clock starts, in the unit each view delivers (str, or bytes for v2)
+    bodies = {s: expected_body(s, n, text) for s, n in plan.items()}
+    bbodies = {s: b.encode() for s, b in bodies.items()} if any(v.binary for v in views) else {}
     for vi, v in enumerate(views):
         for s in v.sessions:
             if s in plan:
-                ver = StreamVerifier(s, plan[s], on_done=one_done, body=bodies[s])
+                body: Chunk = bbodies[s] if v.binary else bodies[s]
+                ver = StreamVerifier(
+                    s, plan[s], on_done=one_done, body=body, text=text, binary=v.binary
+                )
                 verifiers[(vi, s)] = ver
                 v.add_sink(s, ver)
                 remaining[0] += 1
@@ -213,7 +232,7 @@ async def run_streams(
         for s in v.sessions:
             owner.setdefault(s, v)
     t0 = time.perf_counter()
-    await asyncio.gather(*(owner[s].send(s, f"python3 {gen} {s} {n}\r") for s, n in plan.items()))
+    await asyncio.gather(*(owner[s].send(s, gen_command(gen, s, n, text)) for s, n in plan.items()))
     try:
         await asyncio.wait_for(all_done.wait(), timeout)
     except asyncio.TimeoutError:
@@ -223,6 +242,13 @@ async def run_streams(
         for s in v.sessions:
             v.sinks[s] = [x for x in v.sinks[s] if not isinstance(x, StreamVerifier)]
     return t0, elapsed, verifiers
+
+
+def _credit_stats(view: View, mb: float) -> dict[str, Any]:
+    """v2 only: how many acks the client sent per MB."""
+    if not isinstance(view, TermmuxV2View):
+        return {}
+    return {"acks_per_mb": view.acks_sent / mb, "ack_bytes": view.ack_bytes}
 
 
 def check(verifiers: dict[tuple[int, str], StreamVerifier], views: list[View]) -> list[str]:
@@ -312,32 +338,43 @@ async def throughput(
     st: Settings,
     profile_to: Optional[Path] = None,
     strace_to: Optional[Path] = None,
+    text: str = "ascii",
 ) -> dict[str, Any]:
-    """N sessions in one view each print ``st.mb`` MB at once: time, CPU, RSS, correctness."""
+    """N sessions in one view each print ``st.mb`` MB of ``text`` at once: time, CPU, RSS,
+    correctness."""
     async with JupyterServer(st.server_args) as srv:
         names = [f"tp{n}s{i:02d}" for i in range(n)]
         await srv.create_terminals(names)
         view = await open_view(transport, srv, names)
+        if text != "ascii":
+            rows, cols = st.mixed_size
+            for s in names:
+                await view.resize(s, rows, cols)
         await handshake([view])
-        plan = {s: lines_for_mb(s, st.mb) for s in names}
+        plan = {s: lines_for_mb(s, st.mb, text) for s in names}
         rss = RssSampler(srv).start()
         if profile_to is not None:
             async with PySpy(srv.pid, profile_to):
                 with CpuMeter(srv) as cm:
-                    _, elapsed, vers = await run_streams([view], plan, srv.gen, st.stream_timeout)
+                    _, elapsed, vers = await run_streams(
+                        [view], plan, srv.gen, st.stream_timeout, text
+                    )
         elif strace_to is not None:
             async with Strace(srv.pid, strace_to):
                 with CpuMeter(srv) as cm:
-                    _, elapsed, vers = await run_streams([view], plan, srv.gen, st.stream_timeout)
+                    _, elapsed, vers = await run_streams(
+                        [view], plan, srv.gen, st.stream_timeout, text
+                    )
         else:
             with CpuMeter(srv) as cm:
-                _, elapsed, vers = await run_streams([view], plan, srv.gen, st.stream_timeout)
+                _, elapsed, vers = await run_streams([view], plan, srv.gen, st.stream_timeout, text)
         await rss.stop()
         errors = check(vers, [view])
         payload = sum(v.payload_bytes for v in vers.values()) / MB
         await close_all([view])
         return {
             "sessions": n,
+            "text": text,
             "sockets": view.sockets,
             "mb_per_session": st.mb,
             "mb_total": payload,
@@ -345,7 +382,10 @@ async def throughput(
             "mb_per_s": payload / elapsed,
             **cm.as_dict(payload),
             "frames": view.messages,
+            "frames_per_mb": view.messages / payload,
+            # characters per frame for str transports, bytes for v2 (the same for ASCII)
             "bytes_per_frame": view.bytes / max(1, view.messages),
+            **_credit_stats(view, payload),
             "rss_start_mb": rss.baseline / MB,
             "rss_peak_mb": rss.peak / MB,
             "rss_growth_mb": rss.growth_mb,
@@ -591,34 +631,8 @@ async def stall(transport: str, st: Settings) -> dict[str, Any]:
         await handshake([view])
         nlines = lines_for_mb("stall", st.stall_mb)
         rss = RssSampler(srv, 0.05).start()
-        child = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "benchmarks.stalled_client",
-            "--transport",
-            transport,
-            "--url",
-            srv.ws,
-            "--token",
-            srv.token,
-            "--session",
-            "stall",
-            "--lines",
-            str(nlines),
-            "--gen",
-            srv.gen,
-            stdout=asyncio.subprocess.PIPE,
-            cwd=str(Path(__file__).resolve().parent.parent),
-        )
+        child = await _start_stalled(srv, transport, "stall", nlines, shared=False)
         try:
-            line = await asyncio.wait_for(child.stdout.readline(), 60)  # type: ignore[union-attr]
-            if json.loads(line).get("event") != "stopping":
-                raise RuntimeError(f"stalled client: {line!r}")
-            ps = psutil.Process(child.pid)
-            for _ in range(200):
-                if ps.status() == psutil.STATUS_STOPPED:
-                    break
-                await asyncio.sleep(0.01)
             # the other sessions stream while the stalled socket holds its session's output
             plan = {s: lines_for_mb(s, st.mb) for s in others}
             _, elapsed, vers = await run_streams([view], plan, srv.gen, st.stream_timeout)
@@ -647,13 +661,7 @@ async def stall(transport: str, st: Settings) -> dict[str, Any]:
             if not res.get("ok"):
                 errors.append(f"stalled client: {res.get('error')}")
         finally:
-            if child.returncode is None:
-                try:
-                    os.kill(child.pid, signal.SIGCONT)
-                    child.kill()
-                except ProcessLookupError:
-                    pass
-                await child.wait()
+            await _end_child(child)
         await rss.stop()
         await close_all([view])
         return {
@@ -667,6 +675,132 @@ async def stall(transport: str, st: Settings) -> dict[str, Any]:
             "drain_s": drain,
             "stalled_delivered_ok": bool(res.get("ok")),
             "stalled_received_mb": res.get("received", 0) / MB,
+            "ok": not errors,
+            "errors": errors[:10],
+        }
+
+
+async def _start_stalled(
+    srv: JupyterServer, transport: str, session: str, nlines: int, shared: bool
+) -> asyncio.subprocess.Process:
+    """Start ``stalled_client`` on ``session``; return once it has SIGSTOPped itself."""
+    child = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "benchmarks.stalled_client",
+        "--transport",
+        transport,
+        "--url",
+        srv.ws,
+        "--token",
+        srv.token,
+        "--session",
+        session,
+        "--lines",
+        str(nlines),
+        "--gen",
+        srv.gen,
+        *(["--shared"] if shared else []),
+        stdout=asyncio.subprocess.PIPE,
+        cwd=str(Path(__file__).resolve().parent.parent),
+    )
+    try:
+        line = await asyncio.wait_for(child.stdout.readline(), 60)  # type: ignore[union-attr]
+        if not line or json.loads(line).get("event") != "stopping":
+            rest = await asyncio.wait_for(child.stdout.read(), 10)  # type: ignore[union-attr]
+            raise RuntimeError(f"stalled client: {(line + rest).decode(errors='replace')[-500:]}")
+        ps = psutil.Process(child.pid)
+        for _ in range(200):
+            if ps.status() == psutil.STATUS_STOPPED:
+                break
+            await asyncio.sleep(0.01)
+    except BaseException:
+        await _end_child(child)
+        raise
+    return child
+
+
+async def _end_child(child: asyncio.subprocess.Process) -> None:
+    """Make sure the child we started is gone (by its PID)."""
+    if child.returncode is None:
+        try:
+            os.kill(child.pid, signal.SIGCONT)
+            child.kill()
+        except ProcessLookupError:
+            pass
+        await child.wait()
+
+
+async def shared_stall(transport: str, st: Settings) -> dict[str, Any]:
+    """v2: a fast and a stalled client (SIGSTOP: reads and acks nothing) on ONE session.
+
+    The fast one streams ``shared_mb`` MB alone (solo), then with the stalled one attached, then
+    alone again; its MB/s with the stalled one is compared with the mean of the two solos, and
+    the server's RSS growth is sampled meanwhile. Then the stalled one is resumed: it must get
+    the stream's prefix it had, a truncation marker (``session.truncated``, or ``truncated: true``
+    when it has to re-attach), and then exactly the stream from the marker's offset on, which
+    should be what history still held.
+    """
+    async with JupyterServer(st.server_args) as srv:
+        name = "shared"
+        await srv.create_terminals([name])
+        fast = await open_view(transport, srv, [name])
+        await handshake([fast])
+        nl = lines_for_mb(name, st.shared_mb)
+
+        async def solo() -> tuple[float, list[str]]:
+            _, el, vers = await run_streams([fast], {name: nl}, srv.gen, st.stream_timeout)
+            return sum(v.payload_bytes for v in vers.values()) / MB / el, check(vers, [])
+
+        solo1, errors = await solo()
+        child = await _start_stalled(srv, transport, name, nl, shared=True)
+        try:
+            r0 = await _settled_rss(srv, 0.3)
+            rss = RssSampler(srv, 0.02)
+            rss.baseline = rss.peak = r0
+            rss.start()
+            _, elapsed, vers = await run_streams([fast], {name: nl}, srv.gen, st.stream_timeout)
+            await asyncio.sleep(0.5)  # what the server does with the stalled one afterwards
+            await rss.stop()
+            errors += check(vers, [])
+            shared_mb_s = sum(v.payload_bytes for v in vers.values()) / MB / elapsed
+            t_resume = time.perf_counter()
+            os.kill(child.pid, signal.SIGCONT)
+            out, _ = await asyncio.wait_for(child.communicate(), st.stream_timeout)
+            drain = time.perf_counter() - t_resume
+        finally:
+            await _end_child(child)
+        lines_out = out.decode().strip().splitlines()
+        res = json.loads(lines_out[-1]) if lines_out else {"ok": False, "error": "no output"}
+        if not res.get("ok"):
+            errors.append(f"stalled client: {res.get('error')}")
+        if not res.get("truncations"):
+            errors.append("stalled client: no truncation marker (session.truncated)")
+        solo2, e2 = await solo()
+        errors += e2 + list(fast.errors)
+        await close_all([fast])
+        solo_mb_s = (solo1 + solo2) / 2
+        hist = res.get("history_limit") or 0
+        replayed = res.get("replayed_bytes")
+        if replayed is not None and hist and replayed < hist // 2:
+            errors.append(
+                f"stalled client: only {replayed} bytes replayed after the truncation, "
+                f"history holds up to {hist}"
+            )
+        return {
+            "mb": st.shared_mb,
+            "solo_mb_per_s": solo_mb_s,
+            "solo_runs_mb_per_s": [solo1, solo2],
+            "shared_mb_per_s": shared_mb_s,
+            "shared_over_solo": shared_mb_s / solo_mb_s,
+            "rss_growth_mb": rss.growth_mb,
+            "drain_s": drain,
+            "stalled_ok": bool(res.get("ok")),
+            "stalled_received_mb": res.get("received", 0) / MB,
+            "truncations": res.get("truncations"),
+            "replayed_bytes": replayed,
+            "history_limit": hist,
+            "reattached": res.get("reattached"),
             "ok": not errors,
             "errors": errors[:10],
         }

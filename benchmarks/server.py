@@ -21,6 +21,9 @@ from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from .verify import FLOOD_SCRIPT, GEN_SCRIPT
 
 REPO = Path(__file__).resolve().parent.parent
+#: set to a directory holding another ``jupyter_termmux`` (for example a ``git archive`` of a
+#: commit) to benchmark that server instead of this checkout's
+SERVER_SRC_ENV = "TERMMUX_BENCH_SERVER_SRC"
 SHELL = ["/bin/bash", "--norc", "--noprofile"]
 
 
@@ -38,8 +41,14 @@ class JupyterServer:
     reused by (and hide the growth of) the other's.
     """
 
-    def __init__(self, extra_args: Optional[list[str]] = None, log_dir: Optional[Path] = None):
+    def __init__(
+        self,
+        extra_args: Optional[list[str]] = None,
+        log_dir: Optional[Path] = None,
+        src: Optional[str] = None,
+    ):
         self.extra_args = extra_args or []
+        self.src = src or os.environ.get(SERVER_SRC_ENV) or str(REPO)
         self.log_dir = log_dir
         self.proc: Optional[subprocess.Popen[bytes]] = None
         self.tmp = Path(tempfile.mkdtemp(prefix="tmxb-"))
@@ -73,8 +82,8 @@ class JupyterServer:
     async def start(self) -> JupyterServer:
         """Launch the server and wait until ``/api/status`` answers."""
         self.root.mkdir()
-        (self.root / "gen.py").write_text(GEN_SCRIPT)
-        (self.root / "flood.py").write_text(FLOOD_SCRIPT)
+        (self.root / "gen.py").write_text(GEN_SCRIPT, encoding="utf-8")
+        (self.root / "flood.py").write_text(FLOOD_SCRIPT, encoding="utf-8")
         for d in ("config", "runtime", "data"):
             (self.tmp / d).mkdir()
         self.port = free_port()
@@ -85,7 +94,7 @@ class JupyterServer:
             JUPYTER_DATA_DIR=str(self.tmp / "data"),
             HISTFILE="/dev/null",
             PYTHONPATH=os.pathsep.join(
-                [str(REPO)] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
+                [self.src] + ([env["PYTHONPATH"]] if env.get("PYTHONPATH") else [])
             ),
         )
         env.pop("PS1", None)

@@ -11,27 +11,40 @@ The generator (``GEN_SCRIPT``, run by the shell in the terminal) prints::
 and the PTY turns every ``\n`` into ``\r\n`` (``onlcr``). Every line has the same length, so
 the expected text at any byte offset can be computed, and a received chunk is checked with one
 string comparison instead of a per-line Python loop (the client shares 2 cores with the server).
-The command line the shell echoes (``python3 gen.py <tag> <n>``) never contains ``BEGIN <tag>``
-or ``END <tag>``, so the echo cannot be mistaken for output.
+The command line the shell echoes (``python3 gen.py <tag> <n> <text>``) never contains
+``BEGIN <tag>`` or ``END <tag>``, so the echo cannot be mistaken for output.
+
+Two texts (``TEXTS``): ``ascii`` (100-byte lines, written in blocks of 2,000 lines) and
+``mixed`` (70-character lines of which 4 are not ASCII: ``ä``, ``ö``, ``€`` and the 4-byte
+``𝄞``, so 77 bytes + CRLF; written in blocks of 1,000 lines). A verifier checks ``str`` chunks
+(v1 and terminado deliver decoded text) or ``bytes`` chunks (v2's binary frames); lines have a
+fixed length in both units, and MB always means 10**6 UTF-8 bytes as delivered.
 """
 
 from __future__ import annotations
 
 import time
-from typing import Callable, Optional
+from typing import Callable, Optional, Union
 
 PAD = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-abcdefghijklmnopqrs"
+#: 54 characters, exactly 4 of them not ASCII (2, 2, 3 and 4 UTF-8 bytes)
+MIXED_PAD = "Kräfte: zwölf Takte 𝄞 kosten 12,50 € pro Stunde, oder?"
+
+#: text kind -> (pad, lines per write() of the generator)
+TEXTS = {"ascii": (PAD, 2000), "mixed": (MIXED_PAD, 1000)}
+
+Chunk = Union[str, bytes]
 
 GEN_SCRIPT = f"""\
 import sys
 tag, n = sys.argv[1], int(sys.argv[2])
-pad = {PAD!r}
-w = sys.stdout.write
-w("BEGIN " + tag + "\\n")
-step = 2000
+text = sys.argv[3] if len(sys.argv) > 3 else "ascii"
+pad, step = {TEXTS!r}[text]
+w = sys.stdout.buffer.write  # UTF-8 whatever the locale
+w(("BEGIN " + tag + "\\n").encode())
 for a in range(0, n, step):
-    w("".join([f"{{tag}} {{i:08d}} {{pad}}\\n" for i in range(a, min(n, a + step))]))
-w("END " + tag + "\\n")
+    w("".join([f"{{tag}} {{i:08d}} {{pad}}\\n" for i in range(a, min(n, a + step))]).encode())
+w(("END " + tag + "\\n").encode())
 sys.stdout.flush()
 """
 
@@ -46,31 +59,38 @@ while time.monotonic() < deadline:
 """
 
 
-def line(tag: str, i: int) -> str:
+def line(tag: str, i: int, text: str = "ascii") -> str:
     """The i-th line of session ``tag`` as the PTY delivers it."""
-    return f"{tag} {i:08d} {PAD}\r\n"
+    return f"{tag} {i:08d} {TEXTS[text][0]}\r\n"
 
 
-def line_length(tag: str) -> int:
-    """Bytes per delivered line for ``tag`` (all lines have the same length)."""
-    return len(line(tag, 0))
+def line_length(tag: str, text: str = "ascii", binary: bool = False) -> int:
+    """Length of every delivered line for ``tag``: in bytes if ``binary``, else in characters."""
+    s = line(tag, 0, text)
+    return len(s.encode()) if binary else len(s)
 
 
-def lines_for_mb(tag: str, mb: float) -> int:
-    """How many lines make ``mb`` megabytes (10**6 bytes) of output for ``tag``."""
-    return max(1, int(mb * 1_000_000) // line_length(tag))
+def lines_for_mb(tag: str, mb: float, text: str = "ascii") -> int:
+    """How many lines make ``mb`` megabytes (10**6 UTF-8 bytes) of output for ``tag``."""
+    return max(1, int(mb * 1_000_000) // line_length(tag, text, binary=True))
 
 
-def expected_body(tag: str, nlines: int) -> str:
+def expected_body(tag: str, nlines: int, text: str = "ascii") -> str:
     """Everything after the BEGIN marker: all lines and the END marker, as delivered."""
-    return "".join([line(tag, i) for i in range(nlines)]) + f"END {tag}\r\n"
+    return "".join([line(tag, i, text) for i in range(nlines)]) + f"END {tag}\r\n"
+
+
+def gen_command(gen: str, tag: str, nlines: int, text: str = "ascii") -> str:
+    """What to type into the shell to run the generator (with the Enter key)."""
+    return f"python3 {gen} {tag} {nlines} {text}\r"
 
 
 class StreamVerifier:
     """Checks one subscriber's view of one session's generator output, chunk by chunk.
 
-    Pass ``body`` (from ``expected_body``) to build the expected text before the clock starts;
-    without it the expected text of each chunk is generated as the chunk arrives.
+    Pass ``body`` (from ``expected_body``; ``bytes`` for a binary transport) to build the
+    expected text before the clock starts; without it the expected text of each chunk is
+    generated as the chunk arrives. ``binary`` says whether chunks are ``bytes`` (v2) or ``str``.
     """
 
     def __init__(
@@ -78,49 +98,60 @@ class StreamVerifier:
         tag: str,
         nlines: int,
         on_done: Optional[Callable[[], None]] = None,
-        body: Optional[str] = None,
+        body: Optional[Chunk] = None,
+        text: str = "ascii",
+        binary: bool = False,
     ):
-        self.body = body
         self.tag = tag
         self.nlines = nlines
-        self.L = line_length(tag)
-        self.begin = f"BEGIN {tag}\r\n"
-        self.end = f"END {tag}\r\n"
+        self.text = text
+        self.binary = binary
+        if body is not None and isinstance(body, bytes) != binary:
+            body = body.encode() if binary else body.decode()  # type: ignore[union-attr]
+        self.body: Optional[Chunk] = body
+        self.L = line_length(tag, text, binary)
+        self.begin: Chunk = self._unit(f"BEGIN {tag}\r\n")
+        self.end: Chunk = self._unit(f"END {tag}\r\n")
         self.body_len = nlines * self.L + len(self.end)
-        self.payload_bytes = nlines * self.L
+        #: delivered payload in UTF-8 bytes (MB = 10**6 of these), whatever the chunk unit
+        self.payload_bytes = nlines * line_length(tag, text, binary=True)
         self.state = "pre"  # pre -> body -> done | bad
-        self._pre = ""
+        self._pre: Chunk = self._unit("")
         self.pos = 0
         self.error: Optional[str] = None
         self.begin_time: Optional[float] = None
         self.done_time: Optional[float] = None
+        #: chunk units seen (characters for str chunks, bytes for binary ones)
         self.received = 0
         self._on_done = on_done
 
-    def expected(self, start: int, n: int) -> str:
-        """Expected body text for offsets [start, start + n)."""
+    def _unit(self, s: str) -> Chunk:
+        return s.encode() if self.binary else s
+
+    def expected(self, start: int, n: int) -> Chunk:
+        """Expected body for offsets [start, start + n), in the verifier's unit."""
         L = self.L
         first = start // L
         last = min((start + n - 1) // L, self.nlines)
-        parts = [line(self.tag, i) for i in range(first, min(last + 1, self.nlines))]
+        parts = [line(self.tag, i, self.text) for i in range(first, min(last + 1, self.nlines))]
+        text = self._unit("".join(parts))
         if last >= self.nlines:
-            parts.append(self.end)
-        text = "".join(parts)
+            text += self.end  # type: ignore[operator]
         off = start - first * L
         return text[off : off + n]
 
-    def feed(self, data: str) -> None:
+    def feed(self, data: Chunk) -> None:
         """Consume one chunk of terminal output."""
         self.received += len(data)
         if self.state == "pre":
-            self._pre += data
-            i = self._pre.find(self.begin)
+            self._pre += data  # type: ignore[operator]
+            i = self._pre.find(self.begin)  # type: ignore[arg-type]
             if i < 0:
                 # keep only what could still be the start of the marker
                 self._pre = self._pre[-len(self.begin) :]
                 return
             data = self._pre[i + len(self.begin) :]
-            self._pre = ""
+            self._pre = self._unit("")
             self.state = "body"
             self.begin_time = time.perf_counter()
         if self.state != "body" or not data:
@@ -128,7 +159,7 @@ class StreamVerifier:
         n = min(len(data), self.body_len - self.pos)
         chunk = data[:n] if n < len(data) else data
         if self.body is not None:
-            good = self.body.startswith(chunk, self.pos)  # compares in place, no copy
+            good = self.body.startswith(chunk, self.pos)  # type: ignore[arg-type]
         else:
             good = chunk == self.expected(self.pos, n)
         if not good:
@@ -141,12 +172,22 @@ class StreamVerifier:
             if self._on_done is not None:
                 self._on_done()
 
-    def _fail(self, got: str, want: str) -> None:
-        k = next(i for i, (a, b) in enumerate(zip(got, want + "\0" * len(got))) if a != b)
+    def resync(self, body_pos: int) -> None:
+        """Continue checking at ``body_pos`` of the body (after a declared truncation)."""
+        if self.state == "pre":
+            self.state = "body"
+            self.begin_time = time.perf_counter()
+        self._pre = self._unit("")
+        self.pos = body_pos
+
+    def _fail(self, got: Chunk, want: Chunk) -> None:
+        k = next((i for i, (a, b) in enumerate(zip(got, want)) if a != b), min(len(got), len(want)))
         off = self.pos + k
         lineno = off // self.L
         start_of_line = k - (off % self.L)
-        got_line = got[max(0, start_of_line) :].split("\r\n", 1)[0][:60]
+        rest = got[max(0, start_of_line) :]
+        text = rest.decode(errors="replace") if isinstance(rest, bytes) else rest
+        got_line = text.split("\r\n", 1)[0][:60]
         self.error = f"session {self.tag}: line {lineno}: {classify(self.tag, lineno, got_line)}"
         self.state = "bad"
         if self._on_done is not None:
@@ -162,13 +203,33 @@ class StreamVerifier:
         if self.error:
             return self.error
         if self.state == "pre":
-            return f"session {self.tag}: BEGIN marker never arrived ({self.received} bytes seen)"
+            return f"session {self.tag}: BEGIN marker never arrived ({self.received} units seen)"
         if self.state == "body":
             return (
-                f"session {self.tag}: incomplete, {self.pos}/{self.body_len} bytes "
+                f"session {self.tag}: incomplete, {self.pos}/{self.body_len} "
+                f"{'bytes' if self.binary else 'characters'} "
                 f"(line {self.pos // self.L} of {self.nlines})"
             )
         return f"session {self.tag}: ok"
+
+
+def utf8_split(payload: bytes) -> Optional[str]:
+    """Whether a frame's payload starts or ends inside a UTF-8 sequence (v2 forbids both).
+
+    Looks at the first byte and at most the last 4: O(1), cheap enough for every frame.
+    """
+    if not payload:
+        return None
+    if payload[0] & 0xC0 == 0x80:
+        return "frame starts inside a UTF-8 sequence"
+    for k in range(1, min(4, len(payload)) + 1):
+        c = payload[-k]
+        if c < 0x80:
+            return None if k == 1 else "stray UTF-8 continuation bytes at the end of a frame"
+        if c >= 0xC0:
+            need = 2 if c < 0xE0 else 3 if c < 0xF0 else 4
+            return None if need == k else "frame ends inside a UTF-8 sequence"
+    return None if len(payload) < 4 else "frame ends inside a UTF-8 sequence"
 
 
 def classify(tag: str, lineno: int, got_line: str) -> str:

@@ -1,7 +1,8 @@
 """The benchmark stays runnable and keeps catching lost, reordered and misrouted output.
 
-A tiny ``python -m benchmarks --smoke`` run (both transports, every scenario, correctness only,
-no timing asserts), plus pure tests of the line verifier it relies on.
+A tiny ``python -m benchmarks --smoke`` run (every transport, every scenario, correctness only,
+no timing asserts), plus pure tests of the line verifier it relies on, for ASCII and mixed
+UTF-8 text, over ``str`` (v1, terminado) and ``bytes`` (v2) chunks.
 """
 
 from __future__ import annotations
@@ -18,9 +19,13 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks.verify import StreamVerifier, line  # noqa: E402
+from benchmarks.verify import StreamVerifier, expected_body, line, utf8_split  # noqa: E402
 
 TAG, N = "tp4s01", 500
+#: once the server's source offers the v2 subprotocol, the smoke run must pass over v2 as well
+SERVER_SPEAKS_V2 = any(
+    "termmux.v2" in f.read_text(errors="replace") for f in (REPO / "jupyter_termmux").glob("*.py")
+)
 
 
 def stream(lines: list[str]) -> str:
@@ -81,28 +86,78 @@ def test_verifier_catches_a_line_from_another_session() -> None:
     assert not v.ok and "misrouted" in v.describe()
 
 
+@pytest.mark.parametrize("binary", [False, True], ids=["str", "bytes"])
+def test_verifier_checks_mixed_utf8_text_in_any_chunking(binary: bool) -> None:
+    """Mixed text (ä, ö, €, 𝄞) split anywhere, even inside a character's bytes: accepted, and
+    MB are counted in UTF-8 bytes whatever the chunk unit."""
+    text = f"python3 gen.py {TAG} {N} mixed\r\nBEGIN {TAG}\r\n" + expected_body(TAG, N, "mixed")
+    data = text.encode() if binary else text
+    for seed in range(3):
+        rnd = random.Random(seed)
+        v = StreamVerifier(TAG, N, text="mixed", binary=binary)
+        i = 0
+        while i < len(data):
+            k = rnd.randint(1, 700)
+            v.feed(data[i : i + k])
+            i += k
+        assert v.ok, v.describe()
+        assert v.payload_bytes == N * len(line(TAG, 0, "mixed").encode())
+
+
+def test_verifier_catches_a_lost_mixed_line_in_bytes() -> None:
+    """A missing line of mixed text delivered as bytes is named like an ASCII one."""
+    ls = [line(TAG, i, "mixed") for i in range(N)]
+    del ls[77]
+    body = (f"BEGIN {TAG}\r\n" + "".join(ls) + f"END {TAG}\r\n").encode()
+    v = StreamVerifier(TAG, N, text="mixed", binary=True)
+    v.feed(body)
+    assert not v.ok and "lost lines 77" in v.describe()
+
+
+def test_utf8_split_flags_frames_cut_inside_a_character() -> None:
+    """A v2 payload may not start or end inside a UTF-8 sequence; whole characters pass."""
+    for ch in "aä€𝄞":
+        assert utf8_split(("x" + ch).encode()) is None
+        assert utf8_split((ch + "x").encode()) is None
+    assert utf8_split("x€".encode()[:-1]) == "frame ends inside a UTF-8 sequence"
+    assert utf8_split("𝄞x".encode()[2:]) == "frame starts inside a UTF-8 sequence"
+
+
 def test_verifier_catches_a_truncated_stream() -> None:
     """A stream that stops before the end marker never counts as done."""
     v = feed_in_random_chunks(stream(good())[:-2000])
     assert not v.ok and "incomplete" in v.describe()
 
 
-@pytest.mark.timeout(180)
-def test_smoke_run_delivers_every_line_over_both_transports(tmp_path: Path) -> None:
-    """``python -m benchmarks --smoke`` runs every scenario over both transports, all verified."""
+@pytest.mark.timeout(330)
+def test_smoke_run_delivers_every_line_over_every_transport(tmp_path: Path) -> None:
+    """``python -m benchmarks --smoke`` runs every scenario over every transport, all verified.
+
+    termmux-v2 is skipped (reported as unavailable) only while the server's source does not
+    offer the ``termmux.v2`` subprotocol at all.
+    """
     proc = subprocess.run(
         [sys.executable, "-m", "benchmarks", "--smoke", "--out", str(tmp_path)],
         cwd=REPO,
         capture_output=True,
         text=True,
-        timeout=170,
+        timeout=320,
     )
     assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
     res = json.loads((tmp_path / "smoke.json").read_text())
-    assert res["correctness"] == {"terminado": [], "termmux": []}
-    for t in ("terminado", "termmux"):
+    transports = ["terminado", "termmux"]
+    if SERVER_SPEAKS_V2 or "termmux-v2" not in res["unavailable"]:
+        transports.append("termmux-v2")
+    assert res["correctness"] == {t: [] for t in transports}, res["unavailable"]
+    common = {"throughput", "throughput_mixed", "fanout", "latency", "idle", "scale", "mesh"}
+    for t in transports:
         got = res["transports"][t]
-        assert set(got) == {"throughput", "fanout", "latency", "idle", "scale", "mesh", "stall"}, t
+        want = common | {"stall"} | ({"shared-stall"} if t == "termmux-v2" else set())
+        assert set(got) == want, t
         assert all(r["ok"] for r in got["throughput"].values())
+        assert all(r["ok"] for r in got["throughput_mixed"].values())
         assert got["stall"]["stalled_delivered_ok"], got["stall"]
         assert not got["scale"]["starved"], got["scale"]
+    if "termmux-v2" in transports:
+        sh = res["transports"]["termmux-v2"]["shared-stall"]
+        assert sh["stalled_ok"] and sh["truncations"], sh
