@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Float, Int, validate
+from traitlets import Float, Int
 
 from .handlers import MuxSocketHandler
 from .protocol import CloseCode
 from .router import Limits, Router
+from .terminals import READ_SIZE, Terminals
 
 
 class TermMuxApp(ExtensionApp):
@@ -19,11 +18,12 @@ class TermMuxApp(ExtensionApp):
     load_other_extensions = True
 
     history_limit = Int(
-        100_000,
+        512 * 1024,
         config=True,
-        help="""Bytes of each session's most recent output kept for replay when a socket
-        attaches late (also what JupyterLab's classic terminal replays). Replaces terminado's
-        buffer of the last 1000 chunks, which can hold 64 MB.""",
+        help="""Bytes of each session's most recent output kept for replay, resume and
+        catch-up (also what JupyterLab's classic terminal replays). Replaces terminado's buffer
+        of the last 1000 chunks, which can hold 64 MB. The v2 window is capped at this less
+        64 KiB.""",
     )
     max_message_size = Int(
         1024 * 1024,
@@ -63,32 +63,89 @@ class TermMuxApp(ExtensionApp):
         (session.detached with reason 'slow') so the others get full speed again.""",
     )
 
-    @validate("low_watermark")
-    def _valid_low(self, proposal: dict[str, Any]) -> int:
-        value: int = proposal["value"]
-        if not 0 <= value < self.high_watermark:
-            raise ValueError("low_watermark must be >= 0 and below high_watermark")
-        return value
+    window = Int(
+        256 * 1024,
+        config=True,
+        help="""Protocol v2: unacknowledged output bytes one session may have in flight to one
+        client (credit returned as xterm.js parses). A session's PTY is read while one of its
+        subscribers has less than this outstanding.""",
+    )
+    socket_window = Int(
+        256 * 1024,
+        config=True,
+        help="""Protocol v2: unacknowledged bulk output bytes one socket may have in flight, all
+        sessions together, so that an echo never waits behind more than this much flood.""",
+    )
+    ack_bytes = Int(
+        16 * 1024,
+        config=True,
+        help="Protocol v2: the client acknowledges output in batches of this many bytes.",
+    )
+    resume_hold = Float(
+        5.0,
+        config=True,
+        help="""Protocol v2: seconds a socket that dropped without detaching keeps a reservation
+        on each of its sessions: the PTY is not read past what history can still hold from that
+        client's last delivered byte, so a client that comes back in time loses nothing.
+        0 turns it off.""",
+    )
 
     def limits(self) -> Limits:
         """The traits as plain values for the router and connections."""
+        window = min(self.window, max(self.history_limit - READ_SIZE, self.history_limit // 2))
         return Limits(
             history_limit=self.history_limit,
             max_message_size=self.max_message_size,
             max_sessions_per_socket=self.max_sessions_per_socket,
             high_watermark=self.high_watermark,
-            low_watermark=min(self.low_watermark, self.high_watermark - 1),
+            low_watermark=self.low_watermark,
             coalesce_delay=self.coalesce_delay,
             slow_subscriber_timeout=self.slow_subscriber_timeout,
+            # A subscriber's backlog must fit in history, or a lone one would be truncated.
+            window=window,
+            socket_window=self.socket_window,
+            ack_bytes=min(self.ack_bytes, max(1, window // 2)),
+            resume_hold=self.resume_hold,
         )
+
+    def config_errors(self) -> list[str]:
+        """What is wrong with the configured limits (empty when they are sane)."""
+        errors = []
+        positive = (
+            "history_limit",
+            "max_message_size",
+            "max_sessions_per_socket",
+            "high_watermark",
+            "window",
+            "socket_window",
+            "ack_bytes",
+        )
+        errors += [f"{name} must be positive" for name in positive if getattr(self, name) <= 0]
+        if not 0 <= self.low_watermark < self.high_watermark:
+            errors.append("low_watermark must be >= 0 and below high_watermark")
+        for name in ("coalesce_delay", "slow_subscriber_timeout", "resume_hold"):
+            if getattr(self, name) < 0:
+                errors.append(f"{name} must not be negative")
+        return errors
 
     def initialize_settings(self) -> None:
         assert self.serverapp is not None
-        self.router = Router(self.serverapp.web_app.settings, self.limits(), self.log)
+        self.invalid = self.config_errors()
+        if self.invalid:
+            # Loud and whole: one clear line, and nothing served half-configured.
+            self.log.error(
+                "termmux: invalid configuration (%s); the termmux socket is not served",
+                "; ".join(f"TermMuxApp.{e}" for e in self.invalid),
+            )
+        settings = self.serverapp.web_app.settings
+        terminals = Terminals(settings, self.history_limit, self.log)
+        self.router = Router(terminals, self.limits(), self.log)
         self.settings["termmux_router"] = self.router
 
     def initialize_handlers(self) -> None:
         assert self.serverapp is not None
+        if self.invalid:
+            return
         if not self.serverapp.terminals_enabled:
             self.log.info(
                 "termmux: terminals are disabled (ServerApp.terminals_enabled); not serving"

@@ -1,53 +1,82 @@
-"""Per-socket flow control: byte accounting with high/low watermarks.
+"""Flow-control decisions as pure functions: when a session's PTY is read, who is slow.
 
-A socket's *buffered* bytes are the output queued for it and not yet handed to the OS:
-data waiting to be coalesced into a frame plus frames whose tornado write Future has not
-resolved. Above ``high`` the socket asks to pause the PTYs that feed it; at or below
-``low`` it asks to resume them. The gap between the two marks avoids pausing and resuming
-on every frame. Nothing is ever dropped: pausing a PTY read makes the program block on its
-own output, which is the backpressure a terminal has always had.
+A session's PTY is read while its output has somewhere to go (the program blocks on its own
+output otherwise, the backpressure a terminal has always had; nothing is ever dropped):
 
-Pure logic with ``pause``/``resume`` callbacks, so it is tested without sockets. A later
-protocol version will add client credit (xterm.js write callbacks) as a second input here.
+* protocol v2 subscribers *keep up* while their backlog (unsent plus unacknowledged bytes) is
+  under their window. The PTY is read while at least one keeps up; one that lags behind the
+  others catches up from history later, or is told the history moved past it.
+* protocol v1 subscribers cannot catch up (v1 has no offsets), so each one *holds* the PTY
+  while its backlog is over the high watermark, until it drains to the low one (hysteresis).
+  A holder that stalls a shared session for ``slow_subscriber_timeout`` while another client is
+  ready is detached (``slow_holders``).
+* a *reservation* (a v2 socket that dropped without detaching, for ``resume_hold`` seconds)
+  holds the PTY before history would move past what that client last received.
 """
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Hashable, Iterable, Mapping
+from dataclasses import dataclass
+from typing import TypeVar
+
+K = TypeVar("K", bound=Hashable)
 
 
-class FlowControl:
-    """Counts a socket's unsent bytes and calls ``pause``/``resume`` at the watermarks."""
+@dataclass(frozen=True)
+class Watermarks:
+    """High and low marks of a v1 socket's backlog, in bytes."""
 
-    def __init__(
-        self,
-        high: int,
-        low: int,
-        pause: Callable[[], None],
-        resume: Callable[[], None],
-    ) -> None:
-        if not 0 <= low < high:
-            raise ValueError(f"need 0 <= low ({low}) < high ({high})")
-        self.high = high
-        self.low = low
-        self._pause = pause
-        self._resume = resume
-        self.buffered = 0
-        #: The largest ``buffered`` ever seen (what a stalled client cost the server).
-        self.peak = 0
-        self.paused = False
+    high: int
+    low: int
 
-    def add(self, n: int) -> None:
-        """``n`` more bytes are queued for the socket."""
-        self.buffered += n
-        self.peak = max(self.peak, self.buffered)
-        if not self.paused and self.buffered > self.high:
-            self.paused = True
-            self._pause()
+    def __post_init__(self) -> None:
+        if not 0 <= self.low < self.high:
+            raise ValueError(f"need 0 <= low ({self.low}) < high ({self.high})")
 
-    def remove(self, n: int) -> None:
-        """``n`` queued bytes left (written to the OS, or discarded with their session)."""
-        self.buffered -= n
-        if self.paused and self.buffered <= self.low:
-            self.paused = False
-            self._resume()
+    def holds(self, holding: bool, backlog: int) -> bool:
+        """Whether a v1 subscriber holds its session's PTY, given whether it held it before."""
+        return backlog > self.low if holding else backlog > self.high
+
+
+def should_read(
+    *,
+    v1_holding: bool,
+    v2_backlogs: Iterable[tuple[int, int]],
+    reserved_lag: int | None,
+    history_room: int,
+) -> bool:
+    """Whether a session's PTY should be read now.
+
+    ``v2_backlogs`` holds (backlog, window) per v2 subscriber; ``reserved_lag`` is how far the
+    history's end is past the oldest live reservation (None without one); ``history_room`` is
+    how far it may get (the history limit less one read).
+    """
+    if v1_holding:
+        return False
+    if reserved_lag is not None and reserved_lag >= history_room:
+        return False
+    seen = False
+    for backlog, window in v2_backlogs:
+        if backlog < window:
+            return True
+        seen = True
+    return not seen
+
+
+def slow_holders(
+    now: float, hold_since: Mapping[K, float], timeout: float, others_ready: bool
+) -> list[K]:
+    """The v1 holders to detach: each stalled the session for ``timeout`` while others could go.
+
+    Each holder has its own deadline: one that became congested a moment ago is not detached
+    together with one stalled for the whole timeout.
+    """
+    if not others_ready:
+        return []
+    return [key for key, since in hold_since.items() if now - since >= timeout]
+
+
+def next_deadline(hold_since: Mapping[K, float], timeout: float) -> float | None:
+    """When ``slow_holders`` should look again (the earliest holder's deadline)."""
+    return min(hold_since.values()) + timeout if hold_since else None

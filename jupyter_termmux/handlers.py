@@ -16,9 +16,10 @@ from jupyter_server.base.handlers import JupyterHandler
 from jupyter_server.base.websocket import WebSocketMixin
 from tornado import web
 from tornado.concurrent import Future
-from tornado.websocket import WebSocketHandler
+from tornado.websocket import WebSocketHandler, WebSocketProtocol, WebSocketProtocol13
 
 from .connection import MuxConnection
+from .protocol import SUBPROTOCOLS, CloseCode
 from .router import Router
 
 AUTH_RESOURCE = "terminals"
@@ -26,6 +27,19 @@ AUTH_RESOURCE = "terminals"
 #: Frames above this many times ``max_message_size`` are refused by tornado with close code
 #: 1009 before they are read into memory; smaller oversized frames get an ``error`` reply.
 HARD_LIMIT_FACTOR = 8
+
+
+class _Protocol(WebSocketProtocol13):
+    """tornado's protocol, but a text frame that is not UTF-8 closes with 1007, not 1006."""
+
+    def _handle_message(self, opcode: int, data: bytes) -> Future[None] | None:
+        if opcode == 0x1 and not self._frame_compressed:
+            try:
+                data.decode("utf-8")
+            except UnicodeDecodeError:
+                self.close(CloseCode.INVALID_PAYLOAD, "text frame is not valid UTF-8")
+                return None
+        return super()._handle_message(opcode, data)
 
 
 class MuxSocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
@@ -49,6 +63,17 @@ class MuxSocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
     def get_compression_options(self) -> dict[str, Any] | None:
         return self.settings.get("websocket_compression_options")
 
+    def get_websocket_protocol(self) -> WebSocketProtocol | None:
+        proto = super().get_websocket_protocol()
+        if isinstance(proto, WebSocketProtocol13):
+            return _Protocol(self, False, proto.params)
+        return proto
+
+    def select_subprotocol(self, subprotocols: list[str]) -> str | None:
+        """Pick the newest protocol the client offers; none offered means v1 as before."""
+        offered = [p for p in subprotocols if p in SUBPROTOCOLS]
+        return max(offered, key=SUBPROTOCOLS.__getitem__) if offered else None
+
     @ws_authenticated
     async def get(self, *args: Any, **kwargs: Any) -> None:
         """Authorize like the server's terminal socket, then upgrade."""
@@ -64,7 +89,12 @@ class MuxSocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
     def open(self, *args: Any, **kwargs: Any) -> None:
         """Start keep-alive pings and the connection."""
         super().open(*args, **kwargs)
-        self.connection = MuxConnection(self.router, self, self.log, self.request.remote_ip or "")
+        # Frames go out back to back (an answer, then output): without this the second
+        # waits ~40 ms for the client's delayed ACK (Nagle).
+        self.set_nodelay(True)
+        version = SUBPROTOCOLS.get(self.selected_subprotocol or "", 1)
+        peer = self.request.remote_ip or ""
+        self.connection = MuxConnection(self.router, self, self.log, version, peer)
 
     def on_message(self, message: str | bytes) -> None:
         """Hand the frame to the connection; it answers bad frames with ``error``."""
@@ -77,6 +107,6 @@ class MuxSocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
             self.connection.disconnect()
             self.connection = None
 
-    def write_frame(self, frame: str) -> Future[None]:
+    def write_frame(self, frame: str | bytes, binary: bool = False) -> Future[None]:
         """Transport interface for the connection."""
-        return self.write_message(frame)
+        return self.write_message(frame, binary=binary)

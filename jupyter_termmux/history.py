@@ -1,120 +1,156 @@
-"""A session's recent output, bounded in bytes.
+"""A session's recent output as bytes with stream offsets, bounded in bytes.
 
-terminado keeps ``PtyWithClients.read_buffer`` as a deque of the last 1000 *chunks*: up to
-64 MB for a flooding program. ``History`` replaces that deque on every terminal termmux
-adopts, so terminado's own reader appends to it and JupyterLab's classic terminal socket
-still replays from it, while memory stays under ``limit`` bytes.
+Offsets count the UTF-8 bytes a session produced since termmux adopted it. ``History`` keeps
+the last ``limit`` of them, so a subscriber that knows its offset can be served exactly the
+bytes after it (resume, catch-up), and knows when it cannot (``start`` moved past it).
 
-It also counts every byte ever appended (``end``), so that a later protocol version can
-tag output with its offset and let a client resume with ``since``.
+Chunks are kept as the reader delivered them (never split inside a UTF-8 sequence) and never
+copied on append. Each chunk remembers the terminal modes in force at its first byte, so a
+replay from ``start`` can be preceded by the modes it needs (see ``screen.py``).
+
+terminado's ``PtyWithClients.read_buffer`` is replaced by a ``History`` on adopted terminals:
+JupyterLab's classic terminal socket replays from ``copy()`` when it opens.
 """
 
 from __future__ import annotations
 
+from bisect import bisect_right
 from collections import deque
-from collections.abc import Iterable, Iterator
 
-from .protocol import utf8_length
+from . import screen
+
+#: Compact the chunk list once this many dropped chunks sit at its head.
+_COMPACT = 256
+
+#: How far past a cut the next line start is looked for (so a replay opens at a line).
+_LINE_LOOKAHEAD = 4096
 
 
-def _drop_head(text: str, nbytes: int) -> str:
-    """``text`` without its first ``nbytes`` UTF-8 bytes, starting at the next line if it can.
+def utf8_start(data: bytes, pos: int) -> int:
+    """The first index at or after ``pos`` that does not fall inside a UTF-8 sequence."""
+    end = min(len(data), pos + 3)
+    while pos < end and 0x80 <= data[pos] < 0xC0:
+        pos += 1
+    return pos
 
-    Starting the kept part at a line boundary keeps a replay from opening in the middle of
-    an escape sequence.
-    """
-    if text.isascii():
-        rest = text[nbytes:]
-        at_line_start = text[nbytes - 1] == "\n"
-    else:
-        raw = text.encode("utf-8", "surrogatepass")
-        rest = raw[nbytes:].decode("utf-8", "ignore")
-        at_line_start = raw[nbytes - 1 : nbytes] == b"\n"
-    if at_line_start:
-        return rest
-    newline = rest.find("\n")
-    return rest[newline + 1 :] if newline >= 0 else rest
+
+def utf8_cut(data: bytes, pos: int) -> int:
+    """The last index at or before ``pos`` that does not fall inside a UTF-8 sequence."""
+    lowest = max(0, pos - 3)
+    while pos > lowest and pos < len(data) and 0x80 <= data[pos] < 0xC0:
+        pos -= 1
+    return pos
 
 
 class History:
-    """The most recent output of one session, at most ``limit`` UTF-8 bytes.
+    """The most recent output of one session: at most ``limit`` bytes, with offsets."""
 
-    Duck-types the parts of ``collections.deque`` that terminado uses on ``read_buffer``:
-    ``append``, ``copy`` (a deque of chunks), iteration and ``len``.
-    """
-
-    def __init__(self, limit: int, chunks: Iterable[str] = ()) -> None:
+    def __init__(self, limit: int, start: int = 0) -> None:
+        if limit <= 0:
+            raise ValueError("history limit must be positive")
         self.limit = limit
-        self._chunks: deque[str] = deque()
-        self._nbytes = 0
-        #: Bytes ever appended: the stream offset of the end of the history.
-        self.end = 0
-        for chunk in chunks:
-            self.append(chunk)
+        self._chunks: list[bytes] = []
+        self._offsets: list[int] = []  # stream offset of each chunk's first byte
+        self._modes: list[screen.Modes] = []  # modes in force at each chunk's first byte
+        self._head = 0  # index of the oldest live chunk
+        self._skip = 0  # bytes of the oldest live chunk already dropped
+        self._tracker = screen.ModeTracker()
+        #: Stream offset of the oldest byte held.
+        self.start = start
+        #: Stream offset after the newest byte (bytes ever appended, counting from the seed).
+        self.end = start
 
     @property
     def nbytes(self) -> int:
         """Bytes held now (never more than ``limit``)."""
-        return self._nbytes
+        return self.end - self.start
 
     @property
-    def start(self) -> int:
-        """Stream offset of the oldest byte still held."""
-        return self.end - self._nbytes
+    def modes(self) -> screen.Modes:
+        """The terminal modes after the newest byte."""
+        return self._tracker.modes
 
-    def append(self, text: str) -> None:
+    def append(self, data: bytes) -> None:
         """Record output, dropping the oldest bytes beyond the limit."""
-        if not text:
+        if not data:
             return
-        n = utf8_length(text)
-        self.end += n
-        self._chunks.append(text)
-        self._nbytes += n
-        if self._nbytes > self.limit:
-            self._trim()
+        self._chunks.append(data)
+        self._offsets.append(self.end)
+        self._modes.append(self._tracker.modes)
+        self._tracker.feed(data)
+        self.end += len(data)
+        if self.end - self.start > self.limit:
+            self._trim(self.end - self.limit)
 
-    def _trim(self) -> None:
-        excess = self._nbytes - self.limit
-        chunks = self._chunks
-        while excess > 0 and chunks:
-            head = chunks[0]
-            size = utf8_length(head)
-            if size <= excess:
-                chunks.popleft()
-                self._nbytes -= size
-                excess -= size
+    def _trim(self, new_start: int) -> None:
+        """Drop every byte before ``new_start``, then up to the next line start if near."""
+        chunks, offsets = self._chunks, self._offsets
+        head = self._head
+        while head < len(chunks) and offsets[head] + len(chunks[head]) <= new_start:
+            head += 1
+        if head == len(chunks):  # only possible with limit 0; keep the invariant anyway
+            self._head, self._skip, self.start = head, 0, self.end
+            return
+        chunk = chunks[head]
+        skip_from = self._skip if head == self._head else 0
+        cut = max(new_start - offsets[head], skip_from)
+        if cut > skip_from:
+            # Open the kept part at a line start when one is near, else at a character start.
+            newline = chunk.find(b"\n", cut - 1, cut + _LINE_LOOKAHEAD)
+            cut = newline + 1 if newline >= 0 else utf8_start(chunk, cut)
+            if cut >= len(chunk):
+                head += 1
+                cut = 0
             else:
-                kept = _drop_head(head, excess)
-                if kept:
-                    chunks[0] = kept
-                else:
-                    chunks.popleft()
-                self._nbytes -= size - utf8_length(kept)
-                excess = 0
+                self._modes[head] = screen.scan(self._modes[head], chunk[skip_from:cut])
+        self._head, self._skip = head, cut
+        self.start = offsets[head] + cut if head < len(chunks) else self.end
+        if head >= _COMPACT and head * 2 >= len(chunks):
+            del chunks[:head], offsets[:head], self._modes[:head]
+            self._head = 0
 
-    def text(self) -> str:
-        """All held output as one string (what a late attach replays)."""
-        if len(self._chunks) > 1:
-            # Keep the joined form: replays are rarer than reads, but repeat for each attach.
-            joined = "".join(self._chunks)
-            self._chunks.clear()
-            self._chunks.append(joined)
-        return self._chunks[0] if self._chunks else ""
+    def _locate(self, offset: int) -> int:
+        """Index of the chunk holding ``offset`` (``start <= offset < end``)."""
+        return bisect_right(self._offsets, offset, self._head) - 1
 
-    def clear(self) -> None:
-        """Forget the held output (the offsets keep counting)."""
-        self._chunks.clear()
-        self._nbytes = 0
+    def modes_at(self, offset: int) -> screen.Modes:
+        """The terminal modes in force at ``offset`` (a held offset, or ``end``)."""
+        if offset >= self.end:
+            return self._tracker.modes
+        i = self._locate(offset)
+        first = self._skip if i == self._head else 0
+        return screen.scan(self._modes[i], self._chunks[i][first : offset - self._offsets[i]])
+
+    def read(self, offset: int, max_bytes: int) -> bytes:
+        """Up to ``max_bytes`` held bytes from ``offset``, never ending inside a UTF-8 sequence.
+
+        ``offset`` must be held (``start <= offset <= end``).
+        """
+        if offset >= self.end or max_bytes <= 0:
+            return b""
+        i = self._locate(offset)
+        chunks = self._chunks
+        pos = offset - self._offsets[i]
+        parts = []
+        size = 0
+        while i < len(chunks) and size < max_bytes:
+            part = chunks[i][pos:] if pos else chunks[i]
+            room = max_bytes - size
+            if len(part) > room:
+                part = part[: utf8_cut(part, room)]
+                parts.append(part)
+                size += len(part)
+                break
+            parts.append(part)
+            size += len(part)
+            i += 1
+            pos = 0
+        return parts[0] if len(parts) == 1 else b"".join(parts)
 
     def copy(self) -> deque[str]:
-        """A deque of the held chunks, as terminado's TermSocket.open expects."""
-        return deque(self._chunks)
-
-    def __iter__(self) -> Iterator[str]:
-        return iter(self._chunks)
-
-    def __len__(self) -> int:
-        return len(self._chunks)
+        """The held output as text, as terminado's ``TermSocket.open`` replays it."""
+        held = self.read(self.start, self.nbytes)
+        return deque([held.decode("utf-8", "replace")] if held else [])
 
     def __bool__(self) -> bool:
-        return self._nbytes > 0
+        return self.end > self.start

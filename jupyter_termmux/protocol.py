@@ -1,8 +1,9 @@
-"""The termmux wire protocol, declared once as data: message types, validation, encoding.
+"""The termmux wire protocol as data: message types, validation, encoding.
 
-Pure functions only (no I/O), so every rule here has a fast unit test. The README's
-"Wire protocol" section documents the same table for people; ``protocol/examples.json``
-holds example frames that the Python and TypeScript test suites both load.
+Pure functions only (no I/O), so every rule here has a fast unit test. ``protocol/schema.json``
+is the one source of the protocol for both languages: ``tests/test_protocol_schema.py`` checks
+this table against it field by field, as ``schema.spec.ts`` does for TypeScript.
+``protocol/examples.json`` holds example frames that both test suites load.
 """
 
 from __future__ import annotations
@@ -14,12 +15,26 @@ from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from typing import Any, Callable, Union
 
-PROTOCOL_VERSION = 1
+#: The newest protocol version, and the WebSocket subprotocol that selects each one.
+PROTOCOL_VERSION = 2
+SUBPROTOCOLS = {"termmux.v2": 2}
 
 RequestId = Union[str, int]
 
-#: Terminal names as terminado and jupyter_server_terminals route them (``/terminals/websocket/(\w+)``).
-SESSION_ID_RE = re.compile(r"\w{1,255}")
+#: Looking a session up: any name the terminal manager holds (the REST API accepts any), never
+#: used to build a path. At most this many characters.
+MAX_SESSION_ID = 1024
+
+#: Naming a new session: a name the REST API, the classic terminal socket
+#: (``/terminals/websocket/(\w+)``, matched before URL-decoding) and this socket all serve.
+NEW_SESSION_ID_RE = re.compile(r"[A-Za-z0-9_]{1,64}")
+
+MAX_REQUEST_ID = 128
+MAX_PATH = 4096
+MAX_SIZE = 4096
+MAX_OFFSET = 2**53 - 1
+MAX_CHANNEL = 2**32 - 1
+MAX_ACK = 2**30
 
 
 class ErrorCode(str, enum.Enum):
@@ -48,6 +63,8 @@ class CloseCode(enum.IntEnum):
     NORMAL = 1000
     #: The server is shutting down; clients should reconnect later.
     GOING_AWAY = 1001
+    #: A text frame that is not valid UTF-8 (RFC 6455 section 8.1).
+    INVALID_PAYLOAD = 1007
     #: A frame exceeded the hard size limit; tornado refuses it before reading it.
     MESSAGE_TOO_BIG = 1009
     #: An unexpected server error; never a silent 1006.
@@ -108,49 +125,100 @@ def _is_str(v: Any) -> bool:
     return isinstance(v, str)
 
 
-def _is_positive_int(v: Any) -> bool:
-    # bool is an int subclass in Python; JSON true is not a size.
-    return isinstance(v, int) and not isinstance(v, bool) and 0 < v <= 0xFFFF
+def _bounded_int(low: int, high: int) -> Check:
+    def check(v: Any) -> bool:
+        # bool is an int subclass in Python; JSON true is not a number.
+        return isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
+
+    return check
+
+
+def _bounded_str(most: int) -> Check:
+    def check(v: Any) -> bool:
+        return isinstance(v, str) and len(v) <= most
+
+    return check
 
 
 @dataclass(frozen=True)
-class Field:
-    """One field of a client message: its JSON name, how to check it, and its default."""
+class Kind:
+    """A kind of field value (``kinds`` in protocol/schema.json)."""
 
     name: str
     check: Check
     expected: str
-    required: bool = True
-    default: Any = None
 
 
-SESSION_ID = Field("sessionId", _is_str, "a string")
-OPTIONAL_SESSION_ID = Field("sessionId", _is_str, "a string", required=False)
-
-#: Client -> server messages and their fields (the README's table, as data).
-CLIENT_MESSAGES: dict[str, tuple[Field, ...]] = {
-    "session.attach": (SESSION_ID, Field("replay", _is_bool, "a boolean", False, True)),
-    "session.detach": (SESSION_ID,),
-    "terminal.input": (SESSION_ID, Field("data", _is_str, "a string")),
-    "terminal.resize": (
-        SESSION_ID,
-        Field("rows", _is_positive_int, "an integer from 1 to 65535"),
-        Field("cols", _is_positive_int, "an integer from 1 to 65535"),
-    ),
-    "session.create": (
-        OPTIONAL_SESSION_ID,
-        Field("cwd", _is_str, "a string", required=False),
-        Field("rows", _is_positive_int, "an integer from 1 to 65535", required=False),
-        Field("cols", _is_positive_int, "an integer from 1 to 65535", required=False),
-    ),
-    "session.close": (SESSION_ID,),
-    "session.list": (),
-    "ping": (),
+KINDS: dict[str, Kind] = {
+    k.name: k
+    for k in (
+        Kind(
+            "sessionId",
+            _bounded_str(MAX_SESSION_ID),
+            f"a string of at most {MAX_SESSION_ID} characters",
+        ),
+        Kind("newSessionId", _is_str, "a string"),  # the pattern is checked in parse()
+        Kind("boolean", _is_bool, "a boolean"),
+        Kind("text", _is_str, "a string"),
+        Kind("path", _bounded_str(MAX_PATH), f"a string of at most {MAX_PATH} characters"),
+        Kind("size", _bounded_int(1, MAX_SIZE), f"an integer from 1 to {MAX_SIZE}"),
+        Kind("offset", _bounded_int(0, MAX_OFFSET), f"an integer from 0 to {MAX_OFFSET}"),
+        Kind("channel", _bounded_int(1, MAX_CHANNEL), f"an integer from 1 to {MAX_CHANNEL}"),
+        Kind("count", _bounded_int(1, MAX_ACK), f"an integer from 1 to {MAX_ACK}"),
+        Kind("incarnation", _bounded_str(128), "a string of at most 128 characters"),
+    )
 }
 
-#: Server -> client message types (their fields are documented in the README).
+
+@dataclass(frozen=True)
+class Field:
+    """One field of a client message: its JSON name, kind, and default."""
+
+    name: str
+    kind: Kind
+    required: bool = False
+    default: Any = None
+    since: int = 1
+
+
+def _f(name: str, kind: str, required: bool = False, default: Any = None, since: int = 1) -> Field:
+    return Field(name, KINDS[kind], required, default, since)
+
+
+#: Client -> server messages and their fields (protocol/schema.json, as data), and the
+#: protocol version each message appeared in.
+CLIENT_MESSAGES: dict[str, tuple[Field, ...]] = {
+    "session.attach": (
+        _f("sessionId", "sessionId", True),
+        _f("replay", "boolean", default=True),
+        _f("since", "offset", since=2),
+        _f("incarnation", "incarnation", since=2),
+    ),
+    "session.detach": (_f("sessionId", "sessionId", True),),
+    "terminal.input": (_f("sessionId", "sessionId", True), _f("data", "text", True)),
+    "terminal.resize": (
+        _f("sessionId", "sessionId", True),
+        _f("rows", "size", True),
+        _f("cols", "size", True),
+    ),
+    "session.create": (
+        _f("sessionId", "newSessionId"),
+        _f("cwd", "path"),
+        _f("rows", "size"),
+        _f("cols", "size"),
+    ),
+    "session.close": (_f("sessionId", "sessionId", True),),
+    "session.list": (),
+    "ping": (),
+    "ack": (_f("channel", "channel", True), _f("bytes", "count", True)),
+}
+MESSAGE_SINCE = {"ack": 2}
+
+#: Server -> client message types (their fields are in protocol/schema.json).
 SERVER_MESSAGES = (
+    "hello",
     "session.attached",
+    "session.truncated",
     "session.detached",
     "session.created",
     "session.closed",
@@ -172,18 +240,23 @@ class Request:
     id: RequestId | None = None
 
 
-def utf8_length(text: str) -> int:
-    """Length of ``text`` in UTF-8 bytes, without encoding when it is ASCII (the common case)."""
-    return len(text) if text.isascii() else len(text.encode("utf-8", "surrogatepass"))
+def _request_id(msg: dict[str, Any]) -> RequestId | None:
+    """The message's ``id`` if it can be echoed back, else None."""
+    rid = msg.get("id")
+    if isinstance(rid, bool) or not isinstance(rid, (str, int)):
+        return None
+    if isinstance(rid, str) and (len(rid) > MAX_REQUEST_ID or not _is_unicode(rid)):
+        return None
+    return rid
 
 
-def parse(frame: str | bytes, max_size: int) -> Request:
-    """Validate one WebSocket frame and return the request it holds, or raise ProtocolError."""
+def _load(frame: str | bytes, max_size: int) -> dict[str, Any]:
+    """The JSON object a frame holds, or ProtocolError."""
     if isinstance(frame, bytes):
         raise ProtocolError(
             ErrorCode.BINARY_FRAME, "binary frames are not accepted; send JSON text frames"
         )
-    size = utf8_length(frame)
+    size = len(frame) if frame.isascii() else len(frame.encode("utf-8", "surrogatepass"))
     if size > max_size:
         raise ProtocolError(
             ErrorCode.MESSAGE_TOO_LARGE,
@@ -191,70 +264,68 @@ def parse(frame: str | bytes, max_size: int) -> Request:
         )
     try:
         msg = json.loads(frame)
+    except RecursionError:
+        raise ProtocolError(ErrorCode.INVALID_JSON, "frame is nested too deeply") from None
     except ValueError as e:
         raise ProtocolError(ErrorCode.INVALID_JSON, f"frame is not valid JSON: {e}") from None
     if not isinstance(msg, dict):
         raise ProtocolError(
             ErrorCode.INVALID_MESSAGE, f"frame must be a JSON object, not {type(msg).__name__}"
         )
+    return msg
+
+
+def parse(frame: str | bytes, max_size: int, version: int = 1) -> Request:
+    """Validate one WebSocket frame and return the request it holds, or raise ProtocolError."""
+    msg = _load(frame, max_size)
+    request_id = _request_id(msg)
+    mtype = msg.get("type")
+    if not isinstance(mtype, str) or not _is_unicode(mtype):
+        raise ProtocolError(
+            ErrorCode.INVALID_MESSAGE, "frame has no string field 'type'", request_id=request_id
+        )
+    raw_sid = msg.get("sessionId")
+    sid = raw_sid if isinstance(raw_sid, str) and _is_unicode(raw_sid) else None
+
+    def refuse(code: ErrorCode, text: str) -> ProtocolError:
+        return ProtocolError(code, text, request=mtype, request_id=request_id, session_id=sid)
+
     for key, value in msg.items():
         # JSON escapes can spell lone surrogates ("\ud800"), which no UTF-8 frame can carry
         # back, nor a PTY take. repr() keeps this message itself encodable.
         if not _is_unicode(key) or (isinstance(value, str) and not _is_unicode(value)):
-            raise ProtocolError(
+            raise refuse(
                 ErrorCode.INVALID_FIELD, f"field {key!r} is not valid Unicode (lone surrogate)"
             )
-    mtype = msg.get("type")
-    if not isinstance(mtype, str):
-        raise ProtocolError(ErrorCode.INVALID_MESSAGE, "frame has no string field 'type'")
-
-    request_id = msg.get("id")
-    if request_id is not None and (
-        isinstance(request_id, bool) or not isinstance(request_id, (str, int))
-    ):
-        raise ProtocolError(
-            ErrorCode.INVALID_FIELD, "field 'id' must be a string or an integer", request=mtype
+    if "id" in msg and request_id is None:
+        raise refuse(
+            ErrorCode.INVALID_FIELD,
+            f"field 'id' must be a string of at most {MAX_REQUEST_ID} characters or an integer",
         )
     fields = CLIENT_MESSAGES.get(mtype)
-    if fields is None:
+    if fields is None or MESSAGE_SINCE.get(mtype, 1) > version:
         raise ProtocolError(
             ErrorCode.UNKNOWN_TYPE, f"unknown message type {mtype!r}", request_id=request_id
         )
-
-    raw_sid = msg.get("sessionId")
-    sid = raw_sid if isinstance(raw_sid, str) else None
     args: dict[str, Any] = {}
     for f in fields:
-        if f.name not in msg:
+        if f.name not in msg or f.since > version:
             if f.required:
-                raise ProtocolError(
-                    ErrorCode.INVALID_FIELD,
-                    f"field {f.name!r} is required for {mtype}",
-                    request=mtype,
-                    request_id=request_id,
-                    session_id=sid,
-                )
+                raise refuse(ErrorCode.INVALID_FIELD, f"field {f.name!r} is required for {mtype}")
             args[f.name] = f.default
             continue
         value = msg[f.name]
-        if not f.check(value):
-            raise ProtocolError(
-                ErrorCode.INVALID_FIELD,
-                f"field {f.name!r} must be {f.expected}",
-                request=mtype,
-                request_id=request_id,
-                session_id=sid,
-            )
+        if not f.kind.check(value):
+            raise refuse(ErrorCode.INVALID_FIELD, f"field {f.name!r} must be {f.kind.expected}")
         args[f.name] = value
     session_id = args.pop("sessionId", None)
-    if session_id is not None and not SESSION_ID_RE.fullmatch(session_id):
-        raise ProtocolError(
-            ErrorCode.INVALID_SESSION_ID,
-            f"invalid session id {session_id!r}: terminal names match \\w+ (at most 255)",
-            session_id=session_id,
-            request=mtype,
-            request_id=request_id,
-        )
+    if mtype == "session.create" and session_id is not None:
+        if not NEW_SESSION_ID_RE.fullmatch(session_id):
+            raise refuse(
+                ErrorCode.INVALID_SESSION_ID,
+                f"invalid name for a new session {session_id!r}: use 1 to 64 of A-Z, a-z, 0-9 "
+                "and _ (names the REST API and JupyterLab's terminal can serve too)",
+            )
     return Request(mtype, session_id, args, request_id)
 
 
@@ -268,9 +339,20 @@ def output_prefix(session_id: str) -> str:
     return '{"type":"terminal.output","sessionId":' + encode_basestring(session_id) + ',"data":'
 
 
-def encode_output(prefix: str, data: str) -> str:
-    """Encode ``terminal.output`` on the hot path: one C-level string escape, no dict."""
-    return prefix + encode_basestring(data) + "}"
+def encode_output(prefix: str, data: str, replay: bool = False) -> str:
+    """Encode v1 ``terminal.output`` on the hot path: one C-level string escape, no dict."""
+    return prefix + encode_basestring(data) + (',"replay":true}' if replay else "}")
+
+
+def hello(version: str, limits: dict[str, Any]) -> dict[str, Any]:
+    """The first frame on protocol v2."""
+    return {
+        "type": "hello",
+        "protocol": PROTOCOL_VERSION,
+        "server": "jupyter-termmux",
+        "version": version,
+        "limits": limits,
+    }
 
 
 def reply(msg_type: str, request_id: RequestId | None = None, **fields: Any) -> dict[str, Any]:

@@ -1,59 +1,52 @@
-"""Pure tests of the watermark flow control."""
+"""Pure tests of the flow-control decisions (flow.py)."""
 
 from __future__ import annotations
 
 import pytest
 
-from jupyter_termmux.flow import FlowControl
+from jupyter_termmux import flow
 
 
-class Recorder:
-    def __init__(self) -> None:
-        self.events: list[str] = []
-
-    def flow(self, high: int = 100, low: int = 20) -> FlowControl:
-        return FlowControl(
-            high, low, lambda: self.events.append("pause"), lambda: self.events.append("resume")
-        )
+def test_watermarks_have_hysteresis() -> None:
+    """A v1 subscriber starts holding above high and stops only at or below low."""
+    w = flow.Watermarks(high=100, low=20)
+    assert not w.holds(False, 100) and w.holds(False, 101)
+    assert w.holds(True, 50) and not w.holds(True, 20)
 
 
-def test_pauses_above_high_and_resumes_at_low() -> None:
-    """Pause fires once when passing the high mark; resume once when falling to the low mark."""
-    r = Recorder()
-    f = r.flow()
-    f.add(100)
-    assert r.events == [] and not f.paused
-    f.add(1)
-    f.add(500)
-    assert r.events == ["pause"] and f.paused
-    f.remove(500)
-    f.remove(60)
-    assert r.events == ["pause"]
-    f.remove(21)
-    assert r.events == ["pause", "resume"] and not f.paused and f.buffered == 20
-
-
-def test_hysteresis_between_marks() -> None:
-    """Between the marks nothing toggles, whichever way the count moves."""
-    r = Recorder()
-    f = r.flow()
-    f.add(150)
-    for _ in range(10):
-        f.remove(40)
-        f.add(40)
-    assert r.events == ["pause"]
-
-
-def test_peak_records_the_worst_backlog() -> None:
-    """peak is the largest backlog seen, kept after draining."""
-    f = Recorder().flow()
-    f.add(70)
-    f.add(80)
-    f.remove(150)
-    assert f.peak == 150 and f.buffered == 0
-
-
-def test_rejects_inverted_marks() -> None:
-    """A low mark at or above the high mark is a configuration error."""
+def test_watermarks_refuse_nonsense() -> None:
+    """low must be below high."""
     with pytest.raises(ValueError):
-        FlowControl(10, 10, lambda: None, lambda: None)
+        flow.Watermarks(high=10, low=10)
+
+
+def test_read_while_one_v2_subscriber_keeps_up() -> None:
+    """A PTY is read while at least one v2 subscriber has credit, and paused when none has."""
+    read = flow.should_read
+    assert read(
+        v1_holding=False, v2_backlogs=[(900, 100), (5, 100)], reserved_lag=None, history_room=10**6
+    )
+    assert not read(
+        v1_holding=False,
+        v2_backlogs=[(900, 100), (100, 100)],
+        reserved_lag=None,
+        history_room=10**6,
+    )
+    assert read(v1_holding=False, v2_backlogs=[], reserved_lag=None, history_room=10**6)
+
+
+def test_v1_holder_and_reservation_pause() -> None:
+    """A holding v1 subscriber pauses the PTY; so does a reservation about to be overrun."""
+    read = flow.should_read
+    assert not read(v1_holding=True, v2_backlogs=[(0, 100)], reserved_lag=None, history_room=10)
+    assert not read(v1_holding=False, v2_backlogs=[(0, 100)], reserved_lag=10, history_room=10)
+    assert read(v1_holding=False, v2_backlogs=[(0, 100)], reserved_lag=9, history_room=10)
+
+
+def test_slow_holders_each_have_their_own_deadline() -> None:
+    """Only holders stalled for the whole timeout are detached, and only if another is ready."""
+    since = {"old": 0.0, "new": 4.99}
+    assert flow.slow_holders(5.0, since, 5.0, others_ready=True) == ["old"]
+    assert flow.slow_holders(5.0, since, 5.0, others_ready=False) == []
+    assert flow.next_deadline(since, 5.0) == 5.0
+    assert flow.next_deadline({}, 5.0) is None

@@ -1,80 +1,99 @@
-"""Pure tests of the byte-bounded session history."""
+"""Pure tests of the byte-bounded session history with stream offsets."""
 
 from __future__ import annotations
 
-from collections import deque
+from hypothesis import given
+from hypothesis import strategies as st
 
-from jupyter_termmux.history import History
+from jupyter_termmux import screen
+from jupyter_termmux.history import History, utf8_cut, utf8_start
+
+
+def _all(h: History) -> bytes:
+    return h.read(h.start, h.nbytes)
 
 
 def test_keeps_everything_under_the_limit() -> None:
-    """Output under the limit is replayed whole, in order."""
-    h = History(100, ["ab", "cd"])
-    h.append("ef")
-    assert h.text() == "abcdef"
-    assert h.nbytes == 6 and h.end == 6 and h.start == 0
+    """Output under the limit is held whole, in order, with offsets from 0."""
+    h = History(100)
+    for chunk in (b"ab", b"cd", b"ef"):
+        h.append(chunk)
+    assert _all(h) == b"abcdef"
+    assert (h.start, h.end, h.nbytes) == (0, 6, 6)
 
 
 def test_bounded_in_bytes_not_chunks() -> None:
     """Many small chunks and one huge chunk both leave at most `limit` bytes."""
     h = History(1000)
     for i in range(10_000):
-        h.append(f"{i}\n")
-    assert h.nbytes <= 1000
-    assert h.text().endswith("9999\n")
-    h.append("x" * 1_000_000)
-    assert h.nbytes <= 1000
-    assert h.text() == "x" * 1000
+        h.append(f"{i}\n".encode())
+    assert h.nbytes <= 1000 and _all(h).endswith(b"9999\n")
+    h.append(b"x" * 1_000_000)
+    assert h.nbytes <= 1000 and set(_all(h)) == {ord("x")}
 
 
 def test_trimmed_history_starts_at_a_line() -> None:
-    """When the oldest chunk is cut, the replay starts at the next line, not mid-line."""
-    h = History(15)
-    h.append("line-one\nline-two\nline-three\n")
-    assert h.text() == "line-three\n"
-    assert h.nbytes == len("line-three\n")
-    assert h.end == 29 and h.start == 29 - 11
+    """After trimming, the held part opens at a line start when one is near."""
+    h = History(50)
+    for i in range(100):
+        h.append(f"line {i:03d}\n".encode())
+    held = _all(h)
+    assert held.startswith(b"line ") and held.endswith(b"line 099\n")
+    assert h.end == 900 and h.start == h.end - len(held)
 
 
-def test_cut_on_a_line_boundary_keeps_that_line() -> None:
-    """A cut that lands exactly after a newline keeps the following line whole."""
-    h = History(20)
-    h.append("line-one\nline-two\nline-three\n")
-    assert h.text() == "line-two\nline-three\n"
-
-
-def test_keeps_a_contiguous_tail() -> None:
-    """The held text is always a suffix of everything appended (nothing reordered or doubled)."""
-    h = History(300)
-    everything = ""
-    for i in range(500):
-        chunk = "".join(f"{i}.{j}\n" for j in range(i % 7 + 1))
+def test_read_from_any_offset_returns_exactly_those_bytes() -> None:
+    """read(offset, n) gives the stream's bytes at that offset, as a whole stream would."""
+    h = History(10_000)
+    stream = b""
+    for i in range(200):
+        chunk = f"{i}:".encode() * (i % 7 + 1)
+        stream += chunk
         h.append(chunk)
-        everything += chunk
-        assert everything.endswith(h.text())
-        assert h.nbytes == len(h.text()) <= 300
+    for offset in (h.start, h.start + 1, 500, h.end - 3, h.end):
+        assert h.read(offset, 37) == stream[offset : offset + 37]
 
 
-def test_counts_utf8_bytes() -> None:
-    """Limits count UTF-8 bytes: 3-byte characters fill it three times faster, never split."""
-    h = History(30)
-    h.append("€" * 20)
-    assert h.nbytes <= 30
-    assert h.nbytes == len(h.text().encode())
-    assert set(h.text()) == {"€"}
-    assert h.end == 60
+def test_read_never_ends_inside_a_utf8_sequence() -> None:
+    """A read cut short stops before a multi-byte character, never inside it."""
+    h = History(1000)
+    h.append("a€b".encode())  # € is 3 bytes: offsets 1..3
+    assert h.read(0, 2) == b"a"
+    assert h.read(0, 4) == "a€".encode()
 
 
-def test_is_a_drop_in_for_terminados_read_buffer() -> None:
-    """terminado's TermSocket copies the buffer as a deque and pops from it; that still works."""
-    h = History(100, deque(["a", "b"]))
-    copy = h.copy()
-    assert isinstance(copy, deque) and copy.popleft() == "a"
-    assert list(h) == ["a", "b"] and len(h) == 2 and h
+@given(st.lists(st.text(min_size=1, max_size=40), min_size=1, max_size=60), st.integers(20, 400))
+def test_offsets_agree_with_the_whole_stream(pieces: list[str], limit: int) -> None:
+    """For any text in any pieces, held bytes are exactly the stream's bytes at their offsets."""
+    h = History(limit)
+    stream = b""
+    for piece in pieces:
+        data = piece.encode("utf-8", "surrogatepass")
+        stream += data
+        h.append(data)
+    assert h.end == len(stream) and h.nbytes <= limit
+    assert _all(h) == stream[h.start :]
 
 
-def test_empty() -> None:
-    """An empty history replays nothing and is falsy."""
-    h = History(10)
-    h.append("")
-    assert h.text() == "" and not h and h.end == 0
+def test_modes_at_the_start_survive_trimming() -> None:
+    """When the alternate-screen switch is trimmed away, modes_at(start) still reports it."""
+    h = History(200)
+    h.append(b"\x1b[?1049h\x1b[?25l")
+    for i in range(100):
+        h.append(f"draw {i}\n".encode())
+    assert h.start > 20
+    assert screen.in_alternate_screen(h.modes_at(h.start))
+    assert screen.preamble(h.modes_at(h.start)) == "\x1b[?1049h\x1b[?25l"
+
+
+def test_copy_is_text_for_terminado() -> None:
+    """copy() is a deque of str, as terminado's TermSocket.open replays it."""
+    h = History(100)
+    h.append("é\n".encode())
+    assert list(h.copy()) == ["é\n"]
+
+
+def test_utf8_boundaries() -> None:
+    """utf8_start/utf8_cut move off continuation bytes in the right direction."""
+    data = "a€".encode()  # 61 e2 82 ac
+    assert utf8_start(data, 2) == 4 and utf8_cut(data, 2) == 1 and utf8_cut(data, 4) == 4

@@ -24,25 +24,48 @@ def test_valid_examples_parse(msg: dict[str, Any]) -> None:
     assert req.id == msg.get("id")
 
 
-@pytest.mark.parametrize("case", EXAMPLES["client"]["invalid"], ids=lambda c: c["frame"][:40])
-def test_invalid_examples_refused_with_their_code(case: dict[str, Any]) -> None:
-    """Every invalid client example is refused with the documented code, naming the field."""
+def _refused(frame: str, case: dict[str, Any], version: int) -> None:
     with pytest.raises(ProtocolError) as info:
-        protocol.parse(case["frame"], LIMIT)
+        protocol.parse(frame, LIMIT, version)
     assert info.value.code.value == case["code"]
     if "field" in case:
         assert repr(case["field"]) in info.value.message
+    if "id" in case:
+        assert info.value.request_id == case["id"]
+
+
+@pytest.mark.parametrize("case", EXAMPLES["client"]["invalid"], ids=lambda c: c["frame"][:40])
+def test_invalid_examples_refused_with_their_code(case: dict[str, Any]) -> None:
+    """Every invalid client example is refused with the documented code, naming the field."""
+    _refused(case["frame"], case, 1)
+
+
+@pytest.mark.parametrize("msg", EXAMPLES["client"]["v2"]["valid"], ids=lambda m: m["type"])
+def test_v2_examples_parse_on_v2_only_where_new(msg: dict[str, Any]) -> None:
+    """v2 client examples parse on v2; a v2-only message type is unknown on v1."""
+    req = protocol.parse(json.dumps(msg), LIMIT, 2)
+    assert req.type == msg["type"] and req.id == msg.get("id")
+    if msg["type"] == "session.attach":
+        assert req.args["since"] == msg["since"] and req.args["incarnation"] == msg["incarnation"]
+        # v1 ignores the fields v2 added.
+        assert protocol.parse(json.dumps(msg), LIMIT, 1).args["since"] is None
+
+
+@pytest.mark.parametrize("case", EXAMPLES["client"]["v2"]["invalid"], ids=lambda c: c["frame"][:40])
+def test_v2_invalid_examples_refused(case: dict[str, Any]) -> None:
+    """Every invalid v2 example is refused on v2 with the documented code."""
+    _refused(case["frame"], case, 2)
 
 
 def test_every_client_type_has_a_valid_example() -> None:
     """The shared examples cover the whole client message table (so TypeScript tests do too)."""
-    covered = {m["type"] for m in EXAMPLES["client"]["valid"]}
+    covered = {m["type"] for m in EXAMPLES["client"]["valid"] + EXAMPLES["client"]["v2"]["valid"]}
     assert covered == set(protocol.CLIENT_MESSAGES)
 
 
 def test_every_server_example_is_a_known_type() -> None:
     """Server example frames only use declared server message types, and cover them all."""
-    types = {m["type"] for m in EXAMPLES["server"]}
+    types = {m["type"] for m in EXAMPLES["server"] + EXAMPLES["serverV2"]}
     assert types == set(protocol.SERVER_MESSAGES)
 
 
@@ -57,7 +80,9 @@ def test_error_examples_use_documented_codes() -> None:
 def test_defaults_are_filled() -> None:
     """An attach without 'replay' replays; a create without fields has None for both."""
     assert protocol.parse('{"type":"session.attach","sessionId":"a"}', LIMIT).args == {
-        "replay": True
+        "replay": True,
+        "since": None,
+        "incarnation": None,
     }
     req = protocol.parse('{"type":"session.create"}', LIMIT)
     assert req.session_id is None and req.args == {"cwd": None, "rows": None, "cols": None}
@@ -92,7 +117,7 @@ def test_error_message_carries_context() -> None:
     assert msg == {
         "type": "error",
         "code": "invalid-field",
-        "message": "field 'rows' must be an integer from 1 to 65535",
+        "message": "field 'rows' must be an integer from 1 to 4096",
         "sessionId": "s1",
         "request": "terminal.resize",
         "id": "r",
@@ -100,13 +125,33 @@ def test_error_message_carries_context() -> None:
 
 
 def test_session_id_rules() -> None:
-    r"""Session ids are terminal names: \w+ up to 255 characters, unicode letters included."""
-    for good in ["1", "a_b", "x" * 255, "été"]:
+    """Any name the terminal manager may hold can be looked up; new names are REST-safe ASCII."""
+    for good in ["1", "a_b", "x" * 1024, "été", "", "with space", "../x", "my-term"]:
         assert protocol.parse(json.dumps({"type": "session.detach", "sessionId": good}), LIMIT)
-    for bad in ["", "a b", "x" * 256, "a/b", "a-b", "a\n"]:
+    with pytest.raises(ProtocolError) as info:
+        protocol.parse(json.dumps({"type": "session.detach", "sessionId": "x" * 1025}), LIMIT)
+    assert info.value.code is ErrorCode.INVALID_FIELD
+    for good in ["1", "a_b", "x" * 64, "Train_2"]:
+        req = protocol.parse(json.dumps({"type": "session.create", "sessionId": good}), LIMIT)
+        assert req.session_id == good
+    for bad in ["", "a b", "x" * 65, "a/b", "a-b", "a\n", "été", "../x"]:
         with pytest.raises(ProtocolError) as info:
-            protocol.parse(json.dumps({"type": "session.detach", "sessionId": bad}), LIMIT)
+            protocol.parse(json.dumps({"type": "session.create", "sessionId": bad}), LIMIT)
         assert info.value.code is ErrorCode.INVALID_SESSION_ID
+
+
+def test_lone_surrogate_answer_echoes_id() -> None:
+    """A lone surrogate in any field is refused with invalid-field that still echoes the id."""
+    with pytest.raises(ProtocolError) as info:
+        protocol.parse('{"type":"terminal.input","sessionId":"1","data":"\\udc00","id":9}', LIMIT)
+    assert info.value.code is ErrorCode.INVALID_FIELD and info.value.request_id == 9
+
+
+def test_deep_nesting_is_invalid_json_not_a_crash() -> None:
+    """JSON nested far past the parser's recursion limit is refused as invalid-json."""
+    with pytest.raises(ProtocolError) as info:
+        protocol.parse("[" * 100_000 + "]" * 100_000, 10**7)
+    assert info.value.code is ErrorCode.INVALID_JSON
 
 
 @pytest.mark.parametrize(

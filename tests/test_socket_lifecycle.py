@@ -43,12 +43,23 @@ async def test_attach_unknown_session(connect, sid):
 
 
 @pytest.mark.parametrize("sid", ["../etc", "", "a-b", "x y", "a/b", "a" * 256])
-async def test_attach_ill_formed_session_id(connect, sid):
-    """Attaching an id that is not \\w+ of at most 255 characters is answered by invalid-session-id."""
+async def test_attach_odd_session_id_is_a_lookup(connect, sid):
+    """Any string is a lookup (never a path): a name no terminal has is unknown-session."""
     client = await connect()
     answer = await client.request({"type": "session.attach", "sessionId": sid})
+    assert answer["type"] == "error" and answer["code"] == "unknown-session", answer
+    assert answer.get("sessionId") == sid, answer
+    await client.barrier()
+
+
+@pytest.mark.parametrize("sid", ["../etc", "", "a-b", "x y", "été", "a" * 65])
+async def test_create_with_a_name_others_cannot_serve_is_refused(connect, term_manager, sid):
+    """session.create with a name outside [A-Za-z0-9_]{1,64} is refused and creates nothing."""
+    client = await connect()
+    before = set(term_manager.terminals)
+    answer = await client.request({"type": "session.create", "sessionId": sid})
     assert answer["type"] == "error" and answer["code"] == "invalid-session-id", answer
-    assert answer.get("sessionId") == sid or sid in answer.get("message", ""), answer
+    assert set(term_manager.terminals) == before
     await client.barrier()
 
 

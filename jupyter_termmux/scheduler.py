@@ -1,0 +1,205 @@
+"""The output path of one socket, as a pure object: when to send, what first, how much.
+
+Each subscription of the socket is a ``Stream``: bytes it could send (``pending``, the gap
+between the session's output and what this subscriber was sent) and bytes sent but not yet
+credited (``inflight``: on protocol v2 until the client acknowledges them, on v1 until the
+write is handed to the OS). The scheduler never holds data itself; ``send(key, n)`` pulls up
+to ``n`` bytes from the session's history and returns how many it sent.
+
+Rules, each unit-tested with a fake clock (tests/test_scheduler.py):
+
+* **Coalescing.** Output after idle, output under ``interactive_bytes`` and output within
+  ``answer_window`` of input to that stream go out on the next loop pass. A stream that keeps
+  printing is merged for at most ``coalesce_delay`` into fewer, larger frames.
+* **Order.** Urgent streams (recent input, small output) are served first, smallest first;
+  bulk streams share the rest in turn (deficit round robin with ``quantum``), starting one
+  further each pass, so one flood cannot starve another.
+* **Accounting.** A stream never has more than ``window`` bytes in flight, the socket never
+  more than ``socket_window`` of bulk; urgent output may exceed the socket's share (it is
+  small), so an echo never waits behind more than the socket window of bulk data.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable
+from typing import Protocol
+
+
+class Handle(Protocol):
+    """A scheduled call (``asyncio.TimerHandle``/``Handle``)."""
+
+    def cancel(self) -> None: ...
+
+
+CallLater = Callable[[float, Callable[[], None]], Handle]
+Send = Callable[[Hashable, int], int]
+
+NEVER = float("-inf")
+
+
+class Stream:
+    """One subscription's output state on this socket."""
+
+    __slots__ = ("key", "window", "pending", "inflight", "last_output", "last_input")
+
+    def __init__(self, key: Hashable, window: int) -> None:
+        self.key = key
+        self.window = window
+        self.pending = 0
+        self.inflight = 0
+        self.last_output = NEVER
+        self.last_input = NEVER
+
+    @property
+    def credit(self) -> int:
+        """Bytes this stream may still put in flight."""
+        return self.window - self.inflight
+
+    @property
+    def backlog(self) -> int:
+        """Bytes not yet credited: unsent plus in flight."""
+        return self.pending + self.inflight
+
+
+class Scheduler:
+    """Decides when and in which order a socket's streams send their output."""
+
+    def __init__(
+        self,
+        *,
+        clock: Callable[[], float],
+        call_later: CallLater,
+        send: Send,
+        coalesce_delay: float,
+        socket_window: int,
+        quantum: int = 64 * 1024,
+        interactive_bytes: int = 1024,
+        answer_window: float = 0.05,
+    ) -> None:
+        self._clock = clock
+        self._call_later = call_later
+        self._send = send
+        self.coalesce_delay = coalesce_delay
+        self.socket_window = socket_window
+        self.quantum = quantum
+        self.interactive_bytes = interactive_bytes
+        self.answer_window = answer_window
+        self.streams: dict[Hashable, Stream] = {}
+        #: Bytes in flight on the socket (all streams).
+        self.inflight = 0
+        self._timer: Handle | None = None
+        self._timer_at = 0.0
+        self._turn = 0
+
+    # --- streams ---------------------------------------------------------------------
+
+    def add(self, key: Hashable, window: int) -> Stream:
+        """Start scheduling a subscription."""
+        stream = self.streams[key] = Stream(key, window)
+        return stream
+
+    def remove(self, key: Hashable) -> None:
+        """Stop scheduling a subscription; what it had in flight no longer counts."""
+        stream = self.streams.pop(key, None)
+        if stream is not None:
+            self.inflight -= stream.inflight
+
+    def reset(self, key: Hashable) -> None:
+        """Forget what a stream has in flight (a re-attach starts its credit afresh)."""
+        stream = self.streams[key]
+        self.inflight -= stream.inflight
+        stream.inflight = 0
+
+    # --- events ----------------------------------------------------------------------
+
+    def notify(self, key: Hashable, pending: int) -> None:
+        """``key`` has ``pending`` bytes to send now."""
+        stream = self.streams[key]
+        stream.pending = pending
+        if pending <= 0:
+            return
+        now = self._clock()
+        woke = now - stream.last_output > self.coalesce_delay
+        stream.last_output = now
+        if woke or self._urgent(stream, now):
+            self._schedule(0.0)
+        else:
+            self._schedule(self.coalesce_delay)
+
+    def input(self, key: Hashable) -> None:
+        """Input reached ``key``'s session: its answer is not held back."""
+        stream = self.streams.get(key)
+        if stream is not None:
+            stream.last_input = self._clock()
+
+    def credit(self, key: Hashable, n: int) -> None:
+        """``n`` bytes of ``key`` were acknowledged (v2) or written (v1)."""
+        stream = self.streams.get(key)
+        if stream is None:
+            return
+        n = min(n, stream.inflight)
+        stream.inflight -= n
+        self.inflight -= n
+        if stream.pending > 0 or self.inflight < self.socket_window:
+            if any(s.pending > 0 and s.credit > 0 for s in self.streams.values()):
+                self._schedule(0.0)
+
+    # --- sending ---------------------------------------------------------------------
+
+    def _urgent(self, stream: Stream, now: float) -> bool:
+        return (
+            stream.pending < self.interactive_bytes or now - stream.last_input < self.answer_window
+        )
+
+    def _schedule(self, delay: float) -> None:
+        at = self._clock() + delay
+        if self._timer is not None:
+            if self._timer_at <= at:
+                return
+            self._timer.cancel()
+        self._timer_at = at
+        self._timer = self._call_later(delay, self.flush)
+
+    def cancel(self) -> None:
+        """Drop a scheduled flush (the socket closed)."""
+        if self._timer is not None:
+            self._timer.cancel()
+            self._timer = None
+
+    def flush(self) -> None:
+        """Send what may be sent now, urgent streams first, bulk streams in turn."""
+        self.cancel()
+        now = self._clock()
+        ready = [s for s in self.streams.values() if s.pending > 0 and s.credit > 0]
+        if not ready:
+            return
+        urgent = sorted((s for s in ready if self._urgent(s, now)), key=lambda s: s.pending)
+        for stream in urgent:
+            self._send_from(stream, min(stream.pending, stream.credit))
+        bulk = [s for s in ready if s.pending > 0 and s.credit > 0]
+        if bulk:
+            self._share(bulk)
+
+    def _share(self, bulk: list[Stream]) -> None:
+        """Deficit round robin over the bulk streams within the socket's window."""
+        start = self._turn % len(bulk)
+        self._turn += 1
+        order = bulk[start:] + bulk[:start]
+        progress = True
+        while progress and self.inflight < self.socket_window:
+            progress = False
+            for stream in order:
+                room = self.socket_window - self.inflight
+                n = min(stream.pending, stream.credit, self.quantum, room)
+                if n > 0 and self._send_from(stream, n) > 0:
+                    progress = True
+
+    def _send_from(self, stream: Stream, n: int) -> int:
+        sent = self._send(stream.key, n)
+        if sent > 0:
+            stream.pending -= sent
+            stream.inflight += sent
+            self.inflight += sent
+        else:
+            stream.pending = 0  # nothing there after all; a later notify() says otherwise
+        return sent

@@ -1,0 +1,198 @@
+"""Pure tests of the output scheduler (scheduler.py) with a fake clock and a fake writer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+
+from jupyter_termmux.scheduler import Scheduler
+
+DELAY = 0.004
+
+
+class FakeLoop:
+    """A clock and timers that move only when told."""
+
+    def __init__(self) -> None:
+        self.now = 100.0
+        self.timers: list[list[Any]] = []  # [when, fn, cancelled]
+
+    def call_later(self, delay: float, fn: Callable[[], None]) -> Any:
+        entry = [self.now + delay, fn, False]
+        self.timers.append(entry)
+
+        class Handle:
+            def cancel(self) -> None:
+                entry[2] = True
+
+        return Handle()
+
+    def pending(self) -> list[float]:
+        return sorted(t[0] - self.now for t in self.timers if not t[2])
+
+    def run(self, until: float | None = None) -> None:
+        """Run due timers (those at or before ``until`` seconds from now)."""
+        limit = self.now + (until or 0.0)
+        while True:
+            due = [t for t in self.timers if not t[2] and t[0] <= limit]
+            if not due:
+                break
+            entry = min(due, key=lambda t: t[0])
+            entry[2] = True
+            self.now = max(self.now, entry[0])
+            entry[1]()
+
+
+class Sink:
+    """Records what was sent: (key, bytes) in order; each key has an endless supply."""
+
+    def __init__(self) -> None:
+        self.sent: list[tuple[str, int]] = []
+
+    def send(self, key: Any, n: int) -> int:
+        self.sent.append((key, n))
+        return n
+
+
+def make(
+    socket_window: int = 1 << 20, quantum: int = 64 * 1024
+) -> tuple[Scheduler, FakeLoop, Sink]:
+    loop, sink = FakeLoop(), Sink()
+    sched = Scheduler(
+        clock=lambda: loop.now,
+        call_later=loop.call_later,
+        send=sink.send,
+        coalesce_delay=DELAY,
+        socket_window=socket_window,
+        quantum=quantum,
+    )
+    return sched, loop, sink
+
+
+def test_output_after_idle_goes_out_on_the_next_pass() -> None:
+    """The first output after an idle period is sent without waiting for the coalesce delay."""
+    sched, loop, sink = make()
+    sched.add("a", 1 << 20)
+    sched.notify("a", 5000)
+    assert loop.pending() == [0.0]
+    loop.run()
+    assert sink.sent == [("a", 5000)]
+
+
+def test_a_stream_is_coalesced_for_at_most_the_delay() -> None:
+    """Output that keeps coming is merged and sent once the coalesce delay passes."""
+    sched, loop, sink = make()
+    sched.add("a", 1 << 20)
+    sched.notify("a", 5000)
+    loop.run()
+    sink.sent.clear()
+    loop.now += 0.001
+    sched.notify("a", 5000)
+    assert loop.pending() == pytest.approx([DELAY])
+    loop.now += 0.001
+    sched.notify("a", 9000)
+    assert loop.pending() == pytest.approx([DELAY - 0.001])
+    loop.run(DELAY)
+    assert sink.sent == [("a", 9000)]
+
+
+def test_small_output_is_never_held_back() -> None:
+    """Output under 1 KB (an echo, a prompt) goes out on the next pass even mid-stream."""
+    sched, loop, sink = make()
+    sched.add("a", 1 << 20)
+    sched.notify("a", 5000)
+    loop.run()
+    loop.now += 0.001
+    sched.notify("a", 10)
+    assert loop.pending() == [0.0]
+
+
+def test_output_answering_input_is_not_held_back() -> None:
+    """Within 50 ms of input, even large output (an editor's redraw) goes out at once."""
+    sched, loop, sink = make()
+    sched.add("a", 1 << 20)
+    sched.notify("a", 5000)
+    loop.run()
+    loop.now += 0.001
+    sched.input("a")
+    sched.notify("a", 50_000)
+    assert loop.pending() == [0.0]
+
+
+def test_urgent_streams_go_first_smallest_first() -> None:
+    """In one pass, an echo is sent before another session's flood."""
+    sched, loop, sink = make()
+    for key in ("flood", "echo"):
+        sched.add(key, 1 << 20)
+    sched.notify("flood", 200_000)
+    sched.notify("echo", 3)
+    loop.run()
+    assert sink.sent[0] == ("echo", 3)
+
+
+def test_bulk_streams_share_the_socket_in_turn() -> None:
+    """Two floods get quantum-sized turns in alternation, not one after the other."""
+    sched, loop, sink = make(quantum=1000)
+    for key in ("a", "b"):
+        sched.add(key, 1 << 20)
+        sched.notify(key, 5000)
+    loop.run()
+    assert [k for k, _ in sink.sent[:4]] in (["a", "b", "a", "b"], ["b", "a", "b", "a"])
+    assert sum(n for k, n in sink.sent if k == "a") == 5000
+    assert sum(n for k, n in sink.sent if k == "b") == 5000
+
+
+def test_the_first_turn_rotates_between_passes() -> None:
+    """Each pass starts one stream further, so no flood always goes first."""
+    sched, loop, sink = make(socket_window=1000, quantum=1000)
+    for key in ("a", "b"):
+        sched.add(key, 1 << 20)
+        sched.notify(key, 50_000)
+    loop.run()
+    first = sink.sent[0][0]
+    sched.credit(first, 1000)
+    loop.run()
+    assert sink.sent[1][0] != first
+
+
+def test_stream_window_caps_bytes_in_flight_until_credit() -> None:
+    """A stream never has more than its window in flight; credit lets it send again."""
+    sched, loop, sink = make()
+    sched.add("a", 4096)
+    sched.notify("a", 100_000)
+    loop.run()
+    assert sum(n for _, n in sink.sent) == 4096
+    sched.notify("a", 100_000 - 4096)
+    loop.run()
+    assert sum(n for _, n in sink.sent) == 4096  # still nothing: no credit
+    sched.credit("a", 1000)
+    loop.run()
+    assert sum(n for _, n in sink.sent) == 5096
+
+
+def test_socket_window_caps_bulk_but_not_an_echo() -> None:
+    """Bulk output stops at the socket window; a small urgent output still goes out."""
+    sched, loop, sink = make(socket_window=10_000, quantum=4000)
+    for key in ("f1", "f2", "echo"):
+        sched.add(key, 1 << 20)
+    sched.notify("f1", 100_000)
+    sched.notify("f2", 100_000)
+    loop.run()
+    assert sched.inflight <= 10_000 + 4000
+    bulk = sum(n for _, n in sink.sent)
+    sched.notify("echo", 5)
+    loop.run()
+    assert sink.sent[-1] == ("echo", 5) and sum(n for _, n in sink.sent) == bulk + 5
+
+
+def test_removing_a_stream_returns_its_share_of_the_socket() -> None:
+    """A detached stream's bytes in flight stop counting against the socket."""
+    sched, loop, sink = make()
+    sched.add("a", 1 << 20)
+    sched.notify("a", 7000)
+    loop.run()
+    assert sched.inflight == 7000
+    sched.remove("a")
+    assert sched.inflight == 0
