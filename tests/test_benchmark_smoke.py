@@ -161,3 +161,19 @@ def test_smoke_run_delivers_every_line_over_every_transport(tmp_path: Path) -> N
     if "termmux-v2" in transports:
         sh = res["transports"]["termmux-v2"]["shared-stall"]
         assert sh["stalled_ok"] and sh["truncations"], sh
+
+
+@pytest.mark.timeout(200)
+def test_independent_websockets_client_runs_and_verifies(tmp_path: Path) -> None:
+    """``python -m benchmarks.wsclient`` (the second client, on the websockets library) streams
+    ASCII and mixed text over every transport the server speaks and checks every byte."""
+    pytest.importorskip("websockets")
+    out = tmp_path / "ws.json"
+    cmd = [sys.executable, "-m", "benchmarks.wsclient", "--sessions", "2", "--mb", "0.2"]
+    cmd += ["--runs", "1", "--json", str(out)]
+    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=190)
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    res = json.loads(out.read_text())
+    assert res["failures"] == []
+    want = {"terminado", "v1"} | ({"v2"} if SERVER_SPEAKS_V2 else set())
+    assert want <= {t for t, d in res["results"].items() if set(d) == {"ascii", "mixed"}}
