@@ -31,6 +31,9 @@ export function backoffDelay(
   if (attempt <= 0) {
     return 0;
   }
-  const ceiling = Math.min(options.maxMs, options.baseMs * (Math.pow(2, attempt) - 1));
+  const ceiling = Math.min(
+    options.maxMs,
+    options.baseMs * (Math.pow(2, attempt) - 1)
+  );
   return Math.floor(random() * (ceiling + 1));
 }

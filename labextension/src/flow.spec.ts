@@ -46,7 +46,9 @@ describe('FlowWriter', () => {
     expect(f.queued).toBe(10);
     s.pending.shift()!();
     // Coalesced up to maxChunk, nothing lost, order kept.
-    expect(s.written.slice(1).join('')).toBe('abcdefghij'.slice(0, s.written.slice(1).join('').length));
+    expect(s.written.slice(1).join('')).toBe(
+      'abcdefghij'.slice(0, s.written.slice(1).join('').length)
+    );
     s.completeAll();
     s.completeAll();
     expect(s.written.join('')).toBe('0123456789abcdefghij');

@@ -3,26 +3,28 @@
  * creates a session, an "Attach" menu listing the server's other sessions and
  * the state of the page's connection.
  */
-import { CommandRegistry } from '@lumino/commands';
+import { showErrorMessage } from '@jupyterlab/apputils';
 import { ISignal, Signal } from '@lumino/signaling';
-import { BoxPanel, Menu, TabPanel, Widget } from '@lumino/widgets';
+import { BoxPanel, TabPanel, Widget } from '@lumino/widgets';
 
 import { TerminalConfig } from './config';
-import { ConnectionStatus, ITermMuxConnection } from './connection';
 import { TerminalTab } from './terminal';
+import { IResumePoint, ITermMuxConnection } from './tokens';
+import { openSessionMenu, PanelToolbar } from './toolbar';
+
+/** One saved tab: its session, label and (v2) where its stream stood. */
+export interface ITabState {
+  sessionId: string;
+  label: string;
+  offset?: number;
+  incarnation?: string;
+}
 
 /** What is saved to restore a panel after a reload. */
 export interface IPanelState {
-  tabs: Array<{ sessionId: string; label: string }>;
+  tabs: ITabState[];
   current: string | null;
 }
-
-const STATUS_TEXT: { [key in ConnectionStatus]: string } = {
-  connecting: 'Connecting…',
-  connected: 'Connected',
-  reconnecting: 'Reconnecting…',
-  closed: 'Disconnected — click to reconnect'
-};
 
 export class TermMuxPanel extends BoxPanel {
   constructor(options: TermMuxPanel.IOptions) {
@@ -39,14 +41,18 @@ export class TermMuxPanel extends BoxPanel {
     this._config = options.config;
     this._cwd = options.cwd;
 
-    this._toolbar = new Widget();
-    this._toolbar.addClass('jp-TermMux-toolbar');
-    this._buildToolbar();
+    this._toolbar = new PanelToolbar({
+      connection: this._connection,
+      onNew: () => void this.newTab().catch(Private.report),
+      onAttach: anchor => void this.showAttachMenu(anchor).catch(Private.report)
+    });
 
     this._tabs = new TabPanel({ tabsMovable: true, addButtonEnabled: true });
     this._tabs.addClass('jp-TermMux-tabs');
     this._tabs.tabBar.insertBehavior = 'select-tab';
-    this._tabs.addRequested.connect(() => void this.newTab().catch(Private.report));
+    this._tabs.addRequested.connect(
+      () => void this.newTab().catch(Private.report)
+    );
     this._tabs.currentChanged.connect(this._onCurrentChanged, this);
     this._tabs.tabBar.tabMoved.connect(() => this._stateChanged.emit(), this);
 
@@ -56,7 +62,7 @@ export class TermMuxPanel extends BoxPanel {
     this.addWidget(this._tabs);
 
     this._connection.statusChanged.connect(this._onStatus, this);
-    this._onStatus(this._connection, this._connection.status);
+    this._onStatus();
   }
 
   /** Emitted when tabs are added, removed, moved, renamed or switched. */
@@ -66,7 +72,9 @@ export class TermMuxPanel extends BoxPanel {
 
   /** The open tabs in tab-bar order. */
   get tabs(): TerminalTab[] {
-    return this._tabs.widgets.filter((w): w is TerminalTab => w instanceof TerminalTab);
+    return this._tabs.widgets.filter(
+      (w): w is TerminalTab => w instanceof TerminalTab
+    );
   }
 
   get currentTab(): TerminalTab | null {
@@ -76,7 +84,11 @@ export class TermMuxPanel extends BoxPanel {
 
   get state(): IPanelState {
     return {
-      tabs: this.tabs.map(t => ({ sessionId: t.sessionId, label: t.title.label })),
+      tabs: this.tabs.map(t => ({
+        sessionId: t.sessionId,
+        label: t.title.label,
+        ...(t.resumePoint ?? {})
+      })),
       current: this.currentTab?.sessionId ?? null
     };
   }
@@ -84,7 +96,8 @@ export class TermMuxPanel extends BoxPanel {
   /** Reopen saved tabs (their sessions' recent output is replayed on attach). */
   restore(state: IPanelState): void {
     for (const tab of state.tabs) {
-      this.openSession(tab.sessionId, tab.label, false);
+      const resume = Private.resumeOf(tab);
+      this.openSession(tab.sessionId, tab.label, false, resume);
     }
     const current = this.tabs.find(t => t.sessionId === state.current);
     if (current) {
@@ -105,16 +118,23 @@ export class TermMuxPanel extends BoxPanel {
   }
 
   /** Show an existing session in this panel (activating its tab if already open). */
-  openSession(sessionId: string, label?: string, activate = true): TerminalTab {
+  openSession(
+    sessionId: string,
+    label?: string,
+    activate = true,
+    resume: IResumePoint | null = null
+  ): TerminalTab {
     let tab = this.tabs.find(t => t.sessionId === sessionId);
     if (!tab) {
       tab = new TerminalTab({
         sessionId,
         label,
+        resume,
         connection: this._connection,
         config: this._config
       });
       tab.gone.connect(this._onTabGone, this);
+      tab.resumeChanged.connect(() => this._stateChanged.emit(), this);
       tab.disposed.connect(() => this._stateChanged.emit(), this);
       tab.title.changed.connect(() => this._stateChanged.emit(), this);
       this._tabs.addWidget(tab);
@@ -140,7 +160,11 @@ export class TermMuxPanel extends BoxPanel {
     try {
       await this._connection.closeSession(tab.sessionId);
     } catch (e) {
-      if (!(e instanceof Error && 'code' in e && e.code === 'unknown-session')) {
+      if (!(
+        e instanceof Error &&
+        'code' in e &&
+        e.code === 'unknown-session'
+      )) {
         throw e;
       }
     }
@@ -169,31 +193,8 @@ export class TermMuxPanel extends BoxPanel {
   async showAttachMenu(anchor: HTMLElement): Promise<void> {
     const sessions = await this._connection.listSessions();
     const open = new Set(this.tabs.map(t => t.sessionId));
-    const commands = new CommandRegistry();
-    const menu = new Menu({ commands });
-    menu.addClass('jp-TermMux-attachMenu');
     const others = sessions.filter(s => !open.has(s.sessionId));
-    for (const s of others) {
-      const command = `attach:${s.sessionId}`;
-      commands.addCommand(command, {
-        label: `Terminal ${s.sessionId}`,
-        caption: `${s.clients} client(s) attached`,
-        execute: () => {
-          this.openSession(s.sessionId);
-        }
-      });
-      menu.addItem({ command });
-    }
-    if (others.length === 0) {
-      commands.addCommand('none', {
-        label: 'No other running terminals',
-        isEnabled: () => false,
-        execute: () => undefined
-      });
-      menu.addItem({ command: 'none' });
-    }
-    const rect = anchor.getBoundingClientRect();
-    menu.open(rect.left, rect.bottom);
+    openSessionMenu(anchor, others, id => void this.openSession(id));
   }
 
   dispose(): void {
@@ -204,35 +205,8 @@ export class TermMuxPanel extends BoxPanel {
     super.dispose();
   }
 
-  private _buildToolbar(): void {
-    const node = this._toolbar.node;
-    const add = document.createElement('button');
-    add.className = 'jp-TermMux-button jp-TermMux-new';
-    add.textContent = '+ New';
-    add.title = 'New terminal tab';
-    add.addEventListener('click', () => void this.newTab().catch(Private.report));
-    const attach = document.createElement('button');
-    attach.className = 'jp-TermMux-button jp-TermMux-attach';
-    attach.textContent = 'Attach ▾';
-    attach.title = 'Open a running terminal in a tab';
-    attach.addEventListener('click', () => void this.showAttachMenu(attach).catch(Private.report));
-    const spacer = document.createElement('span');
-    spacer.className = 'jp-TermMux-spacer';
-    this._statusNode = document.createElement('button');
-    this._statusNode.className = 'jp-TermMux-status';
-    this._statusNode.addEventListener('click', () => {
-      if (this._connection.status === 'closed') {
-        this._connection.reconnect();
-      }
-    });
-    node.append(add, attach, spacer, this._statusNode);
-  }
-
-  private _onStatus(_: ITermMuxConnection, status: ConnectionStatus): void {
-    this.node.dataset.status = status;
-    this._statusNode.dataset.status = status;
-    this._statusNode.textContent = STATUS_TEXT[status];
-    this._statusNode.disabled = status !== 'closed';
+  private _onStatus(): void {
+    this.node.dataset.status = this._connection.status;
   }
 
   private _onCurrentChanged(): void {
@@ -255,9 +229,8 @@ export class TermMuxPanel extends BoxPanel {
   private readonly _connection: ITermMuxConnection;
   private readonly _config: TerminalConfig;
   private readonly _cwd: string | undefined;
-  private readonly _toolbar: Widget;
+  private readonly _toolbar: PanelToolbar;
   private readonly _tabs: TabPanel;
-  private _statusNode!: HTMLButtonElement;
   private _stateChanged = new Signal<this, void>(this);
 }
 
@@ -273,7 +246,22 @@ export namespace TermMuxPanel {
 }
 
 namespace Private {
+  /** Say that an action failed (a refusal, a timeout, a lost connection). */
   export function report(e: unknown): void {
     console.error('termmux:', e);
+    void showErrorMessage('Terminal multiplexer', e as Error);
+  }
+
+  /** The saved resume point of a tab, if both parts are there and sane. */
+  export function resumeOf(tab: ITabState): IResumePoint | null {
+    const { offset, incarnation } = tab;
+    if (
+      typeof offset !== 'number' ||
+      !Number.isSafeInteger(offset) ||
+      offset < 0
+    ) {
+      return null;
+    }
+    return typeof incarnation === 'string' ? { offset, incarnation } : null;
   }
 }

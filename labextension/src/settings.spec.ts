@@ -6,7 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { DEFAULT_SETTINGS, readSettings } from './settings';
 
 const SCHEMA = JSON.parse(
-  readFileSync(fileURLToPath(new URL('../schema/plugin.json', import.meta.url)), 'utf8')
+  readFileSync(
+    fileURLToPath(new URL('../schema/plugin.json', import.meta.url)),
+    'utf8'
+  )
 ) as { properties: { [key: string]: { default: unknown } } };
 
 describe('settings', () => {
@@ -18,13 +21,15 @@ describe('settings', () => {
   });
 
   it('takes valid values and ignores wrong types', () => {
-    expect(readSettings({ fontSize: 20, cursorStyle: 'bar', scrollback: 10.7 })).toMatchObject({
+    expect(
+      readSettings({ fontSize: 20, cursorStyle: 'bar', scrollback: 10.7 })
+    ).toMatchObject({
       fontSize: 20,
       cursorStyle: 'bar',
       scrollback: 10
     });
-    expect(readSettings({ fontSize: '20', cursorStyle: 'beam', fontFamily: '' })).toEqual(
-      DEFAULT_SETTINGS
-    );
+    expect(
+      readSettings({ fontSize: '20', cursorStyle: 'beam', fontFamily: '' })
+    ).toEqual(DEFAULT_SETTINGS);
   });
 });

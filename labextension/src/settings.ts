@@ -17,7 +17,9 @@ export const DEFAULT_SETTINGS: ITerminalSettings = {
 };
 
 /** Merge raw composite settings over the defaults, ignoring values of the wrong type. */
-export function readSettings(raw: { [key: string]: unknown }): ITerminalSettings {
+export function readSettings(raw: {
+  [key: string]: unknown;
+}): ITerminalSettings {
   const s: ITerminalSettings = { ...DEFAULT_SETTINGS };
   if (typeof raw.fontSize === 'number' && raw.fontSize > 0) {
     s.fontSize = raw.fontSize;
@@ -28,7 +30,11 @@ export function readSettings(raw: { [key: string]: unknown }): ITerminalSettings
   if (typeof raw.scrollback === 'number' && raw.scrollback >= 0) {
     s.scrollback = Math.floor(raw.scrollback);
   }
-  if (raw.cursorStyle === 'block' || raw.cursorStyle === 'underline' || raw.cursorStyle === 'bar') {
+  if (
+    raw.cursorStyle === 'block' ||
+    raw.cursorStyle === 'underline' ||
+    raw.cursorStyle === 'bar'
+  ) {
     s.cursorStyle = raw.cursorStyle;
   }
   return s;

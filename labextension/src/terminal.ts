@@ -10,16 +10,25 @@ import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 
 import { TerminalConfig } from './config';
-import { ISessionChannel, ITermMuxConnection } from './connection';
-import { FlowWriter } from './flow';
-import { ISessionListener } from './router';
 import { xtermTheme } from './theme';
+import {
+  IAttachInfo,
+  IOutputChunk,
+  IResumePoint,
+  ISessionChannel,
+  ISessionListener,
+  ITermMuxConnection
+} from './tokens';
+import { TerminalWriter } from './writer';
 
-/** ESC c (RIS): full reset, applied in-stream so output xterm already holds is wiped too. */
-const FULL_RESET = '\x1bc';
+/** How often, at most, a tab with new output asks for its resume point to be saved. */
+const RESUME_SAVE_MS = 1000;
 
 /** Output this soon after an attach does not mark a background tab as active. */
 const ACTIVITY_GRACE_MS = 1000;
+
+/** Numbers the tabs' DOM ids. */
+let nextTabId = 0;
 
 export type TabState = 'attaching' | 'attached' | 'exited' | 'gone';
 
@@ -28,7 +37,7 @@ export class TerminalTab extends Widget implements ISessionListener {
     super();
     this.sessionId = options.sessionId;
     this._config = options.config;
-    this.id = `jp-termmux-tab-${Private.nextId++}`;
+    this.id = `jp-termmux-tab-${nextTabId++}`;
     this.addClass('jp-TermMux-terminal');
     this.node.dataset.sessionId = options.sessionId;
     this.title.label = options.label ?? `Terminal ${options.sessionId}`;
@@ -46,15 +55,21 @@ export class TerminalTab extends Widget implements ISessionListener {
     });
     this._fitAddon = new FitAddon();
     this._term.loadAddon(this._fitAddon);
-    this._flow = new FlowWriter((data, done) => this._term.write(data, done));
+    this._writer = new TerminalWriter(this._term);
     this._term.onData(data => {
-      if (this._state !== 'exited' && this._state !== 'gone') {
+      // Replies of xterm to queries in replayed output never reach the shell.
+      const live = this._state !== 'exited' && this._state !== 'gone';
+      if (live && !this._writer.suppressReplies) {
         this._channel.send(data);
       }
     });
     this._term.onResize(({ rows, cols }) => this._channel.resize(rows, cols));
     this._config.changed.connect(this._applyConfig, this);
-    this._channel = options.connection.attach(options.sessionId, this);
+    this._channel = options.connection.attach(
+      options.sessionId,
+      this,
+      options.resume ?? null
+    );
   }
 
   readonly sessionId: string;
@@ -91,34 +106,57 @@ export class TerminalTab extends Widget implements ISessionListener {
     return this._gone;
   }
 
+  /** Where this tab's stream stands (v2), persisted so a reload can tell a new shell. */
+  get resumePoint(): IResumePoint | null {
+    return this._channel.resumePoint;
+  }
+
+  /** Emitted (at most once a second) when `resumePoint` moved. */
+  get resumeChanged(): ISignal<this, void> {
+    return this._resumeChanged;
+  }
+
   // ---------------------------------------------------------------- ISessionListener
 
-  onOutput(data: string, replay: boolean): void {
-    if (replay) {
-      // Everything still queued here is in the replay again: drop it, and reset
-      // in-stream so what xterm already holds is not doubled either.
-      this._flow.clearQueued();
-      this._flow.write(FULL_RESET + data);
-    } else {
-      this._flow.write(data);
-    }
-    // Output right after (re-)attaching is the shell redrawing for a new size, not news.
-    if (!this.isVisible && !replay && Date.now() - this._attachedAt > ACTIVITY_GRACE_MS) {
+  onOutput(chunk: IOutputChunk): void {
+    this._writer.write(chunk);
+    this._scheduleResumeSave();
+    // Output right after (re-)attaching is the shell redrawing, not news.
+    const settled = Date.now() - this._attachedAt > ACTIVITY_GRACE_MS;
+    if (!this.isVisible && !chunk.replay && settled) {
       this.activity = true;
     }
   }
 
-  onExited(exitCode: number | null): void {
-    const how = exitCode === null ? '' : ` with code ${exitCode}`;
-    this._flow.write(`\r\n\x1b[2m[session ${this.sessionId} exited${how}]\x1b[0m\r\n`);
+  onReset(preamble: string): void {
+    this._writer.reset(preamble);
+  }
+
+  onExited(exitCode: number | null, signal?: string): void {
+    const code = exitCode === null ? '' : ` with code ${exitCode}`;
+    const by = signal === undefined ? '' : `, killed by ${signal}`;
+    this._writer.notice(`session ${this.sessionId} exited${code}${by}`);
     this._setState('exited');
   }
 
-  onAttached(): void {
+  onAttached(info: IAttachInfo): void {
     this._attachedAt = Date.now();
+    if (info.newShell) {
+      this._writer.notice(
+        'this is a new shell: the session ended and its name was reused'
+      );
+      this.node.dataset.newShell = 'true';
+      this.title.caption = `Session ${this.sessionId} (a new shell under the same name)`;
+    }
+    if (info.lostBytes > 0) {
+      this._writer.notice(
+        `${info.lostBytes} bytes of output from while this tab was away are no longer available`
+      );
+    }
     if (this._state !== 'exited') {
       this._setState('attached');
     }
+    this._resumeChanged.emit();
   }
 
   onDetached(reason: string): void {
@@ -126,7 +164,7 @@ export class TerminalTab extends Widget implements ISessionListener {
       this._setState('attaching');
       return;
     }
-    this._flow.write(`\r\n\x1b[2m[cannot attach session ${this.sessionId}: ${reason}]\x1b[0m\r\n`);
+    this._writer.notice(`cannot attach session ${this.sessionId}: ${reason}`);
     this._setState('gone');
     this._gone.emit(reason);
   }
@@ -155,6 +193,9 @@ export class TerminalTab extends Widget implements ISessionListener {
     }
     // Detaching, not terminating: the PTY keeps running on the server.
     this._channel.dispose();
+    if (this._resumeTimer !== null) {
+      clearTimeout(this._resumeTimer);
+    }
     this._config.changed.disconnect(this._applyConfig, this);
     this._term.dispose();
     super.dispose();
@@ -203,6 +244,15 @@ export class TerminalTab extends Widget implements ISessionListener {
     this.refit();
   }
 
+  private _scheduleResumeSave(): void {
+    if (this._resumeTimer === null) {
+      this._resumeTimer = setTimeout(() => {
+        this._resumeTimer = null;
+        this._resumeChanged.emit();
+      }, RESUME_SAVE_MS);
+    }
+  }
+
   private _setState(state: TabState): void {
     this._state = state;
     this.node.dataset.state = state;
@@ -220,8 +270,10 @@ export class TerminalTab extends Widget implements ISessionListener {
   private readonly _config: TerminalConfig;
   private readonly _term: Terminal;
   private readonly _fitAddon: FitAddon;
-  private readonly _flow: FlowWriter;
+  private readonly _writer: TerminalWriter;
   private readonly _channel: ISessionChannel;
+  private _resumeTimer: ReturnType<typeof setTimeout> | null = null;
+  private _resumeChanged = new Signal<this, void>(this);
   private _state: TabState = 'attaching';
   private _opened = false;
   private _attachedAt = 0;
@@ -234,11 +286,9 @@ export namespace TerminalTab {
   export interface IOptions {
     sessionId: string;
     label?: string;
+    /** What the tab saw before a reload (v2). */
+    resume?: IResumePoint | null;
     connection: ITermMuxConnection;
     config: TerminalConfig;
   }
-}
-
-namespace Private {
-  export let nextId = 0;
 }

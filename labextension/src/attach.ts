@@ -1,0 +1,66 @@
+/**
+ * The attach rules of protocol v2 (PROTOCOL.md "Attach, resume,
+ * truncation"), as pure functions of a session record: what to ask for, and
+ * what the answer means for the tabs. Kept apart from the socket so each rule
+ * is unit-tested on its own.
+ */
+import { IAttachedMessage, IAttachMessage, ProtocolVersion } from './protocol';
+import { SessionRecord } from './sessions';
+import { IAttachInfo } from './tokens';
+
+/** The attach request for `record`: on v2 it resumes when the tabs hold the output. */
+export function attachRequest(
+  record: SessionRecord,
+  version: ProtocolVersion
+): IAttachMessage {
+  const msg: IAttachMessage = {
+    type: 'session.attach',
+    sessionId: record.sessionId,
+    replay: true
+  };
+  if (version === 2) {
+    // `since` only when the tabs still show the output up to it (a reconnect);
+    // a new tab or a reloaded page has an empty screen and needs the replay.
+    if (record.hasScreen && record.offset !== null) {
+      msg.since = record.offset;
+    }
+    if (record.incarnation !== null) {
+      msg.incarnation = record.incarnation;
+    }
+  }
+  return msg;
+}
+
+/**
+ * Apply a v2 `session.attached` to `record`: reset the tabs when they must
+ * draw from scratch, note a new shell under the same name or output lost
+ * while away, and move the record to the answer's offset and incarnation.
+ */
+export function applyAttached(
+  record: SessionRecord,
+  msg: IAttachedMessage,
+  sentSince: boolean
+): IAttachInfo {
+  const info: IAttachInfo = { newShell: false, lostBytes: 0 };
+  if (msg.incarnation !== undefined && record.incarnation !== null) {
+    info.newShell = msg.incarnation !== record.incarnation;
+  }
+  const reset = !sentSince || msg.truncated === true || info.newShell;
+  if (reset) {
+    const from = record.offset;
+    if (!info.newShell && from !== null && msg.offset !== undefined) {
+      info.lostBytes = Math.max(0, msg.offset - from);
+    }
+    for (const listener of record.listeners) {
+      listener.onReset(msg.preamble ?? '');
+    }
+  }
+  if (msg.offset !== undefined) {
+    record.offset = msg.offset;
+  }
+  if (msg.incarnation !== undefined) {
+    record.incarnation = msg.incarnation;
+  }
+  record.hasScreen = true;
+  return info;
+}

@@ -1,0 +1,209 @@
+/**
+ * Decoding of server text frames (v1 and v2). One bad frame must never kill
+ * the socket: a malformed frame decodes to null (the caller logs it), and a
+ * `session.list` answer is decoded item by item, so one odd entry is skipped
+ * and never hides the others.
+ */
+import {
+  IHelloMessage,
+  IListReplyMessage,
+  IServerLimits,
+  ISessionInfo,
+  RequestId,
+  ServerMessage
+} from './protocol';
+import { isSessionId, kindError, KINDS } from './schema';
+
+type JSONObject = { [key: string]: unknown };
+
+function isObject(value: unknown): value is JSONObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function isRequestId(value: unknown): value is RequestId {
+  return kindError(value, KINDS.requestId) === null;
+}
+
+function isOptional(value: unknown, check: (v: unknown) => boolean): boolean {
+  return value === undefined || check(value);
+}
+
+const isString = (v: unknown): boolean => typeof v === 'string';
+const isBoolean = (v: unknown): boolean => typeof v === 'boolean';
+const isChannel = (v: unknown): boolean => kindError(v, KINDS.channel) === null;
+const isOffset = (v: unknown): boolean => kindError(v, KINDS.offset) === null;
+
+/** A `session.list` item, or null when this one item is malformed. */
+export function decodeSessionInfo(value: unknown): ISessionInfo | null {
+  if (
+    !isObject(value) ||
+    !isSessionId(value.sessionId) ||
+    typeof value.clients !== 'number' ||
+    !Number.isInteger(value.clients) ||
+    value.clients < 0 ||
+    typeof value.attached !== 'boolean'
+  ) {
+    return null;
+  }
+  return {
+    sessionId: value.sessionId,
+    clients: value.clients,
+    attached: value.attached
+  };
+}
+
+function decodeList(v: JSONObject): IListReplyMessage | null {
+  if (!Array.isArray(v.sessions)) {
+    return null;
+  }
+  const sessions: ISessionInfo[] = [];
+  for (const item of v.sessions) {
+    const info = decodeSessionInfo(item);
+    if (info === null) {
+      console.warn('termmux: skipping a malformed session.list item', item);
+    } else {
+      sessions.push(info);
+    }
+  }
+  const msg: IListReplyMessage = { type: 'session.list', sessions };
+  if (v.id !== undefined) {
+    msg.id = v.id as RequestId;
+  }
+  return msg;
+}
+
+function decodeLimits(value: unknown): IServerLimits {
+  const limits: { [key: string]: number } = {};
+  if (isObject(value)) {
+    for (const [key, n] of Object.entries(value)) {
+      // Only positive finite numbers: a bad limit is ignored, never obeyed.
+      if (typeof n === 'number' && Number.isFinite(n) && n > 0) {
+        limits[key] = n;
+      }
+    }
+  }
+  return limits as IServerLimits;
+}
+
+function decodeHello(v: JSONObject): IHelloMessage | null {
+  if (
+    typeof v.protocol !== 'number' ||
+    !isString(v.server) ||
+    !isString(v.version)
+  ) {
+    return null;
+  }
+  return {
+    type: 'hello',
+    protocol: v.protocol,
+    server: v.server as string,
+    version: v.version as string,
+    limits: decodeLimits(v.limits)
+  };
+}
+
+function validAttached(v: JSONObject): boolean {
+  return (
+    isSessionId(v.sessionId) &&
+    isOptional(v.channel, isChannel) &&
+    isOptional(v.incarnation, isString) &&
+    isOptional(v.offset, isOffset) &&
+    isOptional(v.truncated, isBoolean) &&
+    isOptional(v.preamble, isString)
+  );
+}
+
+function validTruncated(v: JSONObject): boolean {
+  return (
+    isSessionId(v.sessionId) &&
+    isChannel(v.channel) &&
+    isOffset(v.offset) &&
+    isString(v.preamble)
+  );
+}
+
+function validExited(v: JSONObject): boolean {
+  const code = v.exitCode;
+  return (
+    isSessionId(v.sessionId) &&
+    (code === null || (typeof code === 'number' && Number.isInteger(code))) &&
+    isOptional(v.signal, isString)
+  );
+}
+
+function validError(v: JSONObject): boolean {
+  return (
+    isString(v.code) &&
+    isString(v.message) &&
+    isOptional(v.sessionId, isString) &&
+    isOptional(v.request, isString)
+  );
+}
+
+/** Structural checks of the message types whose shape needs no rewriting. */
+const CHECKS: { [type: string]: (v: JSONObject) => boolean } = {
+  'session.attached': validAttached,
+  'session.truncated': validTruncated,
+  'session.created': v => isSessionId(v.sessionId),
+  'session.closed': v => isSessionId(v.sessionId),
+  'session.detached': v =>
+    isSessionId(v.sessionId) && isOptional(v.reason, isString),
+  pong: () => true,
+  'terminal.output': v =>
+    isSessionId(v.sessionId) &&
+    isString(v.data) &&
+    isOptional(v.replay, isBoolean),
+  'session.exited': validExited,
+  error: validError
+};
+
+/** Every server message type this decoder knows. */
+export const SERVER_TYPES: readonly string[] = [
+  'hello',
+  'session.list',
+  ...Object.keys(CHECKS)
+];
+
+/** Parse a frame to an object with a string type and a valid optional id. */
+function parseObject(frame: string): JSONObject | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(frame);
+  } catch {
+    return null;
+  }
+  if (!isObject(value) || typeof value.type !== 'string') {
+    return null;
+  }
+  return isOptional(value.id, isRequestId) ? value : null;
+}
+
+/**
+ * Decode one server text frame. Returns `null` for a frame that is not a
+ * valid server message.
+ */
+export function decodeServerMessage(frame: string): ServerMessage | null {
+  const v = parseObject(frame);
+  if (v === null) {
+    return null;
+  }
+  if (v.type === 'session.list') {
+    return decodeList(v);
+  }
+  if (v.type === 'hello') {
+    return decodeHello(v);
+  }
+  const type = v.type as string;
+  const check = Object.prototype.hasOwnProperty.call(CHECKS, type)
+    ? CHECKS[type]
+    : undefined;
+  return check !== undefined && check(v)
+    ? (v as unknown as ServerMessage)
+    : null;
+}
+
+/** The request id of a frame that did not decode, so its request can fail at once. */
+export function undecodedRequestId(frame: string): RequestId | undefined {
+  const v = parseObject(frame);
+  return v === null ? undefined : (v.id as RequestId | undefined);
+}

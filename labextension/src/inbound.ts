@@ -1,0 +1,132 @@
+/**
+ * What the server sends on its own: output (v1 text, v2 binary frames with
+ * credit), exits, truncation, slow detaches and unsolicited errors. Output
+ * goes only to the tabs of its session; frames of unknown or released
+ * channels are ignored.
+ */
+import { Attacher } from './attacher';
+import { decodeBinaryFrame, FrameType } from './binary';
+import { IMuxCore } from './core';
+import { IErrorMessage, ServerMessage } from './protocol';
+
+export class Inbound {
+  constructor(
+    private readonly _core: IMuxCore,
+    private readonly _attacher: Attacher,
+    private readonly _slowReattachMs: number
+  ) {}
+
+  /** Handle an unsolicited message; false when it is an answer to a request. */
+  handle(msg: ServerMessage): boolean {
+    const table = this._core.table;
+    switch (msg.type) {
+      case 'terminal.output':
+        table.get(msg.sessionId)?.deliver(msg.data, msg.replay === true, noop);
+        return true;
+      case 'session.exited':
+        this._onExited(msg.sessionId, msg.exitCode, msg.signal);
+        return true;
+      case 'session.truncated': {
+        const record = table.byChannel(msg.channel);
+        if (record !== undefined) {
+          record.offset = msg.offset;
+          for (const listener of record.listeners) {
+            listener.onReset(msg.preamble);
+          }
+        }
+        return true;
+      }
+      case 'session.detached':
+        if (msg.id === undefined && msg.reason !== undefined) {
+          this._onServerDetached(msg.sessionId, msg.reason);
+          return true;
+        }
+        return false;
+      case 'error':
+        if (msg.id === undefined) {
+          this.onError(msg);
+          return true;
+        }
+        return false;
+      default:
+        return false;
+    }
+  }
+
+  /** A v2 binary frame: hand the payload to its session's tabs, credit it once parsed. */
+  onBinary(data: ArrayBuffer): void {
+    const frame = decodeBinaryFrame(data);
+    const credit = this._core.credit;
+    if (frame === null || credit === null) {
+      console.warn('termmux: ignoring a malformed or unexpected binary frame');
+      return;
+    }
+    const record = this._core.table.byChannel(frame.channel);
+    if (record === undefined) {
+      return; // released channel: frames already sent on it are ignored
+    }
+    const n = frame.payload.byteLength;
+    if (record.offset !== null && frame.offset !== record.offset) {
+      console.warn(
+        `termmux: session ${record.sessionId}: frame at ${frame.offset}, expected ${record.offset}`
+      );
+    }
+    record.offset = frame.offset + n;
+    credit.begin(frame.channel);
+    const replay = frame.type === FrameType.Replay;
+    record.deliver(frame.payload, replay, () => credit.done(frame.channel, n));
+  }
+
+  /** An error no request is waiting for. */
+  onError(msg: IErrorMessage): void {
+    console.warn(`termmux: server error ${msg.code}: ${msg.message}`);
+    const record =
+      msg.sessionId === undefined
+        ? undefined
+        : this._core.table.get(msg.sessionId);
+    if (msg.code === 'not-attached' && record !== undefined) {
+      // We believed it attached; the server does not: attach again.
+      this._attacher.forgetChannel(record);
+      record.state = 'detached';
+      this._attacher.attach(record);
+    }
+  }
+
+  private _onExited(
+    sessionId: string,
+    exitCode: number | null,
+    signal?: string
+  ): void {
+    const record = this._core.table.get(sessionId);
+    if (record !== undefined) {
+      this._attacher.forgetChannel(record);
+      this._core.table.drop(sessionId);
+      for (const listener of record.listeners) {
+        listener.onExited(exitCode, signal);
+      }
+    }
+    this._core.notifySessionsChanged();
+  }
+
+  private _onServerDetached(sessionId: string, reason: string): void {
+    const record = this._core.table.get(sessionId);
+    if (record === undefined) {
+      return;
+    }
+    this._attacher.forgetChannel(record);
+    record.state = 'detached';
+    for (const listener of record.listeners) {
+      listener.onDetached(reason);
+    }
+    // Dropped for being slow (v1): the replay on re-attach redraws the screen.
+    this._core.timers.setTimeout(() => {
+      if (this._core.table.isCurrent(record)) {
+        this._attacher.attach(record);
+      }
+    }, this._slowReattachMs);
+  }
+}
+
+function noop(): void {
+  return;
+}

@@ -1,0 +1,327 @@
+/**
+ * The client-message table of protocol/schema.json, mirrored in TypeScript,
+ * and the validator it drives. schema.spec.ts asserts this table equals the
+ * shared schema field by field, so the two sides cannot drift; the validator
+ * refuses exactly what the server refuses (same error codes), which the
+ * shared examples in protocol/examples.json check.
+ */
+import { ClientMessage, ErrorCode, ProtocolVersion } from './protocol';
+
+/** A value kind of schema.json's `kinds`. */
+export interface IKind {
+  type: 'string' | 'integer' | 'boolean' | ['string', 'integer'];
+  minLength?: number;
+  maxLength?: number;
+  pattern?: string;
+  /** Strings must be valid Unicode (no lone surrogates). */
+  unicode?: boolean;
+  minimum?: number;
+  maximum?: number;
+}
+
+export type KindName =
+  | 'sessionId'
+  | 'newSessionId'
+  | 'requestId'
+  | 'boolean'
+  | 'text'
+  | 'path'
+  | 'size'
+  | 'offset'
+  | 'channel'
+  | 'count'
+  | 'incarnation';
+
+/** schema.json `kinds` (its comments aside). */
+export const KINDS: { readonly [name in KindName]: IKind } = {
+  // Looking a session up: any name the terminal manager holds (REST may create any).
+  sessionId: { type: 'string', minLength: 0, maxLength: 1024, unicode: true },
+  // Naming a new session: servable by REST, the classic terminal socket and ours.
+  newSessionId: { type: 'string', pattern: '^[A-Za-z0-9_]{1,64}$' },
+  requestId: { type: ['string', 'integer'], maxLength: 128, unicode: true },
+  boolean: { type: 'boolean' },
+  text: { type: 'string', unicode: true },
+  path: { type: 'string', maxLength: 4096, unicode: true },
+  size: { type: 'integer', minimum: 1, maximum: 4096 },
+  offset: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
+  channel: { type: 'integer', minimum: 1, maximum: 4294967295 },
+  count: { type: 'integer', minimum: 1, maximum: 1073741824 },
+  incarnation: { type: 'string', maxLength: 128, unicode: true }
+};
+
+/** One field of a client message. */
+export interface IFieldSpec {
+  kind: KindName;
+  required?: boolean;
+  default?: boolean;
+  /** Protocol version that introduced the field. */
+  since?: number;
+}
+
+/** One client message: its fields and the version that introduced it. */
+export interface IMessageSpec {
+  fields: { readonly [field: string]: IFieldSpec };
+  since?: number;
+}
+
+/** schema.json `client`. */
+export const CLIENT_MESSAGES: {
+  readonly [type in ClientMessage['type']]: IMessageSpec;
+} = {
+  'session.attach': {
+    fields: {
+      sessionId: { kind: 'sessionId', required: true },
+      replay: { kind: 'boolean', default: true },
+      since: { kind: 'offset', since: 2 },
+      incarnation: { kind: 'incarnation', since: 2 }
+    }
+  },
+  'session.detach': {
+    fields: { sessionId: { kind: 'sessionId', required: true } }
+  },
+  'terminal.input': {
+    fields: {
+      sessionId: { kind: 'sessionId', required: true },
+      data: { kind: 'text', required: true }
+    }
+  },
+  'terminal.resize': {
+    fields: {
+      sessionId: { kind: 'sessionId', required: true },
+      rows: { kind: 'size', required: true },
+      cols: { kind: 'size', required: true }
+    }
+  },
+  'session.create': {
+    fields: {
+      sessionId: { kind: 'newSessionId' },
+      cwd: { kind: 'path' },
+      rows: { kind: 'size' },
+      cols: { kind: 'size' }
+    }
+  },
+  'session.close': {
+    fields: { sessionId: { kind: 'sessionId', required: true } }
+  },
+  'session.list': { fields: {} },
+  ping: { fields: {} },
+  ack: {
+    fields: {
+      channel: { kind: 'channel', required: true },
+      bytes: { kind: 'count', required: true }
+    },
+    since: 2
+  }
+};
+
+/** A refused frame: the error code the server would answer with. */
+export class ProtocolError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    readonly field?: string
+  ) {
+    super(message);
+    this.name = 'ProtocolError';
+  }
+}
+
+const LONE_SURROGATE =
+  /[\uD800-\uDBFF](?![\uDC00-\uDFFF])|(?<![\uD800-\uDBFF])[\uDC00-\uDFFF]/;
+
+/** Whether `s` is valid Unicode (encodable as UTF-8). */
+export function isValidUnicode(s: string): boolean {
+  return !LONE_SURROGATE.test(s);
+}
+
+/** Length in code points, as Python's `len` counts. */
+export function codePoints(s: string): number {
+  let n = 0;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    if (c >= 0xd800 && c <= 0xdbff && i + 1 < s.length) {
+      const d = s.charCodeAt(i + 1);
+      if (d >= 0xdc00 && d <= 0xdfff) {
+        i++;
+      }
+    }
+    n++;
+  }
+  return n;
+}
+
+/** Why `value` is not of `kind`, or null when it is. */
+export function kindError(value: unknown, kind: IKind): string | null {
+  const types = Array.isArray(kind.type) ? kind.type : [kind.type];
+  if (typeof value === 'string' && types.includes('string')) {
+    return stringError(value, kind);
+  }
+  if (typeof value === 'number' && types.includes('integer')) {
+    if (!Number.isSafeInteger(value)) {
+      return 'must be an integer';
+    }
+    if (kind.minimum !== undefined && value < kind.minimum) {
+      return `must be at least ${kind.minimum}`;
+    }
+    if (kind.maximum !== undefined && value > kind.maximum) {
+      return `must be at most ${kind.maximum}`;
+    }
+    return null;
+  }
+  if (typeof value === 'boolean' && types.includes('boolean')) {
+    return null;
+  }
+  return `must be of type ${types.join(' or ')}`;
+}
+
+function stringError(value: string, kind: IKind): string | null {
+  if (kind.unicode && !isValidUnicode(value)) {
+    return 'is not valid Unicode (lone surrogate)';
+  }
+  const n = codePoints(value);
+  if (kind.minLength !== undefined && n < kind.minLength) {
+    return `must have at least ${kind.minLength} characters`;
+  }
+  if (kind.maxLength !== undefined && n > kind.maxLength) {
+    return `must have at most ${kind.maxLength} characters`;
+  }
+  if (kind.pattern !== undefined && !new RegExp(kind.pattern).test(value)) {
+    return `must match ${kind.pattern}`;
+  }
+  return null;
+}
+
+/** Whether `value` can name an existing session (any valid-Unicode string up to 1024). */
+export function isSessionId(value: unknown): value is string {
+  return kindError(value, KINDS.sessionId) === null;
+}
+
+/** Whether `value` may name a new session (`^[A-Za-z0-9_]{1,64}$`). */
+export function isNewSessionId(value: unknown): value is string {
+  return kindError(value, KINDS.newSessionId) === null;
+}
+
+type JSONObject = { [key: string]: unknown };
+
+function isObject(value: unknown): value is JSONObject {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+function fieldError(field: string, what: string): ProtocolError {
+  return new ProtocolError('invalid-field', `field '${field}' ${what}`, field);
+}
+
+function checkField(obj: JSONObject, name: string, spec: IFieldSpec): void {
+  const value = obj[name];
+  if (value === undefined) {
+    if (spec.required) {
+      throw fieldError(name, 'is required');
+    }
+    return;
+  }
+  const kind = KINDS[spec.kind];
+  const error = kindError(value, kind);
+  if (error === null) {
+    return;
+  }
+  // Only a new name has a pattern to break; a lookup id is any bounded string.
+  if (spec.kind === 'newSessionId' && typeof value === 'string') {
+    throw new ProtocolError(
+      'invalid-session-id',
+      `invalid name for a new session '${value}': ${error}`,
+      name
+    );
+  }
+  throw fieldError(name, error);
+}
+
+/**
+ * Validate a decoded client frame as a server speaking `version` does,
+ * throwing a `ProtocolError` with the server's error code when it would be
+ * refused. Messages newer than `version` are unknown; newer fields ignored.
+ */
+export function validateClientMessage(
+  value: unknown,
+  version: ProtocolVersion = 2
+): ClientMessage {
+  if (isObject(value)) {
+    for (const [key, field] of Object.entries(value)) {
+      // A lone surrogate cannot be sent as UTF-8 nor written to a PTY.
+      const bad = typeof field === 'string' && !isValidUnicode(field);
+      if (!isValidUnicode(key) || bad) {
+        throw fieldError(key, 'is not valid Unicode (lone surrogate)');
+      }
+    }
+  }
+  if (!isObject(value) || typeof value.type !== 'string') {
+    throw new ProtocolError(
+      'invalid-message',
+      'frame must be an object with a string type'
+    );
+  }
+  const spec = Object.prototype.hasOwnProperty.call(CLIENT_MESSAGES, value.type)
+    ? CLIENT_MESSAGES[value.type as ClientMessage['type']]
+    : undefined;
+  if (spec === undefined || (spec.since ?? 1) > version) {
+    throw new ProtocolError(
+      'unknown-type',
+      `unknown message type '${value.type}'`
+    );
+  }
+  if (value.id !== undefined) {
+    checkField(value, 'id', { kind: 'requestId' });
+  }
+  for (const [name, field] of Object.entries(spec.fields)) {
+    if ((field.since ?? 1) <= version) {
+      checkField(value, name, field);
+    }
+  }
+  return value as unknown as ClientMessage;
+}
+
+/** Nesting the server's JSON parser refuses beyond (Python's recursion limit is 1000). */
+const MAX_NESTING = 512;
+
+/** Deepest bracket nesting of a JSON text, strings skipped. */
+function nesting(text: string): number {
+  let depth = 0;
+  let deepest = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (inString) {
+      if (c === '\\') {
+        i++;
+      } else if (c === '"') {
+        inString = false;
+      }
+    } else if (c === '"') {
+      inString = true;
+    } else if (c === '[' || c === '{') {
+      deepest = Math.max(deepest, ++depth);
+    } else if (c === ']' || c === '}') {
+      depth--;
+    }
+  }
+  return deepest;
+}
+
+/** Parse and validate a client text frame (tests and debugging tools). */
+export function parseClientFrame(
+  frame: string,
+  version: ProtocolVersion = 2
+): ClientMessage {
+  if (nesting(frame) > MAX_NESTING) {
+    throw new ProtocolError('invalid-json', 'frame is nested too deeply');
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(frame);
+  } catch (e) {
+    throw new ProtocolError(
+      'invalid-json',
+      `frame is not valid JSON: ${String(e)}`
+    );
+  }
+  return validateClientMessage(value, version);
+}

@@ -1,0 +1,147 @@
+/**
+ * Who shows which session on this page, and where each session stands: the
+ * single owner of the sessionId → record and channel → record maps. Several
+ * tabs (in several panels) may show one session; it is attached once per
+ * socket and detached when its last tab leaves. Pure bookkeeping, no I/O.
+ */
+import { ISessionListener } from './tokens';
+
+export type AttachState = 'detached' | 'attaching' | 'attached';
+
+export interface ISize {
+  rows: number;
+  cols: number;
+}
+
+/** One session as this page knows it. */
+export class SessionRecord {
+  constructor(readonly sessionId: string) {}
+
+  readonly listeners = new Set<ISessionListener>();
+  state: AttachState = 'detached';
+  /** Input typed while not attached, sent after the next attach. */
+  input: string[] = [];
+  /** The latest size the tabs reported, re-sent after each attach. */
+  size: ISize | null = null;
+  /** v2: this socket's channel for the session. */
+  channel: number | null = null;
+  /** v2: offset after the last byte handed to the tabs (null: none yet). */
+  offset: number | null = null;
+  /** v2: the terminal's life the tabs have seen. */
+  incarnation: string | null = null;
+  /** The tabs hold the output up to `offset`, so a re-attach may resume with `since`. */
+  hasScreen = false;
+
+  /** Hand output to every tab; `done` runs once all of them parsed it. */
+  deliver(data: string | Uint8Array, replay: boolean, done: () => void): void {
+    const listeners = [...this.listeners];
+    let left = listeners.length;
+    const one = (): void => {
+      if (--left === 0) {
+        done();
+      }
+    };
+    if (left === 0) {
+      done();
+    }
+    for (const listener of listeners) {
+      listener.onOutput({ data, replay, done: once(one) });
+    }
+  }
+}
+
+function once(fn: () => void): () => void {
+  let called = false;
+  return () => {
+    if (!called) {
+      called = true;
+      fn();
+    }
+  };
+}
+
+export class SessionTable {
+  /** Add a listener; `first` is true when the session was not shown yet (attach needed). */
+  add(
+    sessionId: string,
+    listener: ISessionListener
+  ): { record: SessionRecord; first: boolean } {
+    let record = this._records.get(sessionId);
+    const first = record === undefined;
+    if (record === undefined) {
+      record = new SessionRecord(sessionId);
+      this._records.set(sessionId, record);
+    }
+    record.listeners.add(listener);
+    return { record, first };
+  }
+
+  /** Remove a listener; returns the record when it was the last one (detach needed). */
+  remove(sessionId: string, listener: ISessionListener): SessionRecord | null {
+    const record = this._records.get(sessionId);
+    if (record === undefined || !record.listeners.delete(listener)) {
+      return null;
+    }
+    if (record.listeners.size > 0) {
+      return null;
+    }
+    this.drop(sessionId);
+    return record;
+  }
+
+  /** Forget a session entirely (it exited or cannot be attached). */
+  drop(sessionId: string): SessionRecord | null {
+    const record = this._records.get(sessionId);
+    if (record === undefined) {
+      return null;
+    }
+    this._records.delete(sessionId);
+    this.unbind(record);
+    return record;
+  }
+
+  get(sessionId: string): SessionRecord | undefined {
+    return this._records.get(sessionId);
+  }
+
+  /** Whether `record` is still the live record of its session. */
+  isCurrent(record: SessionRecord): boolean {
+    return this._records.get(record.sessionId) === record;
+  }
+
+  /** Every shown session, to re-attach after a reconnect. */
+  records(): SessionRecord[] {
+    return [...this._records.values()];
+  }
+
+  /** v2: the server assigned `channel` to the session on this socket. */
+  bind(record: SessionRecord, channel: number): void {
+    this.unbind(record);
+    record.channel = channel;
+    this._channels.set(channel, record);
+  }
+
+  /** v2: forget the session's channel (frames still arriving on it are ignored). */
+  unbind(record: SessionRecord): void {
+    if (record.channel !== null) {
+      this._channels.delete(record.channel);
+      record.channel = null;
+    }
+  }
+
+  byChannel(channel: number): SessionRecord | undefined {
+    return this._channels.get(channel);
+  }
+
+  /** The socket closed: no session is attached, channels are void. */
+  resetAll(): void {
+    this._channels.clear();
+    for (const record of this._records.values()) {
+      record.channel = null;
+      record.state = 'detached';
+    }
+  }
+
+  private readonly _records = new Map<string, SessionRecord>();
+  private readonly _channels = new Map<number, SessionRecord>();
+}

@@ -1,0 +1,136 @@
+/**
+ * The panel's toolbar: "+ New", "Attach ▾" and the connection indicator,
+ * whose tooltip says which protocol the socket speaks and the last failure.
+ */
+import { CommandRegistry } from '@lumino/commands';
+import { Menu, Widget } from '@lumino/widgets';
+
+import { ConnectionStatus, IProtocolInfo, ITermMuxConnection } from './tokens';
+
+const STATUS_TEXT: { [key in ConnectionStatus]: string } = {
+  connecting: 'Connecting…',
+  connected: 'Connected',
+  reconnecting: 'Reconnecting…',
+  closed: 'Disconnected — click to reconnect'
+};
+
+/** The connection indicator's tooltip: which protocol the socket speaks. */
+export function protocolText(info: IProtocolInfo | null): string {
+  if (info === null) {
+    return 'not connected yet';
+  }
+  if (info.version === 1) {
+    return 'protocol v1 (no v2 negotiated — a proxy may strip Sec-WebSocket-Protocol)';
+  }
+  const server = [info.server, info.serverVersion].filter(Boolean).join(' ');
+  return server === '' ? 'protocol v2' : `protocol v2 — ${server}`;
+}
+
+export class PanelToolbar extends Widget {
+  constructor(options: PanelToolbar.IOptions) {
+    super();
+    this.addClass('jp-TermMux-toolbar');
+    this._connection = options.connection;
+    const add = button('jp-TermMux-new', '+ New', 'New terminal tab');
+    add.addEventListener('click', options.onNew);
+    const attach = button(
+      'jp-TermMux-attach',
+      'Attach ▾',
+      'Open a running terminal in a tab'
+    );
+    attach.addEventListener('click', () => options.onAttach(attach));
+    const spacer = document.createElement('span');
+    spacer.className = 'jp-TermMux-spacer';
+    this._status = document.createElement('button');
+    this._status.className = 'jp-TermMux-status';
+    this._status.addEventListener('click', () => {
+      if (this._connection.status === 'closed') {
+        this._connection.reconnect();
+      }
+    });
+    this.node.append(add, attach, spacer, this._status);
+    this._connection.statusChanged.connect(this.update, this);
+    this._connection.protocolChanged.connect(this.update, this);
+    this._connection.failed.connect(this._onFailed, this);
+    this.update();
+  }
+
+  /** Show the connection's status and protocol. */
+  update(): void {
+    const status = this._connection.status;
+    const status_ = this._status;
+    status_.dataset.status = status;
+    delete status_.dataset.error;
+    status_.textContent = STATUS_TEXT[status];
+    status_.title = protocolText(this._connection.protocol);
+    // aria-disabled, not disabled: a disabled button shows no tooltip.
+    status_.setAttribute('aria-disabled', String(status !== 'closed'));
+  }
+
+  dispose(): void {
+    if (this.isDisposed) {
+      return;
+    }
+    this._connection.statusChanged.disconnect(this.update, this);
+    this._connection.protocolChanged.disconnect(this.update, this);
+    this._connection.failed.disconnect(this._onFailed, this);
+    super.dispose();
+  }
+
+  private _onFailed(_: ITermMuxConnection, err: Error): void {
+    // Shown in the indicator until the next status change.
+    const protocol = protocolText(this._connection.protocol);
+    this._status.title = `${protocol}\nlast error: ${err.message}`;
+    this._status.dataset.error = err.message;
+  }
+
+  private readonly _connection: ITermMuxConnection;
+  private readonly _status: HTMLButtonElement;
+}
+
+export namespace PanelToolbar {
+  export interface IOptions {
+    connection: ITermMuxConnection;
+    onNew: () => void;
+    onAttach: (anchor: HTMLElement) => void;
+  }
+}
+
+function button(name: string, text: string, title: string): HTMLButtonElement {
+  const node = document.createElement('button');
+  node.className = `jp-TermMux-button ${name}`;
+  node.textContent = text;
+  node.title = title;
+  return node;
+}
+
+/** A menu of the sessions in `choices`, opened under `anchor`. */
+export function openSessionMenu(
+  anchor: HTMLElement,
+  choices: Array<{ sessionId: string; clients: number }>,
+  open: (sessionId: string) => void
+): void {
+  const commands = new CommandRegistry();
+  const menu = new Menu({ commands });
+  menu.addClass('jp-TermMux-attachMenu');
+  choices.forEach((s, i) => {
+    // Ids are any string (REST names): index the commands, never splice ids in.
+    const command = `attach:${i}`;
+    commands.addCommand(command, {
+      label: `Terminal ${s.sessionId}`,
+      caption: `${s.clients} client(s) attached`,
+      execute: () => open(s.sessionId)
+    });
+    menu.addItem({ command });
+  });
+  if (choices.length === 0) {
+    commands.addCommand('none', {
+      label: 'No other running terminals',
+      isEnabled: () => false,
+      execute: () => undefined
+    });
+    menu.addItem({ command: 'none' });
+  }
+  const rect = anchor.getBoundingClientRect();
+  menu.open(rect.left, rect.bottom);
+}

@@ -1,0 +1,80 @@
+/** What a tab writes into xterm.js and when xterm's own replies are dropped. */
+import { describe, expect, it } from 'vitest';
+
+import { FULL_RESET, TerminalWriter } from './writer';
+
+/** A fake xterm: records writes; parses them (runs callbacks) when told. */
+class FakeTerm {
+  writes: Array<string | Uint8Array> = [];
+  callbacks: Array<() => void> = [];
+  write(data: string | Uint8Array, callback?: () => void): void {
+    this.writes.push(data);
+    this.callbacks.push(callback ?? (() => undefined));
+  }
+  parse(n = this.callbacks.length): void {
+    for (const cb of this.callbacks.splice(0, n)) {
+      cb();
+    }
+  }
+}
+
+const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
+
+describe('TerminalWriter', () => {
+  it('drops replies while a replay frame is parsed, and only then', () => {
+    const term = new FakeTerm();
+    const w = new TerminalWriter(term);
+    const done: string[] = [];
+    w.write({
+      data: bytes('\x1b[6n'),
+      replay: true,
+      done: () => done.push('r')
+    });
+    w.write({ data: bytes('live'), replay: false, done: () => done.push('l') });
+    expect(w.suppressReplies).toBe(true);
+    term.parse(1);
+    expect(w.suppressReplies).toBe(false);
+    expect(done).toEqual(['r']);
+    term.parse(1);
+    expect(done).toEqual(['r', 'l']);
+  });
+
+  it('writes v2 bytes straight to xterm, no copy, no queue', () => {
+    const term = new FakeTerm();
+    const w = new TerminalWriter(term);
+    const data = bytes('abc');
+    w.write({ data, replay: false, done: () => undefined });
+    expect(term.writes).toEqual([data]);
+    expect(term.writes[0]).toBe(data);
+    expect(w.suppressReplies).toBe(false);
+  });
+
+  it('resets in-stream, then writes the preamble with replies dropped', () => {
+    const term = new FakeTerm();
+    const w = new TerminalWriter(term);
+    w.reset('\x1b[?1049h');
+    expect(term.writes).toEqual([FULL_RESET + '\x1b[?1049h']);
+    expect(w.suppressReplies).toBe(true);
+    term.parse();
+    expect(w.suppressReplies).toBe(false);
+  });
+
+  it('keeps v1 behaviour: text through the watermarks, a replay resets in-stream', () => {
+    const term = new FakeTerm();
+    const w = new TerminalWriter(term);
+    let completed = 0;
+    w.write({ data: 'a', replay: false, done: () => completed++ });
+    w.write({ data: 'screen', replay: true, done: () => completed++ });
+    expect(term.writes).toEqual(['a', FULL_RESET + 'screen']);
+    expect(completed).toBe(2);
+  });
+
+  it('writes notices as dim lines after the output', () => {
+    const term = new FakeTerm();
+    const w = new TerminalWriter(term);
+    w.notice('session 1 exited with code 0, killed by SIGKILL');
+    expect(term.writes).toEqual([
+      '\r\n\x1b[2m[session 1 exited with code 0, killed by SIGKILL]\x1b[0m\r\n'
+    ]);
+  });
+});

@@ -1,0 +1,88 @@
+/**
+ * What a tab writes into xterm.js, and when xterm's own answers must be
+ * dropped. v1 text goes through the FlowWriter (watermarks, as before). v2
+ * bytes go straight to `term.write(bytes, callback)`: the server never has
+ * more than its credit window unacknowledged, so no queue is kept here.
+ * While a replay or a preamble is being parsed, whatever xterm emits is its
+ * automatic reply to a query in old output (cursor position, device
+ * attributes...) and must not reach the shell, as VS Code does.
+ */
+import { FlowWriter } from './flow';
+import { IOutputChunk } from './tokens';
+
+/** ESC c (RIS): full reset, applied in-stream so output xterm still holds is wiped too. */
+export const FULL_RESET = '\x1bc';
+
+/** The part of xterm.js's Terminal written to (tests inject a fake). */
+export interface ITerminalSink {
+  write(data: string | Uint8Array, callback?: () => void): void;
+}
+
+export class TerminalWriter {
+  constructor(term: ITerminalSink) {
+    this._term = term;
+    this._flow = new FlowWriter((data, done) => term.write(data, done));
+  }
+
+  /** Whether what xterm emits now answers replayed output and must be dropped. */
+  get suppressReplies(): boolean {
+    return this._suppressing > 0;
+  }
+
+  /** Write one chunk of session output; `chunk.done` runs once xterm parsed it. */
+  write(chunk: IOutputChunk): void {
+    if (typeof chunk.data !== 'string') {
+      this._direct(chunk.data, chunk.replay, chunk.done);
+      return;
+    }
+    // v1: a replay repeats what is still queued, so drop that and reset in-stream.
+    if (chunk.replay) {
+      this._flow.clearQueued();
+      this._flow.write(FULL_RESET + chunk.data);
+    } else {
+      this._flow.write(chunk.data);
+    }
+    chunk.done();
+  }
+
+  /** Draw from scratch: reset, then the preamble (modes), replies dropped. */
+  reset(preamble: string): void {
+    this._flow.clearQueued();
+    this._direct(FULL_RESET + preamble, true, noop);
+  }
+
+  /** A line of our own (exit, notices), after the output already written. */
+  notice(text: string): void {
+    const line = `\r\n\x1b[2m[${text}]\x1b[0m\r\n`;
+    if (this._flow.queued > 0) {
+      this._flow.write(line);
+    } else {
+      this._direct(line, false, noop);
+    }
+  }
+
+  private _direct(
+    data: string | Uint8Array,
+    suppress: boolean,
+    done: () => void
+  ): void {
+    if (suppress) {
+      this._suppressing++;
+    }
+    // Cleared in the write callback, once xterm parsed exactly this data.
+    this._term.write(data, () => {
+      if (suppress) {
+        this._suppressing--;
+      }
+      done();
+    });
+  }
+
+  private readonly _term: ITerminalSink;
+  private readonly _flow: FlowWriter;
+  private _suppressing = 0;
+}
+
+function noop(): void {
+  return;
+}
