@@ -1,0 +1,336 @@
+"""Protocol v2 against a real server, real PTYs and real sockets: negotiation, binary frames
+with offsets, lossless resume, truncation, replays that type nothing, full-screen restore,
+and credit."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import re
+from typing import Any
+
+import pytest
+from tornado.httpclient import HTTPRequest
+from tornado.websocket import websocket_connect
+
+from jupyter_termmux import frames, screen
+
+from conftest import SOCKET_PATH
+
+
+class V2Client:
+    """A termmux v2 socket: JSON control frames, binary output decoded per channel."""
+
+    def __init__(self, ws: Any, ack: bool = True) -> None:
+        self.ws = ws
+        self.ack = ack
+        self.control: list[dict[str, Any]] = []
+        self.output: list[frames.OutputFrame] = []
+        self.channels: dict[int, str] = {}
+        self.unacked: dict[int, int] = {}
+        self.changed = asyncio.Event()
+        self.closed = False
+        self._ids = iter(range(1, 1 << 30))
+        self._task = asyncio.ensure_future(self._read())
+
+    async def _read(self) -> None:
+        while True:
+            msg = await self.ws.read_message()
+            if msg is None:
+                self.closed = True
+                self.changed.set()
+                return
+            if isinstance(msg, bytes):
+                frame = frames.decode(msg)
+                self.output.append(frame)
+                if self.ack and frame.payload:
+                    self.send(
+                        {"type": "ack", "channel": frame.channel, "bytes": len(frame.payload)}
+                    )
+                else:
+                    self.unacked[frame.channel] = self.unacked.get(frame.channel, 0) + len(
+                        frame.payload
+                    )
+            else:
+                m = json.loads(msg)
+                self.control.append(m)
+                if m["type"] == "session.attached" and "channel" in m:
+                    self.channels[m["channel"]] = m["sessionId"]
+            self.changed.set()
+
+    def send(self, msg: dict[str, Any]) -> None:
+        self.ws.write_message(json.dumps(msg))
+
+    def give_credit(self) -> None:
+        """Acknowledge everything received so far (a stalled client that catches up)."""
+        self.ack = True
+        for channel, n in self.unacked.items():
+            if n:
+                self.send({"type": "ack", "channel": channel, "bytes": n})
+        self.unacked.clear()
+
+    async def until(self, pred: Any, what: str, timeout: float = 20.0) -> Any:
+        async def wait() -> Any:
+            while True:
+                got = pred()
+                if got:
+                    return got
+                if self.closed:
+                    raise AssertionError(f"socket closed waiting for {what}")
+                self.changed.clear()
+                await self.changed.wait()
+
+        return await asyncio.wait_for(wait(), timeout)
+
+    async def request(self, msg: dict[str, Any]) -> dict[str, Any]:
+        rid = next(self._ids)
+        self.send(dict(msg, id=rid))
+        return await self.until(
+            lambda: next((m for m in self.control if m.get("id") == rid), None), msg["type"]
+        )
+
+    async def attach(self, sid: str, **fields: Any) -> dict[str, Any]:
+        answer = await self.request({"type": "session.attach", "sessionId": sid, **fields})
+        assert answer["type"] == "session.attached", answer
+        return answer
+
+    def stream(self, channel: int, kinds: tuple[int, ...] = (1, 2)) -> bytes:
+        return b"".join(f.payload for f in self.output if f.channel == channel and f.type in kinds)
+
+    async def wait_text(self, channel: int, pattern: str, timeout: float = 20.0) -> None:
+        rx = re.compile(pattern.encode())
+        await self.until(lambda: rx.search(self.stream(channel)), pattern, timeout)
+
+    def type(self, sid: str, data: str) -> None:
+        self.send({"type": "terminal.input", "sessionId": sid, "data": data})
+
+    async def close(self) -> None:
+        self.ws.close()
+        self._task.cancel()
+
+
+@pytest.fixture
+def connect_v2(
+    jp_http_port: int, jp_base_url: str, jp_auth_header: dict[str, str], jp_asyncio_loop: Any
+) -> Any:
+    """Open a termmux socket offering subprotocol termmux.v2 (or, with v2=False, none)."""
+    clients: list[V2Client] = []
+
+    async def _connect(ack: bool = True, v2: bool = True) -> V2Client:
+        url = f"ws://127.0.0.1:{jp_http_port}{jp_base_url.rstrip('/')}/{'/'.join(SOCKET_PATH)}"
+        ws = await websocket_connect(
+            HTTPRequest(url, headers=dict(jp_auth_header)),
+            subprotocols=["termmux.v2"] if v2 else None,
+            max_message_size=64 * 1024 * 1024,
+        )
+        client = V2Client(ws, ack)
+        clients.append(client)
+        return client
+
+    yield _connect
+    for c in clients:
+        jp_asyncio_loop.run_until_complete(c.close())
+
+
+async def _poll(pred: Any, what: str, timeout: float = 20.0) -> None:
+    """Wait for a server-side condition (no socket event announces it)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + timeout
+    while not pred():
+        assert loop.time() < deadline, f"timed out waiting for {what}"
+        await asyncio.sleep(0.02)
+
+
+def _check_contiguous(client: V2Client, channel: int, start: int) -> bytes:
+    """The channel's frames follow each other byte for byte from ``start``; return the bytes."""
+    offset = start
+    for f in (f for f in client.output if f.channel == channel):
+        assert f.offset == offset, (f.offset, offset)
+        f.payload.decode("utf-8")  # never split inside a UTF-8 sequence
+        offset += len(f.payload)
+    return client.stream(channel)
+
+
+async def test_negotiation_hello_and_v1_fallback(connect_v2: Any, make_terminal: Any) -> None:
+    """Offering termmux.v2 gets the subprotocol and a hello first; offering nothing gets v1."""
+    client = await connect_v2()
+    hello = await client.until(lambda: client.control[:1], "hello")
+    assert client.ws.selected_subprotocol == "termmux.v2"
+    assert hello[0]["type"] == "hello" and hello[0]["protocol"] == 2
+    assert {"historyLimit", "window", "ackBytes", "maxMessageSize"} <= set(hello[0]["limits"])
+    old = await connect_v2(v2=False)
+    sid = await make_terminal("nego")
+    answer = await old.attach(sid)
+    assert old.ws.selected_subprotocol is None and "channel" not in answer
+    assert old.control[0]["type"] == "session.attached"  # no hello on v1
+
+
+async def test_binary_output_has_contiguous_offsets_and_whole_characters(
+    connect_v2: Any, make_terminal: Any
+) -> None:
+    """Output arrives as binary frames whose offsets add up, never splitting a character."""
+    client = await connect_v2()
+    sid = await make_terminal("bin")
+    attached = await client.attach(sid)
+    ch = attached["channel"]
+    line = "ä ö € 𝄞 " * 10
+    client.type(sid, f'for i in $(seq 1 3000); do echo "$i {line}"; done; echo DONE_$((6*7))\r')
+    await client.wait_text(ch, r"DONE_42")
+    data = _check_contiguous(client, ch, attached["offset"]).decode()
+    # bash turns bracketed paste off before running the command: "ESC[?2004l\r" then output.
+    found = re.findall(r"(?m)(?:^|\r)(\d+) (.*)\r$", data)
+    assert [(int(n), rest) for n, rest in found] == [(i, line) for i in range(1, 3001)]
+
+
+async def test_resume_with_since_is_lossless_through_a_flood(
+    connect_v2: Any, make_terminal: Any
+) -> None:
+    """A socket dropped mid-flood resumes with since: every line exactly once, in order."""
+    first = await connect_v2()
+    sid = await make_terminal("resume")
+    a = await first.attach(sid)
+    first.type(sid, "seq 1 300000; echo END_$((6*7))\r")
+    await first.wait_text(a["channel"], r"\n2000\r")
+    got = _check_contiguous(first, a["channel"], a["offset"])
+    await first.close()  # dropped without detaching: a reservation holds the history
+    await asyncio.sleep(0.5)  # the program runs on meanwhile (what a real drop looks like)
+    second = await connect_v2()
+    b = await second.attach(sid, since=a["offset"] + len(got), incarnation=a["incarnation"])
+    assert b["truncated"] is False and "preamble" not in b
+    assert b["offset"] == a["offset"] + len(got)
+    await second.wait_text(b["channel"], r"END_42", timeout=60)
+    whole = got + _check_contiguous(second, b["channel"], b["offset"])
+    numbers = [int(x) for x in re.findall(rb"(?m)(?:^|\r)(\d+)\r$", whole)]
+    assert numbers == list(range(1, 300001))
+
+
+class TestWithoutReservation:
+    """A small history and no resume_hold, so that history moves past a dropped client."""
+
+    @pytest.fixture
+    def termmux_config(self) -> dict[str, Any]:
+        return {"history_limit": 200_000, "window": 64 * 1024, "resume_hold": 0.0}
+
+    async def test_a_late_resume_is_truncated_with_a_preamble(
+        self, connect_v2: Any, make_terminal: Any
+    ) -> None:
+        """With history moved past `since`, the answer says truncated and replays from history."""
+        await _late_resume(connect_v2, make_terminal)
+
+
+async def _late_resume(connect_v2: Any, make_terminal: Any) -> None:
+    first = await connect_v2()
+    sid = await make_terminal("trunc")
+    a = await first.attach(sid)
+    await first.close()
+    other = await connect_v2()
+    o = await other.attach(sid, replay=False)
+    other.type(sid, "printf '\\033[?2004h'; seq 1 100000; echo MARK_$((6*7))\r")
+    await other.wait_text(o["channel"], r"MARK_42", timeout=60)
+    late = await connect_v2()
+    b = await late.attach(sid, since=a["offset"], incarnation=a["incarnation"])
+    assert b["truncated"] is True and "\x1b[?2004h" in b["preamble"]
+    await late.wait_text(b["channel"], r"MARK_42")
+    assert {f.type for f in late.output} == {frames.FrameType.REPLAY}
+
+
+async def test_replay_types_nothing(connect_v2: Any, make_terminal: Any) -> None:
+    """Terminal queries in replayed output are blanked; live they pass through untouched."""
+    live = await connect_v2()
+    sid = await make_terminal("queries")
+    a = await live.attach(sid)
+    live.type(sid, "printf 'Q1\\033[6nQ2\\033[cQ3\\033]11;?\\007Q4\\n'\r")
+    await live.wait_text(a["channel"], r"Q4")
+    assert b"\x1b[6n" in live.stream(a["channel"])
+    later = await connect_v2()
+    b = await later.attach(sid)
+    await later.wait_text(b["channel"], r"Q4")
+    replayed = later.stream(b["channel"], kinds=(frames.FrameType.REPLAY,))
+    assert b"Q1\0\0\0\0Q2\0\0\0Q3" in replayed
+    assert b"\x1b[6n" not in replayed and b"\x1b[c" not in replayed
+    assert b"\x1b]11;?" not in replayed
+
+
+async def test_full_screen_program_is_restored_and_repaints(
+    connect_v2: Any, make_terminal: Any, jp_root_dir: Any
+) -> None:
+    """Attaching to a program in the alternate screen gets a preamble entering it and makes the
+    program repaint (it receives SIGWINCH)."""
+    first = await connect_v2()
+    sid = await make_terminal("fullscreen")
+    a = await first.attach(sid)
+    program = (
+        "import signal, sys, time\n"
+        "signal.signal(signal.SIGWINCH, lambda *a: print('REPAINT_' + str(6 * 7), flush=True))\n"
+        "sys.stdout.write('\\033[?1049h\\033[?25lSCREEN'); sys.stdout.flush()\n"
+        "while True: time.sleep(1)\n"
+    )
+    (jp_root_dir / "fullscreen.py").write_text(program)
+    first.type(sid, "python3 fullscreen.py\r")
+    await first.wait_text(a["channel"], r"SCREEN")
+    second = await connect_v2()
+    b = await second.attach(sid)
+    await second.wait_text(b["channel"], r"REPAINT_42")
+    # The preamble holds the modes at the replay's start, the replay the switches after it:
+    # together they leave a fresh terminal in the alternate screen with the cursor hidden.
+    modes = screen.scan(screen.RESET, b["preamble"].encode() + second.stream(b["channel"]))
+    assert screen.in_alternate_screen(modes) and dict(modes).get(25) is False
+
+
+async def test_credit_bounds_what_is_in_flight_and_acks_resume(
+    connect_v2: Any, make_terminal: Any, jp_serverapp: Any
+) -> None:
+    """A client that stops acknowledging gets at most the window, the PTY pauses, and credit
+    resumes it."""
+    router = jp_serverapp.web_app.settings["termmux_router"]
+    client = await connect_v2(ack=False)
+    sid = await make_terminal("credit")
+    a = await client.attach(sid)
+    client.type(sid, "seq 1 200000; echo FIN_$((6*7))\r")
+    await _poll(lambda: router.stats()["sessions"][sid]["paused"], "the session to pause")
+    window = router.limits.window
+    assert sum(len(f.payload) for f in client.output) <= window
+    client.give_credit()
+    await client.wait_text(a["channel"], r"FIN_42", timeout=60)
+    _check_contiguous(client, a["channel"], a["offset"])
+
+
+async def test_fast_subscriber_runs_on_while_a_stalled_one_lags(
+    connect_v2: Any, make_terminal: Any
+) -> None:
+    """On a shared session, a client that stops acking does not stop a fast one; when it acks
+    again it catches up from history or is told it was truncated."""
+    fast = await connect_v2()
+    slow = await connect_v2(ack=False)
+    sid = await make_terminal("shared")
+    f = await fast.attach(sid)
+    s = await slow.attach(sid)
+    fast.type(sid, "seq 1 200000; echo OVER_$((6*7))\r")
+    await fast.wait_text(f["channel"], r"OVER_42", timeout=60)
+    slow.give_credit()
+    await slow.wait_text(s["channel"], r"OVER_42", timeout=60)
+    truncations = [m for m in slow.control if m["type"] == "session.truncated"]
+    assert truncations and truncations[0]["channel"] == s["channel"]
+
+
+async def test_exit_reports_the_signal_and_names_are_new(
+    connect_v2: Any, make_terminal: Any
+) -> None:
+    """A SIGKILLed shell's exit names the signal; a new session never reuses the old name, and a
+    reused explicit name has another incarnation."""
+    client = await connect_v2()
+    created = await client.request({"type": "session.create", "sessionId": "again"})
+    sid = created["sessionId"]
+    a = await client.attach(sid)
+    client.type(sid, "kill -9 $$\r")
+    exited = await client.until(
+        lambda: next((m for m in client.control if m["type"] == "session.exited"), None), "exit"
+    )
+    assert exited["signal"] == "SIGKILL" and exited["exitCode"] is None
+    await client.request({"type": "session.create", "sessionId": "again"})
+    b = await client.attach("again")
+    assert b["incarnation"] != a["incarnation"]
+    n1 = (await client.request({"type": "session.create"}))["sessionId"]
+    await client.request({"type": "session.close", "sessionId": n1})
+    n2 = (await client.request({"type": "session.create"}))["sessionId"]
+    assert n1 != n2
