@@ -39,9 +39,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--sessions", help="comma-separated session counts for throughput (default 1,4,16)"
     )
-    p.add_argument(
-        "--samples", type=int, help="echo round trips per latency condition (default 250)"
-    )
+    p.add_argument("--samples", type=int, help="echo round trips per latency run (default 150)")
     p.add_argument(
         "--floods", help="comma-separated flooding-session counts for latency (default 0,3,15)"
     )

@@ -38,7 +38,7 @@ class Settings:
     #: (rows, cols) of every terminal in the mixed-text workload
     mixed_size: tuple[int, int] = (50, 200)
     fanout_sockets: int = 4
-    samples: int = 250
+    samples: int = 150  # per run; 3 runs by default (run.py --latency-runs)
     #: seconds between a sample's erase echo and the next keystroke (a fast typist: ~0.08;
     #: key repeat: 0.033); below termmux's coalesce_delay an echo may wait for a coalesced flush
     key_gap: tuple[float, float] = (0.020, 0.040)
@@ -771,7 +771,9 @@ async def shared_stall(transport: str, st: Settings) -> dict[str, Any]:
         finally:
             await _end_child(child)
         lines_out = out.decode().strip().splitlines()
-        res = json.loads(lines_out[-1]) if lines_out else {"ok": False, "error": "no output"}
+        res: dict[str, Any] = (
+            json.loads(lines_out[-1]) if lines_out else {"ok": False, "error": "no output"}
+        )
         if not res.get("ok"):
             errors.append(f"stalled client: {res.get('error')}")
         if not res.get("truncations"):
@@ -780,8 +782,8 @@ async def shared_stall(transport: str, st: Settings) -> dict[str, Any]:
         errors += e2 + list(fast.errors)
         await close_all([fast])
         solo_mb_s = (solo1 + solo2) / 2
-        hist = res.get("history_limit") or 0
-        replayed = res.get("replayed_bytes")
+        hist = int(res.get("history_limit") or 0)
+        replayed: Optional[int] = res.get("replayed_bytes")
         if replayed is not None and hist and replayed < hist // 2:
             errors.append(
                 f"stalled client: only {replayed} bytes replayed after the truncation, "

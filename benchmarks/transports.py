@@ -213,7 +213,7 @@ class TermmuxView(View):
         elif t == "error":
             self.errors.append(f"unsolicited error: {m}")
         elif t == "session.exited":
-            self.exited.add(m.get("sessionId"))
+            self.exited.add(str(m.get("sessionId")))
         elif t == "session.detached":
             self.errors.append(f"unsolicited detach: {m}")
 
