@@ -16,6 +16,7 @@ import logging
 import re
 import signal
 import time
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -38,21 +39,13 @@ MAX_EXAMPLES = 2500
 #: The streaming session; a name the fuzzer will not guess, so no frame can touch it.
 STREAM_SID = "zz_fuzz_stream_q7x"
 
-DOCUMENTED_CODES = {
-    "invalid-json",
-    "invalid-message",
-    "unknown-type",
-    "invalid-field",
-    "binary-frame",
-    "message-too-large",
-    "invalid-session-id",
-    "unknown-session",
-    "not-attached",
-    "session-exists",
-    "too-many-sessions",
-    "create-failed",
-    "input-overflow",
-}
+SCHEMA = json.loads(
+    (Path(__file__).resolve().parent.parent / "protocol" / "schema.json").read_text()
+)
+#: Error codes a refused frame may carry (internal-error is a server bug, reported apart).
+DOCUMENTED_CODES = set(SCHEMA["errors"]) - {"internal-error"}
+#: A request id the server can echo: an integer, or a string of at most this many characters.
+MAX_REQUEST_ID = SCHEMA["kinds"]["requestId"]["maxLength"]
 #: The direct answers to a request; exactly one per frame (none for accepted input/resize).
 ANSWERS = {
     "error",
@@ -229,14 +222,14 @@ def as_object(kind: str, frame: str | bytes) -> dict[str, Any] | None:
 
 
 def expected_id(kind: str, frame: str | bytes) -> tuple[bool, Any]:
-    """(whether the frame carries a valid id, that id): a JSON object's str/int ``id``."""
+    """(whether the frame carries an id the server can echo, that id), per schema.json."""
     msg = as_object(kind, frame)
     if msg is None or "id" not in msg:
         return False, None
     rid = msg["id"]
     if isinstance(rid, bool) or not isinstance(rid, (str, int)):
         return False, None
-    if isinstance(rid, str) and _has_surrogate(rid):
+    if isinstance(rid, str) and (_has_surrogate(rid) or len(rid) > MAX_REQUEST_ID):
         return False, None
     return True, rid
 
