@@ -208,13 +208,14 @@ export class SessionMultiplexer implements ITermMuxConnection, IMuxCore {
     }, this._timeoutMs);
   }
 
-  private _onHello(msg: IHelloMessage): void {
+  private _onHello(msg: IHelloMessage, negotiated = true): void {
     this._clearHelloTimer();
     this._begin({
       version: 2,
       server: msg.server,
       serverVersion: msg.version,
-      limits: msg.limits
+      limits: msg.limits,
+      negotiated
     });
   }
 
@@ -277,6 +278,12 @@ export class SessionMultiplexer implements ITermMuxConnection, IMuxCore {
     } else if (this._helloTimer !== null) {
       if (msg.type === 'hello') {
         this._onHello(msg);
+      }
+    } else if (msg.type === 'hello') {
+      // A server speaking v2 although we saw no subprotocol: a proxy dropped
+      // the answer header (jupyter_server#1310). Its hello is its word: speak v2.
+      if (this._protocol?.version === 1) {
+        this._onHello(msg, false);
       }
     } else if (!this._inbound.handle(msg) && 'id' in msg) {
       this.requests.settle(msg.id, msg);

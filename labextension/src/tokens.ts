@@ -20,6 +20,8 @@ export interface IProtocolInfo {
   server?: string;
   serverVersion?: string;
   limits?: IServerLimits;
+  /** v2: false when the server's hello came without a negotiated subprotocol. */
+  negotiated?: boolean;
 }
 
 /** Options of a new session: where it starts and at what size. */

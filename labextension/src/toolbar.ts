@@ -5,26 +5,8 @@
 import { CommandRegistry } from '@lumino/commands';
 import { Menu, Widget } from '@lumino/widgets';
 
-import { ConnectionStatus, IProtocolInfo, ITermMuxConnection } from './tokens';
-
-const STATUS_TEXT: { [key in ConnectionStatus]: string } = {
-  connecting: 'Connecting…',
-  connected: 'Connected',
-  reconnecting: 'Reconnecting…',
-  closed: 'Disconnected — click to reconnect'
-};
-
-/** The connection indicator's tooltip: which protocol the socket speaks. */
-export function protocolText(info: IProtocolInfo | null): string {
-  if (info === null) {
-    return 'not connected yet';
-  }
-  if (info.version === 1) {
-    return 'protocol v1 (no v2 negotiated — a proxy may strip Sec-WebSocket-Protocol)';
-  }
-  const server = [info.server, info.serverVersion].filter(Boolean).join(' ');
-  return server === '' ? 'protocol v2' : `protocol v2 — ${server}`;
-}
+import { protocolText, STATUS_TEXT } from './statusText';
+import { ITermMuxConnection } from './tokens';
 
 export class PanelToolbar extends Widget {
   constructor(options: PanelToolbar.IOptions) {

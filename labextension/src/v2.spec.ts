@@ -70,6 +70,32 @@ describe('SessionMultiplexer on protocol v2', () => {
     expect(lastSocket().ofType('session.attach')).toHaveLength(1);
   });
 
+  it('speaks v2 when a proxy dropped the subprotocol answer but the server says hello', () => {
+    const c = connect();
+    const a = new Recorder();
+    c.attach('1', a);
+    lastSocket().open(); // no subprotocol seen: v1 at first
+    expect(c.protocol).toEqual({ version: 1 });
+    lastSocket().receive({
+      type: 'hello',
+      protocol: 2,
+      server: 'jupyter-termmux',
+      version: '0.2.0',
+      limits: {}
+    });
+    expect(c.protocol).toMatchObject({ version: 2, negotiated: false });
+    lastSocket().answer('session.attach', {
+      type: 'session.attached',
+      sessionId: '1',
+      channel: 5,
+      incarnation: 'i',
+      offset: 0,
+      truncated: false
+    });
+    lastSocket().frame(5, 0, 'ok');
+    expect(a.log).toEqual(['reset:', 'attached', 'out:ok']);
+  });
+
   it('drops a socket that selected v2 but never says hello, and retries', () => {
     const c = connect();
     c.attach('1', new Recorder());
