@@ -15,12 +15,17 @@ import socket
 import struct
 import sys
 import time
+from pathlib import Path
 from typing import Any
 
 import psutil
 from conftest import GEN_SCRIPT, SOCKET_PATH, MuxClient, RawClient, poll_until, raw_handshake
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
+
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:  # benchmarks/ is a folder of the checkout, not an installed package
+    sys.path.insert(0, str(REPO))
 
 from benchmarks.server import JupyterServer
 
