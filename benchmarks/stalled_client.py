@@ -170,6 +170,12 @@ async def stalled_v2(a: argparse.Namespace, ver: StreamVerifier, done: asyncio.E
     if view.truncations and view.end_offset is not None:
         replayed = view.end_offset - view.truncations[-1]["offset"]
     acks = view.acks_sent
+    try:
+        # detach before closing: a socket that just goes away leaves the session a reservation
+        # of resume_hold seconds (PROTOCOL.md), which would hold back the fast client's next run
+        await view.request({"type": "session.detach", "sessionId": a.session}, timeout=5)
+    except Exception as e:
+        errors.append(f"detach failed: {e}")
     await view.close()
     ok = ver.ok and not errors
     say(
