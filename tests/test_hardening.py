@@ -140,13 +140,16 @@ def gone(pid: int) -> bool:
 
 # ---------------------------------------------------- 1. sharing with JupyterLab's terminal
 
+# A deliberately slow reader (4 KB a millisecond): both paths' writers stay blocked on a full
+# PTY input buffer for most of the paste, which is when they can get in each other's way.
 READER_SCRIPT = r"""
-import os, sys
+import os, sys, time
 out = open(sys.argv[1], "wb")
 tail, ends = b"", set()
 os.write(1, ("tm_rdy_%d\r\n" % (6 * 7)).encode())
 while len(ends) < 2:
-    b = os.read(0, 65536)
+    b = os.read(0, 4096)
+    time.sleep(0.001)
     if not b:
         break
     out.write(b)
@@ -206,14 +209,17 @@ async def test_paste_through_termmux_and_classic_socket_at_once(
         mux.type(sid, f"stty raw -echo; python3 tm_reader.py {got.name}; stty sane\r")
         await mux.wait_output(sid, "tm_rdy_42", since=since)
 
-        async def via_classic() -> None:
-            for chunk in paste_chunks("B"):
-                await classic.write_message(json.dumps(["stdin", chunk]))
+        async def paste() -> None:
+            # Chunk by chunk from both paths in turn, so the two pastes reach the server
+            # interleaved, as two people pasting at once would.
+            for a, b in zip(paste_chunks("A"), paste_chunks("B")):
+                await mux.ws.write_message(
+                    json.dumps({"type": "terminal.input", "sessionId": sid, "data": a})
+                )
+                await classic.write_message(json.dumps(["stdin", b]))
 
-        classic_task = asyncio.ensure_future(via_classic())
-        tasks.append(classic_task)
-        for chunk in paste_chunks("A"):
-            mux.type(sid, chunk)
+        sender = asyncio.ensure_future(paste())
+        tasks.append(sender)
         finished = asyncio.ensure_future(mux.wait_output(sid, "tm_fin_49", 180, since))
         closed = asyncio.ensure_future(classic_closed.wait())
         tasks += [finished, closed]
@@ -224,7 +230,7 @@ async def test_paste_through_termmux_and_classic_socket_at_once(
         )
         closed.cancel()
         await finished  # raises with the last frames if the reader never saw both end markers
-        await classic_task
+        await sender
         errors = mux.of_type("error", since)
         assert not errors, f"termmux refused part of the paste: {errors[:3]}"
 
@@ -232,6 +238,7 @@ async def test_paste_through_termmux_and_classic_socket_at_once(
         assert lines[-1] == "", "the file does not end with a whole line"
         seen: dict[str, list[int]] = {"A": [], "B": []}
         broken = []
+        switches, last = 0, ""
         for line in lines[:-1]:
             if line in ("ENDA", "ENDB"):
                 continue
@@ -240,6 +247,10 @@ async def test_paste_through_termmux_and_classic_socket_at_once(
                 broken.append(line[:120])
                 continue
             seen[m.group(1)].append(int(m.group(2)))
+            switches += m.group(1) != last
+            last = m.group(1)
+        print(f"shared paste: the two paths took turns {switches} times")
+        assert switches > 2, "the two pastes did not overlap: nothing was shared"
         assert not broken, f"{len(broken)} lines split or mixed by the other path: {broken[:4]}"
         for prefix, nums in seen.items():
             assert nums == list(range(1, PASTE_LINES + 1)), (
