@@ -47,6 +47,10 @@ def test_limits_are_documented_traits() -> None:
     readme = (ROOT / "README.md").read_text()
     own = TermMuxApp.class_own_traits(config=True)
     assert set(own) == {
+        "window",
+        "socket_window",
+        "ack_bytes",
+        "resume_hold",
         "history_limit",
         "max_message_size",
         "max_sessions_per_socket",

@@ -53,7 +53,10 @@ def test_wheel_installs_and_enables_both_extensions_without_node(tmp_path: Path)
     ):
         assert needed in names, f"{needed} missing from the wheel"
     assert any(n.startswith(share + "static/remoteEntry.") for n in names)
-    assert size < 1_000_000, "the wheel should be small (prebuilt JS is ~350 KB)"
+    # A release wheel from a clean checkout is ~250 KB; here the build reuses the checkout's
+    # unminified development build (~1 MB with source maps). The bound catches what must never
+    # ship (node_modules, a second copy of the build), not minification.
+    assert size < 2_000_000, "the wheel should be small (prebuilt JS is ~350 KB minified)"
 
     venv = tmp_path / "venv"
     run([sys.executable, "-m", "venv", str(venv)])
