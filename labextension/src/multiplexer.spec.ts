@@ -240,8 +240,11 @@ describe('SessionMultiplexer on protocol v1', () => {
     expect(timers.runAll(BACKOFF_ONLY)).toEqual([0]); // first retry at once
     const second = lastSocket();
     expect(second).not.toBe(first);
-    second.drop(1006);
+    second.drop(1006); // failed before opening while offering v2: retried at once offering none
+    expect(lastSocket().protocols).toEqual([]);
+    lastSocket().drop(1006);
     expect(timers.runAll(BACKOFF_ONLY)).toEqual([50]); // attempt 1: 0.5 of [0, 100]
+    expect(lastSocket().protocols).toEqual(['termmux.v2']);
     const third = lastSocket();
     third.open();
     expect(c.status).toBe('connected');
@@ -291,11 +294,16 @@ describe('SessionMultiplexer on protocol v1', () => {
   it('gives up after maxAttempts (status closed) and reconnect() starts over', () => {
     const c = connect(2);
     c.attach('1', new Recorder());
-    lastSocket().drop();
+    const failBoth = (): void => {
+      lastSocket().drop(); // offering v2
+      lastSocket().drop(); // its fallback offering nothing
+    };
+    failBoth();
     timers.runAll(BACKOFF_ONLY);
-    lastSocket().drop();
+    failBoth();
     timers.runAll(BACKOFF_ONLY);
-    lastSocket().drop();
+    failBoth();
+    expect(FakeSocket.all).toHaveLength(6);
     expect(c.status).toBe('closed');
     expect(timers.queue).toHaveLength(0);
     const n = FakeSocket.all.length;

@@ -280,8 +280,8 @@ export class SessionMultiplexer implements ITermMuxConnection, IMuxCore {
         this._onHello(msg);
       }
     } else if (msg.type === 'hello') {
-      // A server speaking v2 although we saw no subprotocol: a proxy dropped
-      // the answer header (jupyter_server#1310). Its hello is its word: speak v2.
+      // v2 although no subprotocol was seen: a proxy dropped the answer header
+      // (jupyter_server#1310) and this client opened anyway (Chromium does not).
       if (this._protocol?.version === 1) {
         this._onHello(msg, false);
       }

@@ -47,7 +47,12 @@ export interface ISocketOptions {
   url: string | (() => string);
   WebSocket: IWebSocketConstructor;
   handler: ISocketHandler;
-  /** Subprotocols offered on every connect. */
+  /**
+   * Subprotocols offered. A socket that fails before opening while offering
+   * them is retried at once offering none: browsers fail the handshake when a
+   * proxy drops the server's Sec-WebSocket-Protocol answer (jupyter_server#1310),
+   * so a stripped answer must not cost the connection.
+   */
   protocols?: string[];
   backoff?: IBackoffOptions;
   random?: () => number;
@@ -149,17 +154,21 @@ export class ReconnectingSocket {
   private _open(): void {
     this._gaveUp = false;
     this._setStatus(this._everConnected ? 'reconnecting' : 'connecting');
-    const { url, protocols } = this._options;
+    const { url } = this._options;
+    const protocols = this._fallback ? [] : (this._options.protocols ?? []);
     const ws = new this._options.WebSocket(
       typeof url === 'function' ? url() : url,
       protocols
     );
+    this._offered = protocols.length > 0;
+    this._opened = false;
     // v2 output arrives as binary frames; an ArrayBuffer is read without a copy.
     ws.binaryType = 'arraybuffer';
     this._socketCount++;
     this._ws = ws;
     ws.onopen = () => {
       if (ws === this._ws) {
+        this._opened = true;
         this._options.handler.onOpen(ws.protocol ?? '');
       }
     };
@@ -184,6 +193,14 @@ export class ReconnectingSocket {
       this._setStatus('closed');
       return;
     }
+    if (!this._opened && this._offered) {
+      // Maybe a proxy dropped the subprotocol answer: try at once offering none.
+      this._fallback = true;
+      this._open();
+      return;
+    }
+    // Offer the subprotocol again next time (a server restart may bring v2).
+    this._fallback = false;
     // Server closes (1000/1001 included, e.g. a restart) and drops (1006) are
     // all retried: only our own dispose() is final.
     this._schedule();
@@ -233,4 +250,9 @@ export class ReconnectingSocket {
   private _gaveUp = false;
   private _disposed = false;
   private _socketCount = 0;
+  /** The current socket offered subprotocols / has opened. */
+  private _offered = false;
+  private _opened = false;
+  /** The next socket offers no subprotocol (the last offer failed to open). */
+  private _fallback = false;
 }

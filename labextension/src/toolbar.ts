@@ -40,13 +40,15 @@ export class PanelToolbar extends Widget {
   /** Show the connection's status and protocol. */
   update(): void {
     const status = this._connection.status;
-    const status_ = this._status;
-    status_.dataset.status = status;
-    delete status_.dataset.error;
-    status_.textContent = STATUS_TEXT[status];
-    status_.title = protocolText(this._connection.protocol);
+    const node = this._status;
+    node.dataset.status = status;
+    delete node.dataset.error;
+    node.textContent = STATUS_TEXT[status];
+    const info = this._connection.protocol;
+    node.title = protocolText(info);
+    node.dataset.protocol = info === null ? '' : String(info.version);
     // aria-disabled, not disabled: a disabled button shows no tooltip.
-    status_.setAttribute('aria-disabled', String(status !== 'closed'));
+    node.setAttribute('aria-disabled', String(status !== 'closed'));
   }
 
   dispose(): void {

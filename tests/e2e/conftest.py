@@ -16,9 +16,10 @@ import sys
 import threading
 import time
 import urllib.request
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any, Callable
 
 import pytest
 
@@ -55,6 +56,10 @@ class TcpProxy:
         self.target_port = target_port
         self.port = 0
         self.refuse = False
+        # Gateways that drop Sec-WebSocket-Protocol (jupyter_server#1310): from the browser's
+        # request (the server then sees no offer) or from the server's 101 answer.
+        self.strip_request_subprotocol = False
+        self.strip_answer_subprotocol = False
         self.refuse_marker = b"api/termmux/socket"
         self._loop = asyncio.new_event_loop()
         self._conns: set[asyncio.StreamWriter] = set()
@@ -88,11 +93,16 @@ class TcpProxy:
             writer.transport.abort()
             return
         self._conns.update((writer, up_writer))
-        up_writer.write(first)
+        up_writer.write(_strip_subprotocol(first) if self.strip_request_subprotocol else first)
 
-        async def pipe(src: asyncio.StreamReader, dst: asyncio.StreamWriter) -> None:
+        async def pipe(
+            src: asyncio.StreamReader, dst: asyncio.StreamWriter, strip: bool = False
+        ) -> None:
             try:
                 while data := await src.read(65536):
+                    if strip:
+                        # The 101 answer comes first and whole (a few hundred bytes).
+                        data, strip = _strip_subprotocol(data), False
                     dst.write(data)
                     await dst.drain()
             except (ConnectionError, OSError):
@@ -101,7 +111,8 @@ class TcpProxy:
                 dst.transport.abort()
                 self._conns.discard(dst)
 
-        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer))
+        strip = self.strip_answer_subprotocol
+        await asyncio.gather(pipe(reader, up_writer), pipe(up_reader, writer, strip))
 
     def cut_all(self) -> int:
         """Abort every open proxied connection; return how many TCP streams were cut."""
@@ -132,6 +143,14 @@ class TcpProxy:
         self._loop.call_soon_threadsafe(self._loop.stop)
         self._thread.join(10)
         self._loop.close()
+
+
+def _strip_subprotocol(head: bytes) -> bytes:
+    """Drop the Sec-WebSocket-Protocol header line from an HTTP head."""
+    lines = head.split(b"\r\n")
+    return b"\r\n".join(
+        line for line in lines if not line.lower().startswith(b"sec-websocket-protocol:")
+    )
 
 
 @dataclass

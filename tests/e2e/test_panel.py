@@ -20,6 +20,7 @@ import pytest
 import tornado.websocket
 
 from .conftest import LabServer
+from .frames import FrameLog, join_streams, session_stream
 
 pytestmark = pytest.mark.browser
 
@@ -122,6 +123,30 @@ def session_ids(page: Any) -> list[str]:
     return ids
 
 
+STATUS = f"{PANEL} .jp-TermMux-status"
+
+
+def protocol_version(page: Any) -> int:
+    """The protocol the page's socket speaks, as the connection indicator shows it."""
+    page.wait_for_selector(f"{STATUS}[data-protocol='1'], {STATUS}[data-protocol='2']")
+    return int(page.locator(STATUS).first.get_attribute("data-protocol"))
+
+
+def require_v2(page: Any) -> None:
+    """Skip unless the server negotiated protocol v2 (it sends `hello`)."""
+    if protocol_version(page) != 2:
+        pytest.skip("the server does not speak protocol v2 yet")
+
+
+def seq_lines(text: str) -> list[int]:
+    """The numbers of every output line that is a number alone (`seq` output); control
+    sequences (bash's bracketed-paste switch before a command's output) and what a carriage
+    return overwrote are dropped, as on screen."""
+    clean = re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", text)
+    shown = (line.rstrip("\r").split("\r")[-1] for line in clean.split("\n"))
+    return [int(line) for line in shown if line.isdigit()]
+
+
 def server_terminals(server: LabServer) -> set[str]:
     """Names of the server's running terminals (GET /api/terminals)."""
     req = urllib.request.Request(
@@ -218,7 +243,10 @@ def test_three_tabs_route_output_keep_content_and_share_one_socket(
     assert len(sockets) == 1, [ws.url for ws in sockets]
 
     select_tab(page, 1)
-    type_command(page, "printf '\\e[1;32m%s\\e[0m terminals, one socket_%s\\n' 3 $((40+2)); ls -la --color=always /")
+    type_command(
+        page,
+        "printf '\\e[1;32m%s\\e[0m terminals, one socket_%s\\n' 3 $((40+2)); ls -la --color=always /",
+    )
     wait_visible_text(page, "one socket_42")
     shot = artifacts / "termmux-panel-three-tabs.png"
     page.screenshot(path=str(shot))
@@ -354,14 +382,16 @@ def test_under_a_base_url_with_live_theme(lab_factory: Any, page: Any) -> None:
 
 
 def test_large_output_arrives_whole_and_exit_is_shown(lab: LabServer, page: Any) -> None:
-    """A fast 300 000-line stream in a background tab arrives whole (client flow control drops
-    nothing) while the foreground tab stays usable; a second panel shares the page's one socket;
-    a shell that exits says so in its tab."""
-    sockets = termmux_sockets(page)
+    """A fast 300 000-line stream in a background tab arrives whole, every line once and in
+    order (checked on the frames the page received: nothing dropped, doubled or truncated), while
+    the foreground tab stays usable; a second panel shares the page's one socket; a shell that
+    exits says so in its tab."""
+    frames = FrameLog(page)
     open_lab(page, lab)
     launch_panel(page)
     new_tab(page)
     select_tab(page, 0)
+    streamed = session_ids(page)[0]
     type_command(page, "seq 1 300000; echo big_$((50*2))")
     select_tab(page, 1)
     run(page, "fg", 9)  # the foreground tab answers while the background one streams
@@ -370,6 +400,14 @@ def test_large_output_arrives_whole_and_exit_is_shown(lab: LabServer, page: Any)
     lines = [line.strip() for line in visible_text(page).splitlines()]
     end = lines.index("big_100")
     assert lines[end - 3 : end] == ["299998", "299999", "300000"], lines[-10:]
+    # Every line of the stream reached the page, in order, once (v1 text or v2 binary frames).
+    assert len(frames.sockets) == 1
+    stream = session_stream(frames.sockets[0], streamed)
+    assert stream.truncated == 0
+    text = stream.data.decode()
+    assert "big_100" in text
+    numbers = seq_lines(text)
+    assert numbers == list(range(1, 300001)), (len(numbers), numbers[:3], numbers[-3:])
 
     # A second panel (palette command) opens no second socket.
     page.keyboard.press("Control+Shift+C")
@@ -378,7 +416,7 @@ def test_large_output_arrives_whole_and_exit_is_shown(lab: LabServer, page: Any)
     page.wait_for_function(f"() => document.querySelectorAll('{PANEL}').length === 2")
     current_panel = f"{PANEL}:not(.lm-mod-hidden)"
     page.wait_for_selector(f"{current_panel} .jp-TermMux-terminal[data-state=attached]")
-    assert len(sockets) == 1, [ws.url for ws in sockets]
+    assert len(frames.sockets) == 1, [s.url for s in frames.sockets]
 
     # The shell exits: its tab says so and is marked.
     term = f"{current_panel} .jp-TermMux-terminal:not(.lm-mod-hidden)"
@@ -390,3 +428,104 @@ def test_large_output_arrives_whole_and_exit_is_shown(lab: LabServer, page: Any)
         "sel => document.querySelector(sel).textContent.includes('exited with code 3')",
         arg=f"{term} .xterm-rows",
     )
+
+
+def test_reload_during_output_loses_nothing(lab: LabServer, page: Any) -> None:
+    """On v2, reloading the page while a program prints brings the tab back attached to the
+    same shell (the saved incarnation is sent), and the two pages together received every line
+    of the output once in order: the new page's stream starts no later than the old one ended."""
+    frames = FrameLog(page)
+    open_lab(page, lab)
+    launch_panel(page)
+    require_v2(page)
+    (sid,) = session_ids(page)
+    # Paced by the program itself, so the reload lands in the middle of the output.
+    type_command(page, "for i in $(seq 1 800); do echo $i; sleep 0.005; done; echo fin_$((6*7))")
+    wait_visible_text(page, "60")
+    wait_workspace_saved(lab, [sid])
+    page.goto(f"{lab.url}lab")
+    page.wait_for_selector(f"{PANEL}[data-status=connected]", timeout=60_000)
+    wait_tabs(page, 1)
+    assert session_ids(page) == [sid]
+    wait_visible_text(page, "fin_42", timeout=60_000)
+
+    assert len(frames.sockets) == 2, "one socket per page load"
+    before, after = (session_stream(log, sid) for log in frames.sockets)
+    assert before.end is not None and before.end > 0, "the first page got no output"
+    assert b"fin_42" not in before.data, "the reload did not happen during the output"
+    numbers = seq_lines(join_streams(before, after).decode())
+    assert numbers == list(range(1, 801)), (len(numbers), numbers[:3], numbers[-3:])
+    # The reloaded page told the server which shell it had seen.
+    first_incarnation = frames.sockets[0].received("session.attached")[0]["incarnation"]
+    attach = frames.sockets[1].sent("session.attach")[0]
+    assert attach.get("incarnation") == first_incarnation, attach
+
+
+def headless_session(server: LabServer, sid: str, command: str, sentinel: str) -> None:
+    """Over a socket of our own (v1, no browser): create session `sid`, run `command` in it,
+    wait until its output shows `sentinel`, detach. Nothing answers terminal queries."""
+
+    async def drive() -> None:
+        url = f"ws://127.0.0.1:{server.port}{server.base_url}{SOCKET_PATH}?token={server.token}"
+        ws = await tornado.websocket.websocket_connect(url)
+        try:
+            await ws.write_message(json.dumps({"type": "session.create", "sessionId": sid}))
+            await ws.write_message(json.dumps({"type": "session.attach", "sessionId": sid}))
+            await ws.write_message(
+                json.dumps({"type": "terminal.input", "sessionId": sid, "data": command + "\r"})
+            )
+            seen = ""
+            while sentinel not in seen:
+                msg = json.loads(await asyncio.wait_for(ws.read_message(), 30))
+                if msg.get("type") == "terminal.output":
+                    seen += msg["data"]
+            await ws.write_message(json.dumps({"type": "session.detach", "sessionId": sid}))
+        finally:
+            ws.close()
+
+    # Sync Playwright owns this thread's event loop: talk from another thread.
+    with concurrent.futures.ThreadPoolExecutor(1) as pool:
+        pool.submit(asyncio.run, drive()).result(60)
+
+
+def test_replayed_terminal_queries_type_nothing_into_the_shell(lab: LabServer, page: Any) -> None:
+    """Output holding terminal queries (cursor position, device attributes) replayed into a
+    page types no answer into the shell: `cat -v` reading the terminal shows only what we type."""
+    frames = FrameLog(page)
+    queries = "printf 'Q\\033[6n\\033[c\\033[>c\\033]11;?\\007_%s\\n' $((6*7)); cat -v"
+    headless_session(lab, "queries", queries, "_42")
+    open_lab(page, lab)
+    launch_panel(page)
+    page.locator(f"{PANEL} .jp-TermMux-attach").click()
+    page.locator(".jp-TermMux-attachMenu .lm-Menu-item", has_text="Terminal queries").click()
+    wait_tabs(page, 2)
+    page.wait_for_selector(f"{VISIBLE_TERM}[data-state=attached]")
+    wait_visible_text(page, "_42")
+    # The sentinel goes through the same path as any reply would: what cat -v echoes back.
+    type_command(page, "typed_$((1+1))")
+    wait_visible_text(page, "typed_$((1+1))")
+    page.wait_for_function(
+        r"""sel => (document.querySelector(sel).textContent.match(/typed_\$\(\(1\+1\)\)/g)
+                  || []).length >= 2""",
+        arg=f"{VISIBLE_TERM} .xterm-rows",
+    )
+    assert "^[" not in visible_text(page), visible_text(page)
+    inputs = [m["data"] for log in frames.sockets for m in log.sent("terminal.input")]
+    assert not any("\x1b" in data for data in inputs), inputs
+
+
+@pytest.mark.parametrize("where", ["request", "answer"])
+def test_a_proxy_that_strips_the_subprotocol(lab: LabServer, page: Any, where: str) -> None:
+    """Behind a gateway that drops Sec-WebSocket-Protocol (from the request, or from the
+    server's answer, which makes Chromium fail the handshake), the panel retries without the
+    offer, works on protocol v1 and says so in the connection indicator's tooltip."""
+    if where == "request":
+        lab.proxy.strip_request_subprotocol = True
+    else:
+        lab.proxy.strip_answer_subprotocol = True
+    open_lab(page, lab)
+    launch_panel(page)
+    run(page, "proxied", 21)
+    assert protocol_version(page) == 1
+    title = str(page.locator(STATUS).first.get_attribute("title"))
+    assert "protocol v1 (no v2 negotiated" in title, title
