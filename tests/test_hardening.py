@@ -153,6 +153,7 @@ while len(ends) < 2:
     if not b:
         break
     out.write(b)
+    out.flush()  # the test paces the paste by this file's size
     lines = (tail + b).split(b"\n")
     tail = lines.pop()
     ends.update(x for x in lines if x in (b"ENDA", b"ENDB"))
@@ -160,7 +161,12 @@ out.close()
 os.write(1, ("tm_fin_%d\r\n" % (7 * 7)).encode())
 """
 
-PASTE_LINES = 10_500  # per path: 2 x ~1 MB, 21 000 lines (under the 1 MiB input queue each)
+PASTE_LINES = 10_500  # per path: 2 x ~1 MB, 21 000 lines
+
+#: How far the paste may run ahead of what the reader has recorded: a paste never needs the
+#: server to queue more than this (well under its 1 MiB input bound), yet both writers stay
+#: blocked on the full PTY all along.
+AHEAD = 256 * 1024
 
 
 def paste_line(prefix: str, i: int) -> str:
@@ -209,10 +215,18 @@ async def test_paste_through_termmux_and_classic_socket_at_once(
         mux.type(sid, f"stty raw -echo; python3 tm_reader.py {got.name}; stty sane\r")
         await mux.wait_output(sid, "tm_rdy_42", since=since)
 
+        def recorded() -> int:
+            return got.stat().st_size if got.exists() else 0
+
         async def paste() -> None:
             # Chunk by chunk from both paths in turn, so the two pastes reach the server
-            # interleaved, as two people pasting at once would.
+            # interleaved, as two people pasting at once would; never more than AHEAD bytes
+            # ahead of the reader.
+            sent = 0
             for a, b in zip(paste_chunks("A"), paste_chunks("B")):
+                sent += len(a) + len(b)
+                if sent - recorded() > AHEAD:
+                    await poll_until(lambda s=sent: s - recorded() <= AHEAD, 60, "the reader")
                 await mux.ws.write_message(
                     json.dumps({"type": "terminal.input", "sessionId": sid, "data": a})
                 )
