@@ -397,10 +397,8 @@ async def main_async(a: argparse.Namespace) -> int:
             rel = ""
             if t != "terminado" and x in base:
                 b = base[x]
-                rel = (
-                    f"  ×{s['mb_per_s'] / b['mb_per_s']:.2f} MB/s, "
-                    f"×{s['ms_per_mb'] / b['ms_per_mb']:.2f} ms/MB vs terminado"
-                )
+                cpu = f"×{s['ms_per_mb'] / b['ms_per_mb']:.2f}" if b["ms_per_mb"] else "-"
+                rel = f"  ×{s['mb_per_s'] / b['mb_per_s']:.2f} MB/s, {cpu} ms/MB vs terminado"
             print(
                 f"{t:10} {x:6} {s['runs']:>4} {s['mb_per_s']:7.1f} "
                 f"{s['mb_per_s_range'][0]:6.1f}-{s['mb_per_s_range'][1]:<6.1f} "
