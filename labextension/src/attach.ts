@@ -46,11 +46,12 @@ export function applyAttached(
     info.newShell = msg.incarnation !== record.incarnation;
   }
   const reset = !sentSince || msg.truncated === true || info.newShell;
+  // Lost only when resuming: the tabs showed up to `since` and history moved on.
+  if (sentSince && msg.truncated === true && !info.newShell) {
+    const from = record.offset ?? 0;
+    info.lostBytes = Math.max(0, (msg.offset ?? from) - from);
+  }
   if (reset) {
-    const from = record.offset;
-    if (!info.newShell && from !== null && msg.offset !== undefined) {
-      info.lostBytes = Math.max(0, msg.offset - from);
-    }
     for (const listener of record.listeners) {
       listener.onReset(msg.preamble ?? '');
     }

@@ -22,7 +22,7 @@ import {
 import { TerminalWriter } from './writer';
 
 /** How often, at most, a tab with new output asks for its resume point to be saved. */
-const RESUME_SAVE_MS = 1000;
+const RESUME_SAVE_MS = 5000;
 
 /** Output this soon after an attach does not mark a background tab as active. */
 const ACTIVITY_GRACE_MS = 1000;
@@ -111,7 +111,7 @@ export class TerminalTab extends Widget implements ISessionListener {
     return this._channel.resumePoint;
   }
 
-  /** Emitted (at most once a second) when `resumePoint` moved. */
+  /** Emitted (at most every 5 s) when `resumePoint` moved. */
   get resumeChanged(): ISignal<this, void> {
     return this._resumeChanged;
   }
@@ -150,7 +150,7 @@ export class TerminalTab extends Widget implements ISessionListener {
     }
     if (info.lostBytes > 0) {
       this._writer.notice(
-        `${info.lostBytes} bytes of output from while this tab was away are no longer available`
+        `${info.lostBytes} bytes of output from while this tab was away are no longer in the history`
       );
     }
     if (this._state !== 'exited') {
