@@ -510,30 +510,30 @@ async def test_close_finishes_after_the_requester_disconnects(connect_raw, make_
 # ------------------------------------------------------------- 9. second attach replays (v2)
 
 
-async def test_attaching_twice_without_since_replays_each_time(connect_v2, make_terminal):
-    """On v2 a second session.attach without since on the same socket (a second panel) is answered with an offset and replay frames holding the history, as the first one was."""
+async def test_attaching_twice_without_since_replays_each_time(connect, connect_v2, make_terminal):
+    """On v2 each session.attach without since on one socket (a first and a second panel) is answered with an offset, then replay frames from that offset holding the history."""
     sid = await make_terminal("two_panels")
+    typist = await connect("typist")  # gives the session a known history first
+    await typist.attach(sid)
+    cmd, expected = sentinel("panel")
+    since = len(typist.frames)
+    typist.type(sid, cmd)
+    await typist.wait_output(sid, expected, since=since)
+
     client = await connect_v2()
     await client.wait_type("hello")
-    first = await client.attach(sid)
-    channel = first.get("channel")
-    assert isinstance(channel, int) and isinstance(first.get("offset"), int), first
-    cmd, expected = sentinel("panel")
-    since = len(client.frames)
-    client.type(sid, cmd)
-    await client.wait_bytes(channel, expected.encode(), since)
-
-    second = await client.attach(sid)
-    at = client.index_of(second)
-    assert isinstance(second.get("offset"), int), second
-    channel2 = second.get("channel", channel)
-    await client.wait_bytes(channel2, expected.encode(), at)
-    replay = [
-        f for f in client.frames[at:] if f.get("type") == "<binary>" and f["channel"] == channel2
-    ]
-    assert replay and replay[0]["kind"] == 2, f"no replay frame after the second attach: {second}"
-    assert replay[0]["offset"] == second["offset"], (replay[0]["offset"], second)
-    assert expected.encode() in client.output(channel2, at, kind=2), "the replay lacks history"
+    for panel in ("first", "second"):
+        answer = await client.attach(sid)
+        at = client.index_of(answer)
+        channel, offset = answer.get("channel"), answer.get("offset")
+        assert isinstance(channel, int) and isinstance(offset, int), (panel, answer)
+        await client.wait_bytes(channel, expected.encode(), at)
+        frames = [
+            f for f in client.frames[at:] if f.get("type") == "<binary>" and f["channel"] == channel
+        ]
+        assert frames[0]["kind"] == 2, f"{panel} attach: no replay frame first: {answer}"
+        assert frames[0]["offset"] == offset, (panel, frames[0]["offset"], answer)
+        assert expected.encode() in client.output(channel, at, kind=2), f"{panel}: no history"
 
 
 # ------------------------------------------------------------ 10. output counts as activity
