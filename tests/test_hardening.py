@@ -387,6 +387,23 @@ async def test_session_create_refuses_names_outside_the_rule(connect, jp_fetch):
     assert ok["type"] == "session.created", ok
 
 
+async def test_lookup_ids_are_any_unicode_string_up_to_1024(connect):
+    """A lookup id of 0 to 1024 valid-Unicode characters naming no terminal is unknown-session; 1025 characters or a lone surrogate is a refused sessionId field (invalid-field), each answer echoing the request id."""
+    client = await connect()
+    for sid in ("", "../x", "é" * 1024):
+        answer = await client.request({"type": "session.attach", "sessionId": sid})
+        assert answer["type"] == "error" and answer["code"] == "unknown-session", answer
+    frames = {
+        "long": json.dumps({"type": "session.attach", "sessionId": "a" * 1025, "id": "long"}),
+        "lone": '{"type": "session.attach", "sessionId": "a\\ud800", "id": "lone"}',
+    }
+    for rid, frame in frames.items():
+        client.send(frame)
+        answer = await client.wait_frame(lambda f, r=rid: f.get("id") == r, what=rid)
+        assert answer["type"] == "error" and answer["code"] == "invalid-field", answer
+        assert "sessionId" in answer["message"], answer
+
+
 # ---------------------------------------------------------------------- 5. names not reused
 
 
