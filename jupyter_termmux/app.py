@@ -5,9 +5,10 @@ from __future__ import annotations
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Float, Int
 
+from .flow import Limits
 from .handlers import MuxSocketHandler
 from .protocol import CloseCode
-from .router import Limits, Router
+from .router import Router
 from .terminals import READ_SIZE, Terminals
 
 

@@ -1,30 +1,24 @@
-"""One client socket: dispatches its requests and frames its output.
+"""One client socket: dispatches its requests.
 
-The tornado handler only authenticates and translates; what a socket *does* is here, behind a
-small ``Transport`` interface (write a frame, close). When output goes out is decided by the
-socket's ``Scheduler`` (pure, ``scheduler.py``); who is attached to what by the ``Router``;
-the terminals are reached through ``terminals.py``.
-
-Protocol v1 sends output as JSON ``terminal.output`` text frames and counts a frame as credited
-once tornado handed it to the OS; v2 sends binary frames with offsets (``frames.py``) and counts
-it credited when the client acknowledges it (``ack``).
+The tornado handler only authenticates and translates; what a socket *does* is here: the
+request side (this module) on top of its output side (``output.py``: scheduler, channels,
+frames), behind a small ``Transport`` interface (write a frame, close). Who is attached to what
+is the ``Router``'s; the terminals are reached through ``terminals.py``.
 """
 
 from __future__ import annotations
 
 import asyncio
-import functools
 import itertools
 import logging
-from collections.abc import Awaitable, Callable
-from typing import Any, Protocol
+from collections.abc import Callable
+from typing import Any
 
-from tornado.websocket import WebSocketClosedError
-
-from . import __version__, frames, protocol, screen
-from .protocol import CloseCode, ErrorCode, ProtocolError, Request
-from .router import Router, Subscriber
-from .scheduler import Scheduler
+from . import __version__, protocol
+from .output import OutputPath, Transport
+from .protocol import ErrorCode, ProtocolError, Request
+from .router import Router
+from .session import Subscriber
 from .terminals import TerminalError
 
 _labels = itertools.count(1)
@@ -43,17 +37,7 @@ _TERMINAL_ERRORS = {
 _closing: set[asyncio.Task[Any]] = set()
 
 
-class Transport(Protocol):
-    """The socket under a connection (the tornado handler)."""
-
-    def write_frame(self, frame: str | bytes, binary: bool = False) -> Awaitable[None]:
-        """Send one frame; the awaitable resolves once it is handed to the OS."""
-
-    def close(self, code: int | None = None, reason: str | None = None) -> None:
-        """Close the socket."""
-
-
-class MuxConnection:
+class MuxConnection(OutputPath):
     """The server side of one multiplexed socket."""
 
     def __init__(
@@ -64,26 +48,11 @@ class MuxConnection:
         version: int = 1,
         peer: str = "",
     ) -> None:
-        self.router = router
-        self.transport = transport
+        super().__init__(router, transport, version)
         self.log = log
-        self.version = version
         self.label = f"#{next(_labels)}" + (f"({peer})" if peer else "")
-        limits = router.limits
-        self.max_message_size = limits.max_message_size
-        self.closed = False
+        self.max_message_size = router.limits.max_message_size
         self._disconnected = False
-        self._loop = asyncio.get_running_loop()
-        self.scheduler = Scheduler(
-            clock=self._loop.time,
-            call_later=self._loop.call_later,
-            send=self._send_output,  # type: ignore[arg-type]
-            coalesce_delay=limits.coalesce_delay,
-            socket_window=limits.socket_window if version >= 2 else limits.high_watermark,
-        )
-        self._window = limits.window if version >= 2 else 2**62
-        self._channels: dict[int, Subscriber] = {}
-        self._prefixes: dict[Subscriber, str] = {}
         self._dispatch: dict[str, Callable[[Request], None]] = {
             "session.attach": self._attach,
             "session.detach": self._detach,
@@ -225,131 +194,11 @@ class MuxConnection:
         self.scheduler.credit(sub, req.args["bytes"])
         self.router.update(sub.session)
 
-    # --- the router's view (router.Client) -------------------------------------------
-
-    def wake(self, sub: Subscriber) -> None:
-        """``sub``'s session has output this socket may not have sent yet."""
-        if sub not in self.scheduler.streams:
-            self.scheduler.add(sub, self._window)
-            self._channels[sub.channel] = sub
-        self.scheduler.notify(sub, sub.session.history.end - sub.sent)
-
-    def backlog(self, sub: Subscriber) -> int:
-        """Bytes of ``sub`` not yet credited: unsent plus in flight."""
-        stream = self.scheduler.streams.get(sub)
-        inflight = stream.inflight if stream is not None else 0
-        return sub.session.history.end - sub.sent + inflight
-
-    def delivered(self, sub: Subscriber) -> int:
-        """The offset up to which the client surely has ``sub``'s output."""
-        stream = self.scheduler.streams.get(sub)
-        return sub.sent - (stream.inflight if stream is not None else 0)
-
-    def forget(self, sub: Subscriber) -> None:
-        """``sub`` ended: stop scheduling it."""
-        self.scheduler.remove(sub)
-        if self._channels.get(sub.channel) is sub:
-            del self._channels[sub.channel]
-        self._prefixes.pop(sub, None)
-
-    def finish(self, sub: Subscriber, msg: dict[str, Any]) -> None:
-        """Send all of ``sub``'s remaining output, whatever its credit, then ``msg``."""
-        while not self.closed and sub.sent < sub.session.history.end:
-            if self._send_output(sub, 1 << 20) == 0:
-                break
-        self.send(msg)
-
-    # --- outgoing --------------------------------------------------------------------
-
-    def send(self, msg: dict[str, Any]) -> None:
-        """Send a control message."""
-        self._write(protocol.encode(msg))
-
-    def _send_output(self, sub: Subscriber, max_bytes: int) -> int:
-        """Frame up to ``max_bytes`` of ``sub``'s output from history; return bytes sent."""
-        history = sub.session.history
-        if sub.sent < history.start:
-            self._truncated(sub)
-        offset = sub.sent
-        replay = offset < sub.replay_until
-        if replay:
-            max_bytes = min(max_bytes, sub.replay_until - offset)
-        data = history.read(offset, max_bytes)
-        if not data or self.closed:
-            return 0
-        if replay:
-            data = screen.scrub_queries(data)
-        sub.sent = offset + len(data)
-        if self.version >= 2:
-            kind = frames.FrameType.REPLAY if replay else frames.FrameType.OUTPUT
-            self._write(frames.encode(kind, sub.channel, offset, data), binary=True)
-        else:
-            prefix = self._prefixes.get(sub)
-            if prefix is None:
-                prefix = self._prefixes[sub] = protocol.output_prefix(sub.session.name)
-            text = data.decode("utf-8", "replace")
-            self._write(protocol.encode_output(prefix, text, replay), credit=(sub, len(data)))
-        self.router.peak_inflight = max(self.router.peak_inflight, self.scheduler.inflight)
-        return len(data)
-
-    def _truncated(self, sub: Subscriber) -> None:
-        """History moved past ``sub``: jump to its start (v2 says so, with a preamble)."""
-        history = sub.session.history
-        sub.sent = history.start
-        sub.replay_until = history.end
-        self.log.info("termmux: socket %s fell behind session %s", self.label, sub.session.name)
-        if self.version >= 2:
-            self.send(
-                {
-                    "type": "session.truncated",
-                    "sessionId": sub.session.name,
-                    "channel": sub.channel,
-                    "offset": sub.sent,
-                    "preamble": screen.preamble(history.modes_at(sub.sent)),
-                }
-            )
-
-    def _write(
-        self, frame: str | bytes, binary: bool = False, credit: tuple[Subscriber, int] | None = None
-    ) -> None:
-        """Hand a frame to tornado; on v1, credit its bytes once the OS has them."""
-        if self.closed:
-            return
-        try:
-            written = self.transport.write_frame(frame, binary)
-        except WebSocketClosedError:
-            self._stop()
-            return
-        except Exception:
-            # Never let a failed write escape into tornado (a silent 1006): say so and close.
-            self.log.exception("termmux: socket %s: writing a frame failed", self.label)
-            self._stop()
-            self.transport.close(CloseCode.INTERNAL_ERROR, "internal server error")
-            return
-        if credit is not None:
-            done = functools.partial(self._written, *credit)
-            asyncio.ensure_future(written).add_done_callback(done)
-        else:
-            asyncio.ensure_future(written).add_done_callback(_quiet)
-
-    def _written(self, sub: Subscriber, n: int, future: asyncio.Future[None]) -> None:
-        _quiet(future)
-        if self.closed:
-            return
-        self.scheduler.credit(sub, n)
-        if sub.session.subscribers.get(self) is sub:
-            self.router.update(sub.session)
-
     # --- end -------------------------------------------------------------------------
 
     def close(self, code: int, reason: str) -> None:
         """Close the socket from the server side (``on_close`` then calls ``disconnect``)."""
         self.transport.close(code, reason)
-
-    def _stop(self) -> None:
-        """Write nothing more (the socket failed or closed); one log line, not one per frame."""
-        self.closed = True
-        self.scheduler.cancel()
 
     def disconnect(self) -> None:
         """The socket closed: leave every session (they keep running)."""
@@ -358,12 +207,6 @@ class MuxConnection:
         self._disconnected = True
         self._stop()
         self.router.disconnect(self)
-
-
-def _quiet(future: asyncio.Future[None]) -> None:
-    """Retrieve a write's outcome: a closed socket is handled by ``on_close``."""
-    if not future.cancelled():
-        future.exception()
 
 
 def _sid(req: Request) -> str:

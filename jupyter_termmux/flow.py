@@ -23,6 +23,23 @@ from typing import TypeVar
 K = TypeVar("K", bound=Hashable)
 
 
+@dataclass
+class Limits:
+    """The configurable limits (traitlets on ``TermMuxApp``), as plain values."""
+
+    history_limit: int = 512 * 1024
+    max_message_size: int = 1024 * 1024
+    max_sessions_per_socket: int = 128
+    high_watermark: int = 1024 * 1024
+    low_watermark: int = 256 * 1024
+    coalesce_delay: float = 0.004
+    slow_subscriber_timeout: float = 5.0
+    window: int = 256 * 1024
+    socket_window: int = 256 * 1024
+    ack_bytes: int = 16 * 1024
+    resume_hold: float = 5.0
+
+
 @dataclass(frozen=True)
 class Watermarks:
     """High and low marks of a v1 socket's backlog, in bytes."""

@@ -13,101 +13,12 @@ import asyncio
 import functools
 import itertools
 import logging
-from dataclasses import dataclass
-from typing import Any, Protocol
+from typing import Any
 
 from . import flow, screen
-from .history import History
-from .terminals import READ_SIZE, Pty, Terminals
-
-
-@dataclass
-class Limits:
-    """The configurable limits (traitlets on ``TermMuxApp``), as plain values."""
-
-    history_limit: int = 512 * 1024
-    max_message_size: int = 1024 * 1024
-    max_sessions_per_socket: int = 128
-    high_watermark: int = 1024 * 1024
-    low_watermark: int = 256 * 1024
-    coalesce_delay: float = 0.004
-    slow_subscriber_timeout: float = 5.0
-    window: int = 256 * 1024
-    socket_window: int = 256 * 1024
-    ack_bytes: int = 16 * 1024
-    resume_hold: float = 5.0
-
-
-class Client(Protocol):
-    """What the router needs from a socket's connection."""
-
-    label: str
-    version: int
-
-    def wake(self, sub: Subscriber) -> None: ...
-
-    def backlog(self, sub: Subscriber) -> int: ...
-
-    def delivered(self, sub: Subscriber) -> int: ...
-
-    def forget(self, sub: Subscriber) -> None: ...
-
-    def finish(self, sub: Subscriber, msg: dict[str, Any]) -> None: ...
-
-    def send(self, msg: dict[str, Any]) -> None: ...
-
-    def close(self, code: int, reason: str) -> None: ...
-
-
-class Subscriber:
-    """One socket's subscription to one session, and its position in the session's stream.
-
-    It also sits in terminado's ``PtyWithClients.clients`` so that ``resize_to_smallest`` sees
-    its ``size`` and the client count includes it (it has no ``on_pty_read``: output reaches
-    it through the router).
-    """
-
-    __slots__ = ("client", "session", "channel", "sent", "replay_until", "hold_since", "size")
-
-    def __init__(self, client: Client, session: Session, channel: int, sent: int) -> None:
-        self.client = client
-        self.session = session
-        self.channel = channel
-        #: Offset of the next byte to send.
-        self.sent = sent
-        #: Bytes before this offset are a replay (the client did not see them live).
-        self.replay_until = sent
-        #: When this v1 subscriber started holding the PTY (None: it does not).
-        self.hold_since: float | None = None
-        self.size: tuple[int | None, int | None] = (None, None)
-
-
-@dataclass
-class Attached:
-    """What ``Router.attach`` decided: where the stream starts for this subscriber."""
-
-    sub: Subscriber
-    new: bool
-    offset: int
-    truncated: bool
-    preamble: str | None
-
-
-class Session:
-    """Routing state of one adopted terminal while someone is attached or may resume."""
-
-    def __init__(self, pty: Pty) -> None:
-        self.pty = pty
-        self.name = pty.name
-        self.subscribers: dict[Client, Subscriber] = {}
-        #: v2 sockets that dropped: (offset they had, when the reservation lapses).
-        self.reservations: list[tuple[int, float]] = []
-        self.slow_timer: asyncio.TimerHandle | None = None
-        self.reservation_timer: asyncio.TimerHandle | None = None
-
-    @property
-    def history(self) -> History:
-        return self.pty.history
+from .flow import Limits
+from .session import Attached, Client, Session, Subscriber, history_room
+from .terminals import Terminals
 
 
 class Router:
@@ -119,7 +30,7 @@ class Router:
         self.log = log
         # A v1 subscriber cannot catch up from history: it holds the PTY before history
         # could move past it.
-        high = min(limits.high_watermark, _history_room(limits.history_limit))
+        high = min(limits.high_watermark, history_room(limits.history_limit))
         self.watermarks = flow.Watermarks(high, min(limits.low_watermark, high // 2))
         self.sessions: dict[str, Session] = {}
         self._attached: dict[Client, dict[str, Subscriber]] = {}
@@ -253,7 +164,7 @@ class Router:
             session.name,
             len(session.subscribers),
         )
-        if not session.subscribers and not session.reservations:
+        if session.idle:
             self._drop_session(session)
         else:
             session.pty.resize_to_smallest()
@@ -292,13 +203,11 @@ class Router:
             elif not holds:
                 sub.hold_since = None
             holding = holding or holds
-        history = session.history
-        reserved = min((o for o, _ in session.reservations), default=None)
         read = flow.should_read(
             v1_holding=holding,
             v2_backlogs=v2,
-            reserved_lag=None if reserved is None else history.end - reserved,
-            history_room=_history_room(history.limit),
+            reserved_lag=session.reserved_lag(),
+            history_room=history_room(session.history.limit),
         )
         if read:
             session.pty.resume()
@@ -339,43 +248,37 @@ class Router:
                 {"type": "session.detached", "sessionId": session.name, "reason": "slow"}
             )
             self._unsubscribe(sub)
-        if session.subscribers or session.reservations:
+        if not session.idle:
             self.update(session)
 
     # --- reservations ----------------------------------------------------------------
 
     def _reserve(self, session: Session, offset: int) -> None:
         """Hold history for a v2 client that dropped, for ``resume_hold`` seconds."""
-        lapse = self._loop.time() + self.limits.resume_hold
-        session.reservations.append((offset, lapse))
+        session.reserve(offset, self._loop.time() + self.limits.resume_hold)
         self._arm_reservations(session)
 
     def _arm_reservations(self, session: Session) -> None:
         if session.reservation_timer is not None:
             session.reservation_timer.cancel()
             session.reservation_timer = None
-        if session.reservations:
-            first = min(lapse for _, lapse in session.reservations)
+        first = session.next_lapse()
+        if first is not None:
             delay = max(0.0, first - self._loop.time())
             session.reservation_timer = self._loop.call_later(delay, self._lapse, session)
 
     def _lapse(self, session: Session) -> None:
         session.reservation_timer = None
-        now = self._loop.time()
-        session.reservations = [(o, t) for o, t in session.reservations if t > now]
+        session.lapse(self._loop.time())
         self._settle(session)
 
     def _drop_reservation(self, session: Session, since: int | None) -> None:
         """A client came back: the oldest reservation it can have left is released."""
-        if since is None or not session.reservations:
-            return
-        mine = [r for r in session.reservations if r[0] <= since]
-        if mine:
-            session.reservations.remove(min(mine))
+        if session.release(since):
             self._arm_reservations(session)
 
     def _settle(self, session: Session) -> None:
-        if not session.subscribers and not session.reservations:
+        if session.idle:
             self._drop_session(session)
         else:
             self._arm_reservations(session)
@@ -432,11 +335,6 @@ class Router:
             },
             "max_buffered": self.peak_inflight,
         }
-
-
-def _history_room(limit: int) -> int:
-    """How far history's end may run ahead of a held position: the limit less one read."""
-    return max(limit - READ_SIZE, limit // 2)
 
 
 def _ignore_output(data: bytes) -> None:

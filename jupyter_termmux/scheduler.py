@@ -40,7 +40,7 @@ NEVER = float("-inf")
 class Stream:
     """One subscription's output state on this socket."""
 
-    __slots__ = ("key", "window", "pending", "inflight", "last_output", "last_input")
+    __slots__ = ("inflight", "key", "last_input", "last_output", "pending", "window")
 
     def __init__(self, key: Hashable, window: int) -> None:
         self.key = key

@@ -239,12 +239,12 @@ async def test_replay_types_nothing(connect_v2: Any, make_terminal: Any) -> None
     live = await connect_v2()
     sid = await make_terminal("queries")
     a = await live.attach(sid)
-    live.type(sid, "printf 'Q1\\033[6nQ2\\033[cQ3\\033]11;?\\007Q4\\n'\r")
-    await live.wait_text(a["channel"], r"Q4")
+    live.type(sid, "printf 'Q1\\033[6nQ2\\033[cQ3\\033]11;?\\007'; echo Q_$((2+2))\r")
+    await live.wait_text(a["channel"], r"Q_4")
     assert b"\x1b[6n" in live.stream(a["channel"])
     later = await connect_v2()
     b = await later.attach(sid)
-    await later.wait_text(b["channel"], r"Q4")
+    await later.wait_text(b["channel"], r"Q_4")
     replayed = later.stream(b["channel"], kinds=(frames.FrameType.REPLAY,))
     assert b"Q1\0\0\0\0Q2\0\0\0Q3" in replayed
     assert b"\x1b[6n" not in replayed and b"\x1b[c" not in replayed

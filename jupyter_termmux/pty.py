@@ -1,0 +1,325 @@
+"""One adopted terminal: termmux reads, writes, sizes, watches and closes its PTY.
+
+Part of the adapter around terminado and ptyprocess (with ``terminals.py``); contract tests in
+``tests/test_terminals_contract.py`` pin what it assumes of them. Adopting a terminal takes
+over its reading (as bytes, cut at UTF-8 boundaries, instead of terminado's decoded text), keeps
+its byte-bounded ``History`` in ``read_buffer`` (JupyterLab's classic terminal socket replays
+from it), funnels every input, its own and that of classic sockets, through one ordered,
+non-blocking writer, notices its exit with the exit code or signal, and closes it off the event
+loop (ptyprocess sleeps 0.1 s in ``close``).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import codecs
+import fcntl
+import logging
+import os
+import signal
+import uuid
+from collections.abc import Callable
+from datetime import datetime, timezone
+from typing import Any
+
+from terminado.management import PtyWithClients
+from tornado.websocket import WebSocketClosedError
+
+from .history import History
+
+#: Bytes read from a PTY at once (terminado reads 65536 as well).
+READ_SIZE = 65536
+
+#: Input bytes a terminal may have queued while its program does not read them.
+INPUT_QUEUE_LIMIT = 1024 * 1024
+
+#: Seconds between checks that a paused terminal's program is still alive.
+EXIT_CHECK_INTERVAL = 1.0
+
+#: Seconds between activity stamps for the culler (output is activity too).
+ACTIVITY_INTERVAL = 1.0
+
+
+class TerminalError(Exception):
+    """A terminal operation failed; ``kind`` says how (see ``connection.py``)."""
+
+    def __init__(self, kind: str, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind  # "unknown", "exists", "limit", "cwd", "create", "overflow"
+
+
+def _split_utf8(data: bytes) -> int:
+    """Where ``data`` ends on a whole UTF-8 sequence (an incomplete tail waits for more)."""
+    n = len(data)
+    for back in range(1, min(4, n + 1)):
+        byte = data[n - back]
+        if byte < 0x80:
+            return n
+        if byte >= 0xC0:  # a lead byte: is its sequence complete?
+            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
+            return n if back >= need else n - back
+    return n
+
+
+class Pty:
+    """One adopted terminal: its reader, writer, history, exit, size and identity."""
+
+    def __init__(
+        self,
+        manager: Any,
+        name: str,
+        term: PtyWithClients,
+        history_limit: int,
+        settings: dict[str, Any],
+        log: logging.Logger,
+    ) -> None:
+        self.manager = manager
+        self.name = name
+        self.term = term
+        self.log = log
+        self._settings = settings
+        #: Identity of this terminal's life: a new shell under a reused name has another.
+        self.incarnation = uuid.uuid4().hex[:16]
+        self.fd: int = term.ptyproc.fd
+        self.history = History(history_limit)
+        for text in term.read_buffer:  # what terminado kept before adoption
+            self.history.append(text.encode("utf-8", "replace"))
+        self.on_output: Callable[[bytes], None] = lambda data: None
+        self.on_exit: Callable[[int | None, str | None], None] = lambda code, sig: None
+        self.exit_code: int | None = None
+        self.exit_signal: str | None = None
+        self.exited = asyncio.get_running_loop().create_future()
+        self.reading = False
+        self._loop = asyncio.get_running_loop()
+        self._carry = b""
+        self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
+        self._input = bytearray()
+        self._writing = False
+        self._room = asyncio.Event()
+        self._room.set()
+        self._last_activity = 0.0
+        self._exit_check: asyncio.TimerHandle | None = None
+        self._adopt()
+
+    # --- adoption --------------------------------------------------------------------
+
+    def _adopt(self) -> None:
+        """Take the PTY's reading and writing over from terminado."""
+        from tornado.ioloop import IOLoop
+
+        IOLoop.current().remove_handler(self.fd)  # terminado's reader
+        flags = fcntl.fcntl(self.fd, fcntl.F_GETFL)
+        # Safe now that every read and write of this PTY is ours, on the event loop.
+        fcntl.fcntl(self.fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
+        self.term.read_buffer = self.history  # type: ignore[assignment]  # classic replays
+        self.term.ptyproc.write = self._write_from_thread  # classic sockets' input
+        self.resume()
+
+    # --- reading ---------------------------------------------------------------------
+
+    def pause(self) -> None:
+        """Stop reading: the program blocks on its own output (nothing is lost)."""
+        if self.reading:
+            self._loop.remove_reader(self.fd)
+            self.reading = False
+            self._exit_check = self._loop.call_later(EXIT_CHECK_INTERVAL, self._check_exit)
+
+    def resume(self) -> None:
+        """Read again."""
+        if self._exit_check is not None:
+            self._exit_check.cancel()
+            self._exit_check = None
+        if not self.reading and not self.exited.done() and self.fd >= 0:
+            self._loop.add_reader(self.fd, self._read)
+            self.reading = True
+
+    def _check_exit(self) -> None:
+        """A paused PTY never reports its EOF: if its program ended (killed, or deleted through
+        the REST API), read it to the end. What is left is at most the kernel's PTY buffer."""
+        self._exit_check = None
+        if self.reading or self.exited.done():
+            return
+        try:
+            alive = self.term.ptyproc.isalive()
+        except Exception:  # noqa: BLE001  # reaped elsewhere: it is not alive
+            alive = False
+        if alive:
+            self._exit_check = self._loop.call_later(EXIT_CHECK_INTERVAL, self._check_exit)
+        else:
+            self.log.info("termmux: paused session %s ended; reading its last output", self.name)
+            self.resume()
+
+    def _read(self) -> None:
+        try:
+            data = os.read(self.fd, READ_SIZE)
+        except BlockingIOError:
+            return
+        except OSError:  # EIO: the program and every holder of the terminal's tty ended
+            data = b""
+        if not data:
+            self._eof()
+            return
+        if self._carry:
+            data = self._carry + data
+        cut = _split_utf8(data)
+        self._carry = data[cut:]
+        data = data[:cut] if cut < len(data) else data
+        if not data:
+            return
+        self.history.append(data)
+        self._activity()
+        self.on_output(data)
+        classic = [c for c in self.term.clients if hasattr(c, "on_pty_read")]
+        if classic:
+            text = self._decoder.decode(data)
+            for client in classic:
+                try:
+                    client.on_pty_read(text)
+                except WebSocketClosedError:
+                    pass  # a classic socket that is closing; its on_close removes it
+
+    def _activity(self) -> None:
+        """Output is activity for the idle culler (jupyter_server_terminals#112)."""
+        now = self._loop.time()
+        if now - self._last_activity >= ACTIVITY_INTERVAL:
+            self._last_activity = now
+            self.touch()
+
+    def touch(self) -> None:
+        """Stamp activity on the terminal and the server (culling, /api/status)."""
+        stamp = datetime.now(timezone.utc)
+        self.term.last_activity = stamp  # type: ignore[attr-defined]
+        self._settings["terminal_last_activity"] = stamp
+
+    # --- writing ---------------------------------------------------------------------
+
+    def write(self, data: bytes) -> None:
+        """Queue input, whole and in order, and write it without ever blocking."""
+        if len(self._input) + len(data) > INPUT_QUEUE_LIMIT:
+            raise TerminalError(
+                "overflow",
+                f"session {self.name!r} is not reading its input ({len(self._input)} bytes "
+                "queued); this input was not written",
+            )
+        self._input += data
+        self.touch()
+        self._flush_input()
+
+    def _flush_input(self) -> None:
+        if self.exited.done() or self.fd < 0:
+            self._input.clear()
+            return
+        try:
+            written = os.write(self.fd, self._input) if self._input else 0
+        except BlockingIOError:
+            written = 0
+        except OSError as e:  # the PTY closed under us
+            self.log.warning("termmux: input to session %s failed: %s", self.name, e)
+            self._input.clear()
+            written = 0
+        del self._input[:written]
+        if self._input and not self._writing:
+            self._loop.add_writer(self.fd, self._flush_input)
+            self._writing = True
+        elif not self._input and self._writing:
+            self._loop.remove_writer(self.fd)
+            self._writing = False
+        if len(self._input) < INPUT_QUEUE_LIMIT // 2:
+            self._room.set()
+
+    def _write_from_thread(self, text: str) -> int:
+        """terminado's classic socket writes here from its executor thread: queue it on the
+        loop and wait for room, so a flood of classic input blocks that thread, not the loop."""
+        data = text.encode("utf-8", "replace")
+        asyncio.run_coroutine_threadsafe(self._write_when_room(data), self._loop).result()
+        return len(data)
+
+    async def _write_when_room(self, data: bytes) -> None:
+        while len(self._input) + len(data) > INPUT_QUEUE_LIMIT and not self.exited.done():
+            self._room.clear()
+            await self._room.wait()
+        if not self.exited.done():
+            self.write(data)
+
+    # --- size ------------------------------------------------------------------------
+
+    def resize_to_smallest(self) -> None:
+        """The PTY takes the smallest size of its clients, as terminado does."""
+        if not self.exited.done():
+            self.term.resize_to_smallest()
+
+    def nudge(self) -> None:
+        """Make a full-screen program repaint: rows-1, then back (SIGWINCH twice), as dtach
+        and abduco do; many programs only redraw when the size really changes."""
+        if self.exited.done():
+            return
+        rows, cols = self.term.ptyproc.getwinsize()
+        if rows > 1:
+            self.term.ptyproc.setwinsize(rows - 1, cols)
+            self._loop.call_later(0.05, self._restore_size, rows, cols)
+
+    def _restore_size(self, rows: int, cols: int) -> None:
+        if not self.exited.done():
+            self.term.ptyproc.setwinsize(rows, cols)
+            self.resize_to_smallest()
+
+    # --- end -------------------------------------------------------------------------
+
+    def _eof(self) -> None:
+        """The program ended: stop watching the fd, close it off the loop, report the exit."""
+        self.pause()
+        if self._writing:
+            self._loop.remove_writer(self.fd)
+            self._writing = False
+        self._input.clear()
+        self._room.set()
+        self.manager.ptys_by_fd.pop(self.fd, None)
+        if self.manager.terminals.get(self.name) is self.term:
+            del self.manager.terminals[self.name]
+        task = self._loop.create_task(self._close())
+        _background.add(task)
+        task.add_done_callback(_background.discard)
+
+    async def _close(self) -> None:
+        """Close the PTY and reap the program without sleeping on the loop.
+
+        ptyprocess's ``close`` sleeps 0.1 s (and more to terminate); here the wait is async
+        and every ``isalive`` runs on the loop thread, as terminado's ``terminate`` does, so
+        the two never reap the same child from two threads.
+        """
+        ptyproc = self.term.ptyproc
+        try:
+            ptyproc.fileobj.close()
+        except OSError:
+            pass
+        ptyproc.closed = True
+        ptyproc.fd = -1
+        self.fd = -1
+        for attempt in range(60):
+            try:
+                if not ptyproc.isalive():
+                    break
+            except Exception:  # noqa: BLE001  # reaped elsewhere: the status is what it is
+                break
+            if attempt == 40:
+                ptyproc.kill(signal.SIGKILL)
+            await asyncio.sleep(0.05)
+        self.exit_code = ptyproc.exitstatus
+        sig = ptyproc.signalstatus
+        self.exit_signal = signal.Signals(sig).name if sig else None
+        self.log.info(
+            "termmux: session %s ended (code %s, signal %s)",
+            self.name,
+            self.exit_code,
+            self.exit_signal,
+        )
+        for client in list(self.term.clients):
+            if hasattr(client, "on_pty_died"):  # classic terminal sockets
+                client.on_pty_died()
+        if not self.exited.done():
+            self.exited.set_result(None)
+        self.on_exit(self.exit_code, self.exit_signal)
+
+
+#: Tasks that must finish even if whoever started them goes away (a closing socket).
+_background: set[asyncio.Task[Any]] = set()

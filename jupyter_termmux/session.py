@@ -1,0 +1,119 @@
+"""A session's routing state: its subscribers, each with a position in the output stream, and
+the reservations of v2 sockets that dropped and may resume. Plain state, no I/O: the router
+(``router.py``) owns the maps and acts on them.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+from typing import Any, Protocol
+
+from .history import History
+from .pty import READ_SIZE, Pty
+
+
+class Client(Protocol):
+    """What the router needs from a socket's connection."""
+
+    label: str
+    version: int
+
+    def wake(self, sub: Subscriber) -> None: ...
+
+    def backlog(self, sub: Subscriber) -> int: ...
+
+    def delivered(self, sub: Subscriber) -> int: ...
+
+    def forget(self, sub: Subscriber) -> None: ...
+
+    def finish(self, sub: Subscriber, msg: dict[str, Any]) -> None: ...
+
+    def send(self, msg: dict[str, Any]) -> None: ...
+
+    def close(self, code: int, reason: str) -> None: ...
+
+
+class Subscriber:
+    """One socket's subscription to one session, and its position in the session's stream.
+
+    It also sits in terminado's ``PtyWithClients.clients`` so that ``resize_to_smallest`` sees
+    its ``size`` and the client count includes it (it has no ``on_pty_read``: output reaches
+    it through the router).
+    """
+
+    __slots__ = ("channel", "client", "hold_since", "replay_until", "sent", "session", "size")
+
+    def __init__(self, client: Client, session: Session, channel: int, sent: int) -> None:
+        self.client = client
+        self.session = session
+        self.channel = channel
+        #: Offset of the next byte to send.
+        self.sent = sent
+        #: Bytes before this offset are a replay (the client did not see them live).
+        self.replay_until = sent
+        #: When this v1 subscriber started holding the PTY (None: it does not).
+        self.hold_since: float | None = None
+        self.size: tuple[int | None, int | None] = (None, None)
+
+
+@dataclass
+class Attached:
+    """What ``Router.attach`` decided: where the stream starts for this subscriber."""
+
+    sub: Subscriber
+    new: bool
+    offset: int
+    truncated: bool
+    preamble: str | None
+
+
+class Session:
+    """Routing state of one adopted terminal while someone is attached or may resume."""
+
+    def __init__(self, pty: Pty) -> None:
+        self.pty = pty
+        self.name = pty.name
+        self.subscribers: dict[Client, Subscriber] = {}
+        #: v2 sockets that dropped: (offset they had, when the reservation lapses).
+        self.reservations: list[tuple[int, float]] = []
+        self.slow_timer: asyncio.TimerHandle | None = None
+        self.reservation_timer: asyncio.TimerHandle | None = None
+
+    @property
+    def history(self) -> History:
+        return self.pty.history
+
+    @property
+    def idle(self) -> bool:
+        """Nobody is attached and nobody may resume: the router can forget this session."""
+        return not self.subscribers and not self.reservations
+
+    def reserve(self, offset: int, lapse_at: float) -> None:
+        """Hold history from ``offset`` for a dropped v2 client until ``lapse_at``."""
+        self.reservations.append((offset, lapse_at))
+
+    def next_lapse(self) -> float | None:
+        """When the earliest reservation lapses."""
+        return min((t for _, t in self.reservations), default=None)
+
+    def lapse(self, now: float) -> None:
+        """Drop the reservations that lapsed by ``now``."""
+        self.reservations = [(o, t) for o, t in self.reservations if t > now]
+
+    def release(self, since: int | None) -> bool:
+        """A client came back at ``since``: release the oldest reservation it can have left."""
+        mine = [r for r in self.reservations if since is not None and r[0] <= since]
+        if mine:
+            self.reservations.remove(min(mine))
+        return bool(mine)
+
+    def reserved_lag(self) -> int | None:
+        """How far history's end is past the oldest reservation (None without one)."""
+        oldest = min((o for o, _ in self.reservations), default=None)
+        return None if oldest is None else self.history.end - oldest
+
+
+def history_room(limit: int) -> int:
+    """How far history's end may run ahead of a held position: the limit less one read."""
+    return max(limit - READ_SIZE, limit // 2)
