@@ -19,6 +19,8 @@ CATEGORIES: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     ("PTY read (read1 syscall)", re.compile(r"^PtyProcess\.read \(ptyprocess")),
+    # the v2 server reads the PTY itself (terminals.py: os.read in ``_read``)
+    ("PTY read (termmux's own os.read)", re.compile(r"_read \(jupyter_termmux[/\\]terminals\.py")),
     (
         "UTF-8 decode (ptyprocess)",
         re.compile(r"^PtyProcessUnicode\.read \(|IncrementalDecoder\.decode \(|decode \(codecs"),
@@ -27,7 +29,7 @@ CATEGORIES: list[tuple[str, re.Pattern[str]]] = [
     (
         "JSON encode",
         re.compile(
-            r"json[/\\](encoder|__init__)\.py|^encode_output \(|^encode \(jupyter_termmux"
+            r"json[/\\](encoder|__init__)\.py|^encode_output \(|^encode \(jupyter_termmux[/\\]protocol"
             r"|^output_prefix \("
         ),
     ),
@@ -40,6 +42,7 @@ CATEGORIES: list[tuple[str, re.Pattern[str]]] = [
     ("WebSocket framing (tornado websocket.py)", re.compile(r"tornado[/\\]websocket\.py")),
     ("IOStream buffering (tornado iostream.py)", re.compile(r"tornado[/\\]iostream\.py")),
     ("termmux history buffer", re.compile(r"jupyter_termmux[/\\]history\.py")),
+    ("v2 binary frame encode", re.compile(r"jupyter_termmux[/\\]frames\.py")),
     ("termmux routing / flow / coalescing", re.compile(r"jupyter_termmux[/\\]")),
     ("terminado read buffer / fan-out / send_json", re.compile(r"terminado[/\\]")),
     (

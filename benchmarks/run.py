@@ -19,7 +19,7 @@ import psutil
 
 from . import report, scenarios
 from .scenarios import Settings
-from .server import SERVER_SRC_ENV, JupyterServer
+from .server import SERVER_SRC_ENV, JupyterServer, stop_servers_on_sigterm
 from .transports import V2_SUBPROTOCOL
 from .verify import TEXTS
 
@@ -409,6 +409,7 @@ async def wait_quiet(budget: list[float], threshold: float = 0.3) -> tuple[float
 
 def main(argv: list[str] | None = None) -> int:
     a = parse(argv)
+    stop_servers_on_sigterm()
     out = Path(a.out)
     out.mkdir(parents=True, exist_ok=True)
     print(f"benchmarks: results in {out}", flush=True)

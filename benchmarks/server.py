@@ -7,6 +7,7 @@ import json
 import os
 import secrets
 import shutil
+import signal
 import socket
 import subprocess
 import sys
@@ -25,6 +26,17 @@ REPO = Path(__file__).resolve().parent.parent
 #: commit) to benchmark that server instead of this checkout's
 SERVER_SRC_ENV = "TERMMUX_BENCH_SERVER_SRC"
 SHELL = ["/bin/bash", "--norc", "--noprofile"]
+
+
+def stop_servers_on_sigterm() -> None:
+    """Turn SIGTERM into KeyboardInterrupt, so that asyncio cancels the run and every
+    ``async with JupyterServer()`` stops its server (started in its own session, a killed
+    benchmark would otherwise leave it running)."""
+
+    def interrupt(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    signal.signal(signal.SIGTERM, interrupt)
 
 
 def free_port() -> int:

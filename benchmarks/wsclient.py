@@ -37,7 +37,7 @@ except ImportError:  # pragma: no cover
         "benchmarks.wsclient needs the websockets library (>= 13): pip install websockets"
     ) from None
 
-from .server import SERVER_SRC_ENV, JupyterServer
+from .server import SERVER_SRC_ENV, JupyterServer, stop_servers_on_sigterm
 
 MB = 1_000_000
 TRANSPORTS = ["terminado", "v1", "v2"]
@@ -430,6 +430,7 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--json", help="write the results here")
     p.add_argument("--server-src", help="serve this jupyter_termmux (see python -m benchmarks -h)")
     a = p.parse_args(argv)
+    stop_servers_on_sigterm()
     if a.server_src:
         os.environ[SERVER_SRC_ENV] = str(Path(a.server_src).resolve())
     return asyncio.run(main_async(a))
