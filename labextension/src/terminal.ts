@@ -65,6 +65,7 @@ export class TerminalTab extends Widget implements ISessionListener {
     });
     this._term.onResize(({ rows, cols }) => this._channel.resize(rows, cols));
     this._config.changed.connect(this._applyConfig, this);
+    this._lastResume = options.resume ?? null;
     this._channel = options.connection.attach(
       options.sessionId,
       this,
@@ -108,7 +109,9 @@ export class TerminalTab extends Widget implements ISessionListener {
 
   /** Where this tab's stream stands (v2), persisted so a reload can tell a new shell. */
   get resumePoint(): IResumePoint | null {
-    return this._channel.resumePoint;
+    // Kept past the session's end, so a reload can still tell a new shell by its name.
+    this._lastResume = this._channel.resumePoint ?? this._lastResume;
+    return this._lastResume;
   }
 
   /** Emitted (at most every 5 s) when `resumePoint` moved. */
@@ -273,6 +276,7 @@ export class TerminalTab extends Widget implements ISessionListener {
   private readonly _writer: TerminalWriter;
   private readonly _channel: ISessionChannel;
   private _resumeTimer: ReturnType<typeof setTimeout> | null = null;
+  private _lastResume: IResumePoint | null;
   private _resumeChanged = new Signal<this, void>(this);
   private _state: TabState = 'attaching';
   private _opened = false;

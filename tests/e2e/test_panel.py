@@ -177,8 +177,11 @@ def session_clients(server: LabServer) -> dict[str, int]:
         return pool.submit(asyncio.run, ask()).result(30)
 
 
-def wait_workspace_saved(server: LabServer, session_ids: list[str]) -> None:
-    """Wait until the server-side workspace holds the panel layout and its tabs' sessions."""
+def wait_workspace_saved(
+    server: LabServer, session_ids: list[str], with_incarnation: bool = False
+) -> None:
+    """Wait until the server-side workspace holds the panel layout and its tabs' sessions (and,
+    if asked, each tab's v2 incarnation)."""
     req = urllib.request.Request(
         f"http://127.0.0.1:{server.port}{server.base_url}lab/api/workspaces/default",
         headers={"Authorization": f"token {server.token}"},
@@ -189,7 +192,9 @@ def wait_workspace_saved(server: LabServer, session_ids: list[str]) -> None:
         panels = [v for k, v in data.items() if k.startswith("jupyter-termmux:panel:")]
         restorable = any(k.startswith("termmux:") for k in data)
         if restorable and any(
-            [t["sessionId"] for t in p.get("tabs", [])] == session_ids for p in panels
+            [t["sessionId"] for t in p.get("tabs", [])] == session_ids
+            and (not with_incarnation or all("incarnation" in t for t in p["tabs"]))
+            for p in panels
         ):
             return
         time.sleep(0.1)  # poll interval; the condition is the saved workspace
@@ -275,8 +280,10 @@ def test_three_tabs_route_output_keep_content_and_share_one_socket(
 
 def test_reconnect_after_the_server_side_drops_every_connection(lab: LabServer, page: Any) -> None:
     """Cutting every TCP connection makes the page reconnect on its own; tabs are re-attached
-    with their output replayed once, and input typed while reconnecting runs after re-attach."""
+    with their output shown once, and input typed while reconnecting runs after re-attach. On v2
+    each tab resumes with `since` at exactly the byte it had: no replay, no gap, no doubling."""
     sockets = termmux_sockets(page)
+    frames = FrameLog(page)
     open_lab(page, lab)
     launch_panel(page)
     new_tab(page)
@@ -301,6 +308,13 @@ def test_reconnect_after_the_server_side_drops_every_connection(lab: LabServer, 
     assert visible_text(page).count(first) == 1
     run(page, "post0", 800)
     assert len(sockets) >= 2
+    if protocol_version(page) == 2:
+        old, new = frames.sockets[0], frames.sockets[-1]
+        for sid in session_ids(page):
+            before, after = session_stream(old, sid), session_stream(new, sid)
+            (attach,) = [m for m in new.sent("session.attach") if m["sessionId"] == sid]
+            assert attach["since"] == before.end, (attach, before.end)
+            assert after.start == before.end and after.replayed == 0 and after.truncated == 0
 
 
 def test_detach_keeps_the_session_and_attach_menu_reopens_it(lab: LabServer, page: Any) -> None:
@@ -459,6 +473,38 @@ def test_reload_during_output_loses_nothing(lab: LabServer, page: Any) -> None:
     first_incarnation = frames.sockets[0].received("session.attached")[0]["incarnation"]
     attach = frames.sockets[1].sent("session.attach")[0]
     assert attach.get("incarnation") == first_incarnation, attach
+
+
+def test_a_reused_name_is_shown_as_a_new_shell(lab: LabServer, page: Any) -> None:
+    """On v2, a tab restored after its shell ended and another shell took the same name says
+    that it is a new shell, instead of silently showing another shell under the old tab."""
+    headless_session(lab, "reused", "echo first_$((2*3))", "first_6")
+    open_lab(page, lab)
+    launch_panel(page)
+    require_v2(page)
+    page.locator(f"{PANEL} .jp-TermMux-attach").click()
+    page.locator(".jp-TermMux-attachMenu .lm-Menu-item", has_text="Terminal reused").click()
+    wait_tabs(page, 2)
+    wait_visible_text(page, "first_6")
+    ids = session_ids(page)
+    wait_workspace_saved(lab, ids, with_incarnation=True)
+    delete = urllib.request.Request(
+        f"http://127.0.0.1:{lab.port}{lab.base_url}api/terminals/reused",
+        method="DELETE",
+        headers={"Authorization": f"token {lab.token}"},
+    )
+    urllib.request.urlopen(delete, timeout=10).close()
+    page.wait_for_selector(f"{VISIBLE_TERM}[data-state=exited]")
+    headless_session(lab, "reused", "echo second_$((3*3))", "second_9")
+
+    page.goto(f"{lab.url}lab")
+    page.wait_for_selector(f"{PANEL}[data-status=connected]", timeout=60_000)
+    wait_tabs(page, 2)
+    select_tab(page, ids.index("reused"))
+    wait_visible_text(page, "this is a new shell")
+    wait_visible_text(page, "second_9")
+    assert "first_6" not in visible_text(page)
+    page.wait_for_selector(f"{VISIBLE_TERM}[data-new-shell=true]")
 
 
 def headless_session(server: LabServer, sid: str, command: str, sentinel: str) -> None:
