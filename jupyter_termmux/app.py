@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Float, Int
+from traitlets import Dict, Float, Int, List
 
+from .profiles import parse as parse_profiles
 from .flow import Limits
 from .handlers import MuxSocketHandler
 from .protocol import CloseCode
@@ -91,6 +92,16 @@ class TermMuxApp(ExtensionApp):
         0 turns it off.""",
     )
 
+    profiles = List(
+        Dict(),
+        config=True,
+        help="""Named ways to start a terminal besides the server's own shell (offered in the
+        panel's "+ New" menu and launcher): a list of dicts with 'name', 'command' (a command line
+        or a list of strings), and optional 'env' (dict) and 'cwd' (relative to the root dir).
+        Example: [{"name": "python", "command": ["python3", "-q"]},
+        {"name": "zsh", "command": "zsh -l", "env": {"LANG": "C.UTF-8"}}]""",
+    )
+
     def limits(self) -> Limits:
         """The traits as plain values for the router and connections."""
         window = min(self.window, max(self.history_limit - READ_SIZE, self.history_limit // 2))
@@ -127,6 +138,10 @@ class TermMuxApp(ExtensionApp):
         for name in ("coalesce_delay", "slow_subscriber_timeout", "resume_hold"):
             if getattr(self, name) < 0:
                 errors.append(f"{name} must not be negative")
+        try:
+            parse_profiles(self.profiles)
+        except ValueError as e:
+            errors.append(str(e))
         return errors
 
     def initialize_settings(self) -> None:
@@ -141,6 +156,8 @@ class TermMuxApp(ExtensionApp):
         settings = self.serverapp.web_app.settings
         terminals = Terminals(settings, self.history_limit, self.log)
         self.router = Router(terminals, self.limits(), self.log)
+        if not self.invalid:
+            self.router.profiles = {p.name: p for p in parse_profiles(self.profiles)}
         self.settings["termmux_router"] = self.router
 
     def initialize_handlers(self) -> None:

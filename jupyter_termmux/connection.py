@@ -61,6 +61,7 @@ class MuxConnection(OutputPath):
             "session.create": self._create,
             "session.close": self._close,
             "session.list": self._list,
+            "profile.list": self._profiles,
             "ping": self._ping,
             "ack": self._ack,
         }
@@ -160,7 +161,18 @@ class MuxConnection(OutputPath):
 
     def _create(self, req: Request) -> None:
         args = req.args
-        sid = self.router.terminals.create(req.session_id, args["cwd"], args["rows"], args["cols"])
+        profile = None
+        if args["profile"] is not None:
+            profile = self.router.profiles.get(args["profile"])
+            if profile is None:
+                names = ", ".join(sorted(self.router.profiles))
+                raise ProtocolError(
+                    ErrorCode.INVALID_FIELD,
+                    f"field 'profile': no profile {args['profile']!r} (profiles: {names})",
+                )
+        sid = self.router.terminals.create(
+            req.session_id, args["cwd"], args["rows"], args["cols"], profile
+        )
         self.send(protocol.reply("session.created", req.id, sessionId=sid))
 
     def _close(self, req: Request) -> None:
@@ -183,6 +195,10 @@ class MuxConnection(OutputPath):
     def _list(self, req: Request) -> None:
         sessions = self.router.list_sessions(self)
         self.send(protocol.reply("session.list", req.id, sessions=sessions))
+
+    def _profiles(self, req: Request) -> None:
+        profiles = [p.describe() for p in self.router.profiles.values()]
+        self.send(protocol.reply("profile.list", req.id, profiles=profiles))
 
     def _ping(self, req: Request) -> None:
         self.send(protocol.reply("pong", req.id))

@@ -97,6 +97,7 @@ KINDS: dict[str, Kind] = {
         Kind("channel", _bounded_int(1, MAX_CHANNEL), f"an integer from 1 to {MAX_CHANNEL}"),
         Kind("count", _bounded_int(1, MAX_ACK), f"an integer from 1 to {MAX_ACK}"),
         Kind("incarnation", _bounded_str(128), "a string of at most 128 characters"),
+        Kind("profile", _bounded_str(128), "a string of at most 128 characters"),
     )
 }
 
@@ -137,9 +138,11 @@ CLIENT_MESSAGES: dict[str, tuple[Field, ...]] = {
         _f("cwd", "path"),
         _f("rows", "size"),
         _f("cols", "size"),
+        _f("profile", "profile"),
     ),
     "session.close": (_f("sessionId", "sessionId", True),),
     "session.list": (),
+    "profile.list": (),
     "ping": (),
     "ack": (_f("channel", "channel", True), _f("bytes", "count", True)),
 }
@@ -154,6 +157,7 @@ SERVER_MESSAGES = (
     "session.created",
     "session.closed",
     "session.list",
+    "profile.list",
     "pong",
     "terminal.output",
     "session.exited",

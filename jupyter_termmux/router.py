@@ -17,6 +17,7 @@ from typing import Any
 
 from . import flow, screen
 from .flow import Limits
+from .profiles import DEFAULT, Profile
 from .session import Attached, Client, Session, Subscriber, history_room
 from .terminals import Terminals
 
@@ -36,6 +37,8 @@ class Router:
         self._attached: dict[Client, dict[str, Subscriber]] = {}
         self._channels: dict[Client, itertools.count[int]] = {}
         self.peak_inflight = 0
+        #: Named ways to start a terminal, by name (``profiles.DEFAULT`` first).
+        self.profiles: dict[str, Profile] = {DEFAULT: Profile(DEFAULT, None)}
 
     @property
     def available(self) -> bool:

@@ -20,6 +20,7 @@ from typing import Any
 
 from terminado.management import MaxTerminalsReached
 
+from .profiles import Profile
 from .pty import READ_SIZE, Pty, TerminalError
 
 __all__ = ["READ_SIZE", "Pty", "TerminalError", "Terminals"]
@@ -81,13 +82,25 @@ class Terminals:
             if name not in self.manager.terminals:
                 return name
 
-    def create(self, name: str | None, cwd: str | None, rows: int | None, cols: int | None) -> str:
+    def create(
+        self,
+        name: str | None,
+        cwd: str | None,
+        rows: int | None,
+        cols: int | None,
+        profile: Profile | None = None,
+    ) -> str:
         """Start a terminal through the manager (so it is a server terminal, listed by REST)."""
         manager = self.manager
         if name is not None and name in manager.terminals:
             raise TerminalError("exists", f"session {name!r} already exists")
+        if cwd is None and profile is not None:
+            cwd = profile.cwd
         path = _resolve_cwd(self._settings.get("server_root_dir"), cwd)
         kwargs: dict[str, Any] = {"cwd": path, "name": name or self._next_name()}
+        if profile is not None and profile.command is not None:
+            # terminado lets these override its shell_command and add to the environment.
+            kwargs.update(shell_command=profile.command, extra_env=profile.env)
         if rows and cols:
             kwargs.update(height=rows, width=cols)  # LINES and COLUMNS in its environment
         try:

@@ -47,6 +47,7 @@ def test_limits_are_documented_traits() -> None:
     readme = (ROOT / "README.md").read_text()
     own = TermMuxApp.class_own_traits(config=True)
     assert set(own) == {
+        "profiles",
         "window",
         "socket_window",
         "ack_bytes",

@@ -334,3 +334,43 @@ async def test_exit_reports_the_signal_and_names_are_new(
     await client.request({"type": "session.close", "sessionId": n1})
     n2 = (await client.request({"type": "session.create"}))["sessionId"]
     assert n1 != n2
+
+
+class TestProfiles:
+    """Named shell profiles from TermMuxApp.profiles."""
+
+    @pytest.fixture
+    def termmux_config(self) -> dict[str, Any]:
+        return {
+            "profiles": [
+                {"name": "py", "command": ["python3", "-q", "-i"], "env": {"TM_PROFILE": "py-42"}}
+            ]
+        }
+
+    async def test_profiles_are_listed_and_start_their_command(
+        self, connect_v2: Any, jp_fetch: Any
+    ) -> None:
+        """profile.list shows the default and the configured profiles; session.create with a
+        profile starts its command with its environment; an unknown profile is invalid-field."""
+        client = await connect_v2()
+        listed = await client.request({"type": "profile.list"})
+        assert listed["profiles"] == [
+            {"name": "default", "default": True},
+            {"name": "py", "default": False},
+        ]
+        created = await client.request({"type": "session.create", "profile": "py"})
+        a = await client.attach(created["sessionId"])
+        client.type(created["sessionId"], "import os; print(os.environ['TM_PROFILE'][::-1])\r")
+        await client.wait_text(a["channel"], r"24-yp")
+        bad = await client.request({"type": "session.create", "profile": "nope"})
+        assert bad["type"] == "error" and bad["code"] == "invalid-field" and "py" in bad["message"]
+
+
+def test_invalid_profiles_are_reported_not_half_loaded() -> None:
+    """A malformed profile list is named in one error; nothing is served half-configured."""
+    from jupyter_termmux.app import TermMuxApp
+
+    app = TermMuxApp(profiles=[{"name": "x"}, {"name": "y", "command": "sh", "oops": 1}])
+    assert any("profiles[0]['command']" in e for e in app.config_errors())
+    app = TermMuxApp(low_watermark=10, high_watermark=5)
+    assert app.config_errors() == ["low_watermark must be >= 0 and below high_watermark"]
