@@ -30,6 +30,9 @@ export function createMessage(options: ICreateOptions): ICreateMessage {
     msg.rows = options.rows;
     msg.cols = options.cols;
   }
+  if (options.profile !== undefined) {
+    msg.profile = options.profile;
+  }
   return msg;
 }
 

@@ -6,6 +6,8 @@
  */
 import {
   IHelloMessage,
+  IProfileInfo,
+  IProfileListReplyMessage,
   IListReplyMessage,
   IServerLimits,
   ISessionInfo,
@@ -66,6 +68,32 @@ function decodeList(v: JSONObject): IListReplyMessage | null {
     }
   }
   const msg: IListReplyMessage = { type: 'session.list', sessions };
+  if (v.id !== undefined) {
+    msg.id = v.id as RequestId;
+  }
+  return msg;
+}
+
+/** A `profile.list` item, or null when this one item is malformed. */
+export function decodeProfileInfo(value: unknown): IProfileInfo | null {
+  if (
+    !isObject(value) ||
+    kindError(value.name, KINDS.profile) !== null ||
+    typeof value.default !== 'boolean'
+  ) {
+    return null;
+  }
+  return { name: value.name as string, default: value.default };
+}
+
+function decodeProfiles(v: JSONObject): IProfileListReplyMessage | null {
+  if (!Array.isArray(v.profiles)) {
+    return null;
+  }
+  const profiles = v.profiles
+    .map(decodeProfileInfo)
+    .filter((p): p is IProfileInfo => p !== null);
+  const msg: IProfileListReplyMessage = { type: 'profile.list', profiles };
   if (v.id !== undefined) {
     msg.id = v.id as RequestId;
   }
@@ -161,6 +189,7 @@ const CHECKS: { [type: string]: (v: JSONObject) => boolean } = {
 export const SERVER_TYPES: readonly string[] = [
   'hello',
   'session.list',
+  'profile.list',
   ...Object.keys(CHECKS)
 ];
 
@@ -192,6 +221,9 @@ export function decodeServerMessage(frame: string): ServerMessage | null {
   }
   if (v.type === 'hello') {
     return decodeHello(v);
+  }
+  if (v.type === 'profile.list') {
+    return decodeProfiles(v);
   }
   const type = v.type as string;
   const check = Object.prototype.hasOwnProperty.call(CHECKS, type)

@@ -173,6 +173,30 @@ describe('SessionMultiplexer on protocol v1', () => {
     expect(sessions.map(s => s.sessionId)).toEqual(['été', 'with space', '']);
   });
 
+  it('lists shell profiles item by item and starts a session with one', async () => {
+    const c = connect();
+    const profiles = c.listProfiles();
+    const created = c.createSession({ profile: 'python', rows: 24, cols: 80 });
+    lastSocket().open();
+    lastSocket().answer('profile.list', {
+      type: 'profile.list',
+      profiles: [
+        { name: 'default', default: true },
+        { name: 3 },
+        { name: 'python', default: false }
+      ]
+    });
+    expect((await profiles).map(p => p.name)).toEqual(['default', 'python']);
+    const create = lastSocket().ofType('session.create')[0];
+    expect(create).toMatchObject({ profile: 'python', rows: 24, cols: 80 });
+    expect(() => validateClientMessage(create, 1)).not.toThrow();
+    lastSocket().answer('session.create', {
+      type: 'session.created',
+      sessionId: '4'
+    });
+    await expect(created).resolves.toBe('4');
+  });
+
   it('queues input until attached, then sends it after the size', () => {
     const c = connect();
     const ch = c.attach('1', new Recorder());

@@ -20,6 +20,7 @@ import {
   CloseCode,
   encodeClientMessage,
   IHelloMessage,
+  IProfileInfo,
   ISessionInfo,
   ServerMessage,
   SUBPROTOCOL_V2
@@ -139,6 +140,12 @@ export class SessionMultiplexer implements ITermMuxConnection, IMuxCore {
     const msg: ClientMessage = { type: 'session.list' };
     const reply = await this._request('Listing terminals', msg);
     return expectAnswer(reply, 'session.list').sessions;
+  }
+
+  async listProfiles(): Promise<IProfileInfo[]> {
+    const msg: ClientMessage = { type: 'profile.list' };
+    const reply = await this._request('Listing shell profiles', msg);
+    return expectAnswer(reply, 'profile.list').profiles;
   }
 
   async ping(): Promise<void> {

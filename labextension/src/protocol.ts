@@ -55,6 +55,8 @@ export interface ICreateMessage {
   /** Start the program at this size (both or neither). */
   rows?: number;
   cols?: number;
+  /** One of the server's shell profiles (`profile.list`). */
+  profile?: string;
   id?: RequestId;
 }
 
@@ -66,6 +68,11 @@ export interface ICloseMessage {
 
 export interface IListMessage {
   type: 'session.list';
+  id?: RequestId;
+}
+
+export interface IProfileListMessage {
+  type: 'profile.list';
   id?: RequestId;
 }
 
@@ -90,6 +97,7 @@ export type ClientMessage =
   | ICreateMessage
   | ICloseMessage
   | IListMessage
+  | IProfileListMessage
   | IPingMessage
   | IAckMessage;
 
@@ -169,6 +177,18 @@ export interface IListReplyMessage {
   id?: RequestId;
 }
 
+/** A shell profile the server offers for new sessions. */
+export interface IProfileInfo {
+  name: string;
+  default: boolean;
+}
+
+export interface IProfileListReplyMessage {
+  type: 'profile.list';
+  profiles: IProfileInfo[];
+  id?: RequestId;
+}
+
 export interface IPongMessage {
   type: 'pong';
   id?: RequestId;
@@ -241,6 +261,7 @@ export type ServerMessage =
   | ICreatedMessage
   | IClosedMessage
   | IListReplyMessage
+  | IProfileListReplyMessage
   | IPongMessage
   | IOutputMessage
   | IExitedMessage

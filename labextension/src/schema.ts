@@ -30,7 +30,8 @@ export type KindName =
   | 'offset'
   | 'channel'
   | 'count'
-  | 'incarnation';
+  | 'incarnation'
+  | 'profile';
 
 /** schema.json `kinds` (its comments aside). */
 export const KINDS: { readonly [name in KindName]: IKind } = {
@@ -46,7 +47,9 @@ export const KINDS: { readonly [name in KindName]: IKind } = {
   offset: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
   channel: { type: 'integer', minimum: 1, maximum: 4294967295 },
   count: { type: 'integer', minimum: 1, maximum: 1073741824 },
-  incarnation: { type: 'string', maxLength: 128, unicode: true }
+  incarnation: { type: 'string', maxLength: 128, unicode: true },
+  // The name of one of the server's TermMuxApp.profiles.
+  profile: { type: 'string', maxLength: 128, unicode: true }
 };
 
 /** One field of a client message. */
@@ -97,13 +100,15 @@ export const CLIENT_MESSAGES: {
       sessionId: { kind: 'newSessionId' },
       cwd: { kind: 'path' },
       rows: { kind: 'size' },
-      cols: { kind: 'size' }
+      cols: { kind: 'size' },
+      profile: { kind: 'profile' }
     }
   },
   'session.close': {
     fields: { sessionId: { kind: 'sessionId', required: true } }
   },
   'session.list': { fields: {} },
+  'profile.list': { fields: {} },
   ping: { fields: {} },
   ack: {
     fields: {

@@ -196,6 +196,7 @@ export class TerminalTab extends Widget implements ISessionListener {
     }
     // Detaching, not terminating: the PTY keeps running on the server.
     this._channel.dispose();
+    this._writer.dispose();
     if (this._resumeTimer !== null) {
       clearTimeout(this._resumeTimer);
     }

@@ -7,7 +7,12 @@ import { IDisposable } from '@lumino/disposable';
 import { Token } from '@lumino/coreutils';
 import { ISignal } from '@lumino/signaling';
 
-import { ISessionInfo, ProtocolVersion, IServerLimits } from './protocol';
+import {
+  IProfileInfo,
+  IServerLimits,
+  ISessionInfo,
+  ProtocolVersion
+} from './protocol';
 
 /** Visible state of the page's connection. */
 export type ConnectionStatus =
@@ -30,6 +35,8 @@ export interface ICreateOptions {
   sessionId?: string;
   rows?: number;
   cols?: number;
+  /** One of the server's shell profiles (`listProfiles`); the server's default when absent. */
+  profile?: string;
 }
 
 /** Where a session's stream stands for a tab: persisted so a reload can tell. */
@@ -100,6 +107,8 @@ export interface ITermMuxConnection {
   closeSession(sessionId: string): Promise<void>;
   /** The server's terminals (malformed entries skipped). */
   listSessions(): Promise<ISessionInfo[]>;
+  /** The shell profiles new sessions may start with. */
+  listProfiles(): Promise<IProfileInfo[]>;
   /** Round trip to the server. */
   ping(): Promise<void>;
   /**

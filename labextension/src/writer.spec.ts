@@ -77,4 +77,18 @@ describe('TerminalWriter', () => {
       '\r\n\x1b[2m[session 1 exited with code 0, killed by SIGKILL]\x1b[0m\r\n'
     ]);
   });
+
+  it('completes the writes a disposed terminal will never parse, once each', () => {
+    const term = new FakeTerm();
+    const w = new TerminalWriter(term);
+    const done: string[] = [];
+    w.write({ data: bytes('a'), replay: false, done: () => done.push('a') });
+    w.write({ data: bytes('b'), replay: false, done: () => done.push('b') });
+    term.parse(1);
+    w.dispose();
+    expect(done).toEqual(['a', 'b']);
+    term.parse(); // a late callback completes nothing twice
+    w.write({ data: bytes('c'), replay: false, done: () => done.push('c') });
+    expect(done).toEqual(['a', 'b', 'c']);
+  });
 });

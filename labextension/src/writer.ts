@@ -61,26 +61,46 @@ export class TerminalWriter {
     }
   }
 
+  /**
+   * The terminal goes away: complete what it will never parse, so the credit
+   * of a session another tab still shows is not held forever.
+   */
+  dispose(): void {
+    this._disposed = true;
+    const pending = [...this._pending];
+    this._pending.clear();
+    pending.forEach(done => done());
+  }
+
   private _direct(
     data: string | Uint8Array,
     suppress: boolean,
     done: () => void
   ): void {
+    if (this._disposed) {
+      done();
+      return;
+    }
     if (suppress) {
       this._suppressing++;
     }
+    this._pending.add(done);
     // Cleared in the write callback, once xterm parsed exactly this data.
     this._term.write(data, () => {
       if (suppress) {
         this._suppressing--;
       }
-      done();
+      if (this._pending.delete(done)) {
+        done();
+      }
     });
   }
 
   private readonly _term: ITerminalSink;
   private readonly _flow: FlowWriter;
   private _suppressing = 0;
+  private _disposed = false;
+  private readonly _pending = new Set<() => void>();
 }
 
 function noop(): void {
