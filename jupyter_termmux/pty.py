@@ -86,6 +86,7 @@ class Pty:
             self.history.append(text.encode("utf-8", "replace"))
         self.on_output: Callable[[bytes], None] = lambda data: None
         self.on_exit: Callable[[int | None, str | None], None] = lambda code, sig: None
+        self.reading_changed: Callable[[bool], None] = lambda reading: None
         self.exit_code: int | None = None
         self.exit_signal: str | None = None
         self.exited = asyncio.get_running_loop().create_future()
@@ -122,6 +123,7 @@ class Pty:
         if self.reading:
             self._loop.remove_reader(self.fd)
             self.reading = False
+            self.reading_changed(False)
             self._exit_check = self._loop.call_later(EXIT_CHECK_INTERVAL, self._check_exit)
 
     def resume(self) -> None:
@@ -132,6 +134,7 @@ class Pty:
         if not self.reading and not self.exited.done() and self.fd >= 0:
             self._loop.add_reader(self.fd, self._read)
             self.reading = True
+            self.reading_changed(True)
 
     def _check_exit(self) -> None:
         """A paused PTY never reports its EOF: if its program ended (killed, or deleted through

@@ -13,6 +13,7 @@ import asyncio
 import functools
 import itertools
 import logging
+from collections.abc import Callable
 from typing import Any
 
 from . import flow, screen
@@ -37,6 +38,9 @@ class Router:
         self._attached: dict[Client, dict[str, Subscriber]] = {}
         self._channels: dict[Client, itertools.count[int]] = {}
         self.peak_inflight = 0
+        #: Called with (event, session name) for "paused", "resumed" and "slow-check": a public
+        #: hook for tests and diagnostics, so nothing needs to wrap private methods.
+        self.listeners: list[Callable[[str, str], None]] = []
         #: Named ways to start a terminal, by name (``profiles.DEFAULT`` first).
         self.profiles: dict[str, Profile] = {DEFAULT: Profile(DEFAULT, None)}
 
@@ -108,6 +112,7 @@ class Router:
             session = self.sessions[name] = Session(pty)
             pty.on_output = functools.partial(self._output, session)
             pty.on_exit = functools.partial(self._exited, session)
+            pty.reading_changed = functools.partial(self._reading_changed, session)
         history = session.history
         if incarnation is not None and incarnation != pty.incarnation:
             since = None
@@ -180,6 +185,7 @@ class Router:
             if timer is not None:
                 timer.cancel()
         session.pty.resume()  # nobody holds it now
+        session.pty.reading_changed = _ignore_reading
         if self.sessions.get(session.name) is session:
             del self.sessions[session.name]
 
@@ -229,9 +235,17 @@ class Router:
             delay = max(0.0, deadline - self._loop.time())
             session.slow_timer = self._loop.call_later(delay, self._detach_slow, session)
 
+    def _emit(self, event: str, session: Session) -> None:
+        for listener in list(self.listeners):
+            listener(event, session.name)
+
+    def _reading_changed(self, session: Session, reading: bool) -> None:
+        self._emit("resumed" if reading else "paused", session)
+
     def _detach_slow(self, session: Session) -> None:
         """Policy (v1): a socket that stalls a shared session too long is detached from it."""
         session.slow_timer = None
+        self._emit("slow-check", session)
         subs = session.subscribers.values()
         holders = {s: s.hold_since for s in subs if s.hold_since is not None}
         others_ready = len(session.pty.term.clients) > len(subs) or any(
@@ -342,6 +356,10 @@ class Router:
 
 def _ignore_output(data: bytes) -> None:
     """Output of a terminal nobody is attached to: history keeps it."""
+
+
+def _ignore_reading(reading: bool) -> None:
+    """Reading state of a terminal nobody is attached to."""
 
 
 def _ignore_exit(code: int | None, signal: str | None) -> None:

@@ -94,6 +94,10 @@ class Terminals:
         manager = self.manager
         if name is not None and name in manager.terminals:
             raise TerminalError("exists", f"session {name!r} already exists")
+        limit = getattr(manager, "max_terminals", None)
+        if limit and len(manager.terminals) >= limit:
+            # terminado checks this only when a classic socket names a new terminal.
+            raise TerminalError("limit", f"cannot create more than {limit} terminals")
         if cwd is None and profile is not None:
             cwd = profile.cwd
         path = _resolve_cwd(self._settings.get("server_root_dir"), cwd)

@@ -24,43 +24,30 @@ def termmux_config():
 class SessionProbe:
     """Records a session's flow-control events as they happen (not sampled), and wakes waiters.
 
-    It wraps, passing every call through, the places where the server decides: stopping and
-    starting the PTY's reads (``Pty.pause``/``Pty.resume``) and the slow-subscriber check that
-    runs at each v1 holder's deadline (``Router._detach_slow``). A poller sampling
-    ``router.stats()`` every few ms could miss a short pause; this cannot.
+    It listens on the router's public event hook (``Router.listeners``): the PTY's reads
+    stopping and starting, and the slow-subscriber check that runs at each v1 holder's deadline.
+    A poller sampling ``router.stats()`` every few ms could miss a short pause; this cannot.
     Install it right after the first attach, before anything congests.
-    (Asked of the lead, issue 10: a public event hook on the router, so tests need no wrapping.)
     """
 
     def __init__(self, router, sid):
-        self.session = session = router.sessions[sid]
-        self.pty = pty = session.pty
+        self.session = router.sessions[sid]
+        self.pty = self.session.pty
         self.pauses = self.resumes = self.slow_checks = 0
         self._changed = asyncio.Event()
-        pause, resume, detach_slow = pty.pause, pty.resume, router._detach_slow
 
-        def spy_pause():
-            was = pty.reading
-            pause()
-            if was and not pty.reading:
+        def listen(event, name):
+            if name != sid:
+                return
+            if event == "paused":
                 self.pauses += 1
-                self._changed.set()
-
-        def spy_resume():
-            was = pty.reading
-            resume()
-            if pty.reading and not was:
+            elif event == "resumed":
                 self.resumes += 1
-                self._changed.set()
-
-        def spy_detach_slow(checked):
-            detach_slow(checked)
-            if checked is session:
+            elif event == "slow-check":
                 self.slow_checks += 1
-                self._changed.set()
+            self._changed.set()
 
-        pty.pause, pty.resume = spy_pause, spy_resume
-        router._detach_slow = spy_detach_slow  # scheduled by name at each holder's deadline
+        router.listeners.append(listen)
 
     @property
     def reading(self):

@@ -183,7 +183,7 @@ async def test_binary_output_has_contiguous_offsets_and_whole_characters(
 
 
 async def test_resume_with_since_is_lossless_through_a_flood(
-    connect_v2: Any, make_terminal: Any
+    connect_v2: Any, make_terminal: Any, jp_serverapp: Any
 ) -> None:
     """A socket dropped mid-flood resumes with since: every line exactly once, in order."""
     first = await connect_v2()
@@ -193,7 +193,11 @@ async def test_resume_with_since_is_lossless_through_a_flood(
     await first.wait_text(a["channel"], r"\n2000\r")
     got = _check_contiguous(first, a["channel"], a["offset"])
     await first.close()  # dropped without detaching: a reservation holds the history
-    await asyncio.sleep(0.5)  # the program runs on meanwhile (what a real drop looks like)
+    router = jp_serverapp.web_app.settings["termmux_router"]
+    # The server saw the drop and holds a reservation; the program runs on meanwhile, until
+    # history would pass what the dropped client had (the PTY is then paused for it).
+    await _poll(lambda: router.stats()["sessions"][sid]["reservations"] == 1, "a reservation")
+    await _poll(lambda: router.stats()["sessions"][sid]["paused"], "the reservation to hold")
     second = await connect_v2()
     b = await second.attach(sid, since=a["offset"] + len(got), incarnation=a["incarnation"])
     assert b["truncated"] is False and "preamble" not in b
@@ -334,6 +338,21 @@ async def test_exit_reports_the_signal_and_names_are_new(
     await client.request({"type": "session.close", "sessionId": n1})
     n2 = (await client.request({"type": "session.create"}))["sessionId"]
     assert n1 != n2
+
+
+async def test_create_past_max_terminals_is_refused(
+    connect_v2: Any, jp_fetch: Any, term_manager: Any
+) -> None:
+    """With a manager limited to 2 terminals (terminado's max_terminals, which only a custom
+    terminal_manager_class sets), a third session.create is too-many-sessions, creates nothing."""
+    term_manager.max_terminals = 2
+    client = await connect_v2()
+    for _ in range(2):
+        assert (await client.request({"type": "session.create"}))["type"] == "session.created"
+    third = await client.request({"type": "session.create"})
+    assert third["type"] == "error" and third["code"] == "too-many-sessions", third
+    listed = await client.request({"type": "session.list"})
+    assert len(listed["sessions"]) == 2
 
 
 class TestProfiles:
