@@ -42,15 +42,21 @@ function addOpenCommands(app: JupyterFrontEnd, panels: PanelManager): void {
       openPanel(app, panels, args.panelId)
   });
   commands.addCommand(CommandIDs.newTab, {
-    label: 'New Terminal Tab',
+    label: args =>
+      typeof args.profile === 'string'
+        ? `New Terminal Tab (${args.profile})`
+        : 'New Terminal Tab',
     caption: 'Start a terminal in a new tab of the terminal multiplexer',
-    execute: async () => {
+    execute: async args => {
+      const profile =
+        typeof args.profile === 'string' ? args.profile : undefined;
       const panel = panels.current;
-      if (!panel) {
+      if (!panel && profile === undefined) {
         return commands.execute(CommandIDs.open);
       }
-      shell.activateById(panel.id);
-      return panel.newTab();
+      const target = panel ?? panels.create();
+      shell.activateById(target.id);
+      return target.newTab(profile);
     }
   });
   commands.addCommand(CommandIDs.openSession, {

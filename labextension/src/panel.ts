@@ -10,7 +10,7 @@ import { BoxPanel, TabPanel, Widget } from '@lumino/widgets';
 import { TerminalConfig } from './config';
 import { TerminalTab } from './terminal';
 import { IResumePoint, ITermMuxConnection } from './tokens';
-import { openSessionMenu, PanelToolbar } from './toolbar';
+import { openChoiceMenu, PanelToolbar } from './toolbar';
 
 /** One saved tab: its session, label and (v2) where its stream stood. */
 export interface ITabState {
@@ -44,6 +44,8 @@ export class TermMuxPanel extends BoxPanel {
     this._toolbar = new PanelToolbar({
       connection: this._connection,
       onNew: () => void this.newTab().catch(Private.report),
+      onNewMenu: anchor =>
+        void this.showProfileMenu(anchor).catch(Private.report),
       onAttach: anchor => void this.showAttachMenu(anchor).catch(Private.report)
     });
 
@@ -105,14 +107,15 @@ export class TermMuxPanel extends BoxPanel {
     }
   }
 
-  /** Create a session on the server, then attach it in a new tab. */
-  async newTab(): Promise<TerminalTab> {
+  /** Create a session (with a shell profile, if given), then attach it in a new tab. */
+  async newTab(profile?: string): Promise<TerminalTab> {
     // Start the program at the size of the terminal beside it, so it does not redraw
     // its first screen when the new tab reports its size.
     const current = this.currentTab?.terminal;
     const sessionId = await this._connection.createSession({
       ...(this._cwd !== undefined ? { cwd: this._cwd } : {}),
-      ...(current ? { rows: current.rows, cols: current.cols } : {})
+      ...(current ? { rows: current.rows, cols: current.cols } : {}),
+      ...(profile !== undefined ? { profile } : {})
     });
     return this.openSession(sessionId);
   }
@@ -193,8 +196,25 @@ export class TermMuxPanel extends BoxPanel {
   async showAttachMenu(anchor: HTMLElement): Promise<void> {
     const sessions = await this._connection.listSessions();
     const open = new Set(this.tabs.map(t => t.sessionId));
-    const others = sessions.filter(s => !open.has(s.sessionId));
-    openSessionMenu(anchor, others, id => void this.openSession(id));
+    const choices = sessions
+      .filter(s => !open.has(s.sessionId))
+      .map(s => ({
+        label: `Terminal ${s.sessionId}`,
+        caption: `${s.clients} client(s) attached`,
+        execute: () => void this.openSession(s.sessionId)
+      }));
+    const empty = 'No other running terminals';
+    openChoiceMenu(anchor, 'jp-TermMux-attachMenu', choices, empty);
+  }
+
+  /** Show the server's shell profiles, to start a new tab with one. */
+  async showProfileMenu(anchor: HTMLElement): Promise<void> {
+    const profiles = await this._connection.listProfiles();
+    const choices = profiles.map(p => ({
+      label: p.default ? `${p.name} (default shell)` : p.name,
+      execute: () => void this.newTab(p.name).catch(Private.report)
+    }));
+    openChoiceMenu(anchor, 'jp-TermMux-profileMenu', choices, 'No profiles');
   }
 
   dispose(): void {

@@ -15,6 +15,12 @@ export class PanelToolbar extends Widget {
     this._connection = options.connection;
     const add = button('jp-TermMux-new', '+ New', 'New terminal tab');
     add.addEventListener('click', options.onNew);
+    const profiles = button(
+      'jp-TermMux-newMenu',
+      '▾',
+      'New terminal tab with one of the server’s shell profiles'
+    );
+    profiles.addEventListener('click', () => options.onNewMenu(profiles));
     const attach = button(
       'jp-TermMux-attach',
       'Attach ▾',
@@ -30,7 +36,7 @@ export class PanelToolbar extends Widget {
         this._connection.reconnect();
       }
     });
-    this.node.append(add, attach, spacer, this._status);
+    this.node.append(add, profiles, attach, spacer, this._status);
     this._connection.statusChanged.connect(this.update, this);
     this._connection.protocolChanged.connect(this.update, this);
     this._connection.failed.connect(this._onFailed, this);
@@ -76,6 +82,7 @@ export namespace PanelToolbar {
   export interface IOptions {
     connection: ITermMuxConnection;
     onNew: () => void;
+    onNewMenu: (anchor: HTMLElement) => void;
     onAttach: (anchor: HTMLElement) => void;
   }
 }
@@ -88,28 +95,32 @@ function button(name: string, text: string, title: string): HTMLButtonElement {
   return node;
 }
 
-/** A menu of the sessions in `choices`, opened under `anchor`. */
-export function openSessionMenu(
+/** One entry of a toolbar menu. */
+export interface IMenuChoice {
+  label: string;
+  caption?: string;
+  execute: () => void;
+}
+
+/** A menu of `choices` (or a disabled `empty` line), opened under `anchor`. */
+export function openChoiceMenu(
   anchor: HTMLElement,
-  choices: Array<{ sessionId: string; clients: number }>,
-  open: (sessionId: string) => void
+  className: string,
+  choices: IMenuChoice[],
+  empty: string
 ): void {
   const commands = new CommandRegistry();
   const menu = new Menu({ commands });
-  menu.addClass('jp-TermMux-attachMenu');
-  choices.forEach((s, i) => {
-    // Ids are any string (REST names): index the commands, never splice ids in.
-    const command = `attach:${i}`;
-    commands.addCommand(command, {
-      label: `Terminal ${s.sessionId}`,
-      caption: `${s.clients} client(s) attached`,
-      execute: () => open(s.sessionId)
-    });
+  menu.addClass(className);
+  choices.forEach((choice, i) => {
+    // Names are any string (REST ids, profile names): index the commands.
+    const command = `choice:${i}`;
+    commands.addCommand(command, { ...choice });
     menu.addItem({ command });
   });
   if (choices.length === 0) {
     commands.addCommand('none', {
-      label: 'No other running terminals',
+      label: empty,
       isEnabled: () => false,
       execute: () => undefined
     });

@@ -7,6 +7,7 @@ Every wait waits for a condition (a sentinel string in a terminal, a DOM state),
 from __future__ import annotations
 
 import asyncio
+import json
 import os
 import secrets
 import shutil
@@ -197,11 +198,16 @@ def _wait_ready(server: LabServer, timeout: float = 60) -> None:
     raise RuntimeError(f"jupyter lab did not start in {timeout}s:\n{server.log()}")
 
 
-def start_lab(tmp_path: Path, base_url: str = "/") -> LabServer:
-    """Start `jupyter lab` on loopback with a token, temp dirs and the given base_url."""
+def start_lab(
+    tmp_path: Path, base_url: str = "/", config: dict[str, Any] | None = None
+) -> LabServer:
+    """Start `jupyter lab` on loopback with a token, temp dirs, the given base_url and, if
+    given, `config` as its jupyter_server_config.json (e.g. TermMuxApp.profiles)."""
     root = tmp_path / "root"
     for d in ("root", "settings", "workspaces", "config", "runtime", "data"):
         (tmp_path / d).mkdir(exist_ok=True)
+    if config is not None:
+        (tmp_path / "config" / "jupyter_server_config.json").write_text(json.dumps(config))
     # No "official Jupyter news?" toast over the terminals.
     notif = tmp_path / "settings" / "@jupyterlab" / "apputils-extension"
     notif.mkdir(parents=True, exist_ok=True)
@@ -286,10 +292,10 @@ def lab_factory(tmp_path: Path) -> Iterator[Callable[..., LabServer]]:
     """Start JupyterLab with options (e.g. base_url); every server started is stopped."""
     servers: list[LabServer] = []
 
-    def make(base_url: str = "/") -> LabServer:
+    def make(base_url: str = "/", config: dict[str, Any] | None = None) -> LabServer:
         sub = tmp_path / f"lab{len(servers)}"
         sub.mkdir()
-        servers.append(start_lab(sub, base_url))
+        servers.append(start_lab(sub, base_url, config))
         return servers[-1]
 
     yield make

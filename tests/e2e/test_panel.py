@@ -575,3 +575,19 @@ def test_a_proxy_that_strips_the_subprotocol(lab: LabServer, page: Any, where: s
     assert protocol_version(page) == 1
     title = str(page.locator(STATUS).first.get_attribute("title"))
     assert "protocol v1 (no v2 negotiated" in title, title
+
+
+def test_new_tab_with_a_shell_profile(lab_factory: Any, page: Any) -> None:
+    """The "+ New ▾" menu lists the server's shell profiles (TermMuxApp.profiles) and starts a
+    tab running the chosen one."""
+    profile = {"name": "marked", "command": ["bash", "--norc"], "env": {"MARK": "profiled"}}
+    server = lab_factory(config={"TermMuxApp": {"profiles": [profile]}})
+    open_lab(page, server)
+    launch_panel(page)
+    page.locator(f"{PANEL} .jp-TermMux-newMenu").click()
+    page.locator(".jp-TermMux-profileMenu .lm-Menu-item", has_text="default shell").wait_for()
+    page.locator(".jp-TermMux-profileMenu .lm-Menu-item", has_text="marked").click()
+    wait_tabs(page, 2)
+    page.wait_for_selector(f"{VISIBLE_TERM}[data-state=attached]")
+    type_command(page, "echo ${MARK}_$((20+1))")
+    wait_visible_text(page, "profiled_21")
