@@ -4,7 +4,8 @@ import {
   Dialog,
   ICommandPalette,
   InputDialog,
-  showDialog
+  showDialog,
+  showErrorMessage
 } from '@jupyterlab/apputils';
 import { ILauncher } from '@jupyterlab/launcher';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
@@ -25,6 +26,19 @@ export namespace CommandIDs {
   export const renameTab = 'termmux:rename-tab';
 }
 
+/** Run a command's work; a failure (refusal, timeout, lost connection) is shown, not just logged. */
+function reported<T>(work: () => Promise<T>): () => Promise<T | undefined> {
+  return async () => {
+    try {
+      return await work();
+    } catch (e) {
+      console.error('termmux:', e);
+      void showErrorMessage('Terminal multiplexer', e as Error);
+      return undefined;
+    }
+  };
+}
+
 /** Register every command of the panel. */
 export function addCommands(app: JupyterFrontEnd, panels: PanelManager): void {
   addOpenCommands(app, panels);
@@ -39,7 +53,7 @@ function addOpenCommands(app: JupyterFrontEnd, panels: PanelManager): void {
     caption: 'Terminal tabs sharing one connection',
     icon: args => (args.isPalette ? undefined : termmuxIcon),
     execute: (args: ReadonlyPartialJSONObject) =>
-      openPanel(app, panels, args.panelId)
+      reported(() => openPanel(app, panels, args.panelId))()
   });
   commands.addCommand(CommandIDs.newTab, {
     label: args =>
@@ -47,17 +61,18 @@ function addOpenCommands(app: JupyterFrontEnd, panels: PanelManager): void {
         ? `New Terminal Tab (${args.profile})`
         : 'New Terminal Tab',
     caption: 'Start a terminal in a new tab of the terminal multiplexer',
-    execute: async args => {
-      const profile =
-        typeof args.profile === 'string' ? args.profile : undefined;
-      const panel = panels.current;
-      if (!panel && profile === undefined) {
-        return commands.execute(CommandIDs.open);
-      }
-      const target = panel ?? panels.create();
-      shell.activateById(target.id);
-      return target.newTab(profile);
-    }
+    execute: args =>
+      reported(async () => {
+        const profile =
+          typeof args.profile === 'string' ? args.profile : undefined;
+        const panel = panels.current;
+        if (!panel && profile === undefined) {
+          return commands.execute(CommandIDs.open);
+        }
+        const target = panel ?? panels.create();
+        shell.activateById(target.id);
+        return target.newTab(profile);
+      })()
   });
   commands.addCommand(CommandIDs.openSession, {
     label: args => `Open Terminal ${String(args.sessionId ?? '')} in a Tab`,
@@ -104,7 +119,7 @@ function addTabCommands(app: JupyterFrontEnd, panels: PanelManager): void {
   commands.addCommand(CommandIDs.shutdownTab, {
     label: 'Shut Down Terminal Session…',
     isEnabled: hasTab,
-    execute: () => shutdownCurrent(panels)
+    execute: reported(() => shutdownCurrent(panels))
   });
   commands.addCommand(CommandIDs.nextTab, {
     label: 'Next Terminal Tab',

@@ -211,6 +211,8 @@ export class SessionMultiplexer implements ITermMuxConnection, IMuxCore {
     // v2: nothing is sent before the server's `hello`.
     this._helloTimer = this.timers.setTimeout(() => {
       this._helloTimer = null;
+      const text = 'the server selected termmux.v2 but sent no hello';
+      this.reportFailure(new TermMuxError('timeout', text));
       this.dropSocket('no hello');
     }, this._timeoutMs);
   }
