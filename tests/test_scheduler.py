@@ -196,3 +196,13 @@ def test_removing_a_stream_returns_its_share_of_the_socket() -> None:
     assert sched.inflight == 7000
     sched.remove("a")
     assert sched.inflight == 0
+
+
+def test_no_frame_is_larger_than_the_quantum() -> None:
+    """Even urgent output (an answer to input) goes out in frames of at most the quantum."""
+    sched, loop, sink = make(quantum=1000)
+    sched.add("a", 1 << 20)
+    sched.input("a")
+    sched.notify("a", 5500)
+    loop.run()
+    assert max(n for _, n in sink.sent) == 1000 and sum(n for _, n in sink.sent) == 5500

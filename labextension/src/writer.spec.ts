@@ -1,7 +1,7 @@
 /** What a tab writes into xterm.js and when xterm's own replies are dropped. */
 import { describe, expect, it } from 'vitest';
 
-import { FULL_RESET, TerminalWriter } from './writer';
+import { FULL_RESET, TerminalWriter, WRITE_SLICE } from './writer';
 
 /** A fake xterm: records writes; parses them (runs callbacks) when told. */
 class FakeTerm {
@@ -90,5 +90,23 @@ describe('TerminalWriter', () => {
     term.parse(); // a late callback completes nothing twice
     w.write({ data: bytes('c'), replay: false, done: () => done.push('c') });
     expect(done).toEqual(['a', 'b', 'c']);
+  });
+
+  it('writes large v2 frames in slices and completes once, after the last', () => {
+    const term = new FakeTerm();
+    const w = new TerminalWriter(term);
+    const data = new Uint8Array(WRITE_SLICE * 2 + 5);
+    let completed = 0;
+    w.write({ data, replay: false, done: () => completed++ });
+    expect(term.writes.map(p => p.length)).toEqual([
+      WRITE_SLICE,
+      WRITE_SLICE,
+      5
+    ]);
+    expect((term.writes[0] as Uint8Array).buffer).toBe(data.buffer); // views, no copy
+    term.parse(2);
+    expect(completed).toBe(0);
+    term.parse(1);
+    expect(completed).toBe(1);
   });
 });
