@@ -216,13 +216,14 @@ class MuxConnection(OutputPath):
         """Close the socket from the server side (``on_close`` then calls ``disconnect``)."""
         self.transport.close(code, reason)
 
-    def disconnect(self) -> None:
-        """The socket closed: leave every session (they keep running)."""
+    def disconnect(self, said_goodbye: bool = False) -> None:
+        """The socket closed: leave every session (they keep running). A v2 client that did
+        not close normally (1000) may come back: its sessions keep a reservation."""
         if self._disconnected:
             return
         self._disconnected = True
         self._stop()
-        self.router.disconnect(self)
+        self.router.disconnect(self, may_resume=not said_goodbye)
 
 
 def _sid(req: Request) -> str:

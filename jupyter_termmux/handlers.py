@@ -104,7 +104,8 @@ class MuxSocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
     def on_close(self) -> None:
         """Leave every session; the terminals keep running."""
         if self.connection is not None:
-            self.connection.disconnect()
+            # 1000 from the client: it is done (a tab closed), not dropped or reloading (1001).
+            self.connection.disconnect(said_goodbye=self.close_code == CloseCode.NORMAL)
             self.connection = None
 
     def write_frame(self, frame: str | bytes, binary: bool = False) -> Future[None]:

@@ -67,14 +67,15 @@ class Router:
             "termmux: socket %s connected (%d sockets)", client.label, len(self._attached)
         )
 
-    def disconnect(self, client: Client) -> None:
-        """Remove a socket from every subscription; v2 sockets leave a reservation."""
+    def disconnect(self, client: Client, may_resume: bool = True) -> None:
+        """Remove a socket from every subscription; a v2 socket that may come back (a drop, a
+        reload: anything but a normal close) leaves each of its sessions a reservation."""
         subs = self._attached.pop(client, None)
         self._channels.pop(client, None)
         if subs is None:
             return
         for sub in list(subs.values()):
-            if client.version >= 2 and self.limits.resume_hold > 0:
+            if may_resume and client.version >= 2 and self.limits.resume_hold > 0:
                 self._reserve(sub.session, client.delivered(sub))
             self._unsubscribe(sub)
         self.log.info(

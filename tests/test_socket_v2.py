@@ -393,3 +393,20 @@ def test_invalid_profiles_are_reported_not_half_loaded() -> None:
     assert any("profiles[0]['command']" in e for e in app.config_errors())
     app = TermMuxApp(low_watermark=10, high_watermark=5)
     assert app.config_errors() == ["low_watermark must be >= 0 and below high_watermark"]
+
+
+async def test_a_normal_close_leaves_no_reservation(
+    connect_v2: Any, make_terminal: Any, jp_serverapp: Any
+) -> None:
+    """A v2 socket closed with 1000 (a tab that is done) holds nothing back; a drop does."""
+    router = jp_serverapp.web_app.settings["termmux_router"]
+    sid = await make_terminal("goodbye")
+    done = await connect_v2()
+    await done.attach(sid)
+    dropped = await connect_v2()
+    await dropped.attach(sid)
+    done.ws.close(1000)
+    await _poll(lambda: router.stats()["sessions"][sid]["subscribers"] == 1, "the normal close")
+    assert router.stats()["sessions"][sid]["reservations"] == 0
+    dropped.ws.close()  # no status code: what a dropped connection looks like to the server
+    await _poll(lambda: router.stats()["sessions"][sid]["reservations"] == 1, "a reservation")
