@@ -410,3 +410,34 @@ async def test_a_normal_close_leaves_no_reservation(
     assert router.stats()["sessions"][sid]["reservations"] == 0
     dropped.ws.close()  # no status code: what a dropped connection looks like to the server
     await _poll(lambda: router.stats()["sessions"][sid]["reservations"] == 1, "a reservation")
+
+
+async def test_two_floods_share_one_socket_and_an_echo_cuts_in(
+    connect_v2: Any, make_terminal: Any
+) -> None:
+    """Two sessions flooding on one v2 socket take turns (neither waits for the other to end),
+    and a third session's echo arrives while both still flood."""
+    client = await connect_v2()
+    a = await client.attach(await make_terminal("flood_a"))
+    b = await client.attach(await make_terminal("flood_b"))
+    c = await client.attach(await make_terminal("echo_c"))
+    for x in (a, b):
+        client.send(
+            {
+                "type": "terminal.input",
+                "sessionId": x["sessionId"],
+                "data": "seq 1 400000; echo END_$((6*7))\r",
+            }
+        )
+    await client.wait_text(a["channel"], r"\n20000\r")
+    client.type(c["sessionId"], "echo ECHO_$((6*7))\r")
+    await client.wait_text(c["channel"], r"ECHO_42")
+    flooding = [f.channel for f in client.output if f.channel in (a["channel"], b["channel"])]
+    assert b"END_42" not in client.stream(a["channel"]) + client.stream(b["channel"])
+    await client.wait_text(a["channel"], r"END_42", timeout=120)
+    await client.wait_text(b["channel"], r"END_42", timeout=120)
+    # Turns: in the first half of all flood frames both sessions appear, many times each.
+    order = [f.channel for f in client.output if f.channel in (a["channel"], b["channel"])]
+    first_half = order[: len(order) // 2]
+    assert first_half.count(a["channel"]) > 10 and first_half.count(b["channel"]) > 10
+    assert len(flooding) < len(order)
