@@ -3,6 +3,7 @@
  * The xterm instance lives as long as the tab (never re-mounted on tab
  * switches, so scrollback is kept) and keeps receiving output while hidden.
  */
+import { IDisposable } from '@lumino/disposable';
 import { Message } from '@lumino/messaging';
 import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
@@ -19,6 +20,7 @@ import {
   ISessionListener,
   ITermMuxConnection
 } from './tokens';
+import { guardReplies } from './replies';
 import { TerminalWriter } from './writer';
 
 /** How often, at most, a tab with new output asks for its resume point to be saved. */
@@ -56,10 +58,16 @@ export class TerminalTab extends Widget implements ISessionListener {
     this._fitAddon = new FitAddon();
     this._term.loadAddon(this._fitAddon);
     this._writer = new TerminalWriter(this._term);
+    this._replyGuard = guardReplies(
+      this._term.parser,
+      () => this._writer.suppressReplies
+    );
     this._term.onData(data => {
-      // Replies of xterm to queries in replayed output never reach the shell.
+      // Belt and braces: an escape sequence emitted while a replay chunk is
+      // parsed is an answer to old output; typed text still goes through.
+      const reply = data.startsWith('\x1b') && this._writer.suppressReplies;
       const live = this._state !== 'exited' && this._state !== 'gone';
-      if (live && !this._writer.suppressReplies) {
+      if (live && !reply) {
         this._channel.send(data);
       }
     });
@@ -197,6 +205,7 @@ export class TerminalTab extends Widget implements ISessionListener {
     // Detaching, not terminating: the PTY keeps running on the server.
     this._channel.dispose();
     this._writer.dispose();
+    this._replyGuard.dispose();
     if (this._resumeTimer !== null) {
       clearTimeout(this._resumeTimer);
     }
@@ -275,6 +284,7 @@ export class TerminalTab extends Widget implements ISessionListener {
   private readonly _term: Terminal;
   private readonly _fitAddon: FitAddon;
   private readonly _writer: TerminalWriter;
+  private readonly _replyGuard: IDisposable;
   private readonly _channel: ISessionChannel;
   private _resumeTimer: ReturnType<typeof setTimeout> | null = null;
   private _lastResume: IResumePoint | null;

@@ -3,9 +3,9 @@
  * dropped. v1 text goes through the FlowWriter (watermarks, as before). v2
  * bytes go straight to `term.write(bytes, callback)`: the server never has
  * more than its credit window unacknowledged, so no queue is kept here.
- * While a replay or a preamble is being parsed, whatever xterm emits is its
- * automatic reply to a query in old output (cursor position, device
- * attributes...) and must not reach the shell, as VS Code does.
+ * While a replay or a preamble is being parsed, xterm must not answer the
+ * queries in that old output (cursor position, device attributes...): the
+ * tab swallows them (replies.ts) and drops escape sequences xterm emits then.
  */
 import { FlowWriter } from './flow';
 import { IOutputChunk } from './tokens';
@@ -21,12 +21,19 @@ export interface ITerminalSink {
 export class TerminalWriter {
   constructor(term: ITerminalSink) {
     this._term = term;
-    this._flow = new FlowWriter((data, done) => term.write(data, done));
+    // v1 text goes through the same path, so the order of chunks is known.
+    this._flow = new FlowWriter((data, done) =>
+      this._direct(data, false, done)
+    );
   }
 
-  /** Whether what xterm emits now answers replayed output and must be dropped. */
+  /**
+   * Whether the chunk xterm parses now (the oldest not yet parsed: xterm
+   * parses in order and calls each callback right after its chunk) is a
+   * replay or a preamble, whose queries must not be answered.
+   */
   get suppressReplies(): boolean {
-    return this._suppressing > 0;
+    return this._chunks.length > 0 && this._chunks[0];
   }
 
   /** Write one chunk of session output; `chunk.done` runs once xterm parsed it. */
@@ -81,9 +88,6 @@ export class TerminalWriter {
       done();
       return;
     }
-    if (suppress) {
-      this._suppressing++;
-    }
     this._pending.add(done);
     // xterm.js parses each written chunk whole, in one task: on a slow page one large frame
     // is one long task that the foreground tab's echo waits behind. Slices (views, no copy)
@@ -91,15 +95,11 @@ export class TerminalWriter {
     const slices = slice(data);
     const last = slices.length - 1;
     slices.forEach((part, i) => {
+      this._chunks.push(suppress);
       this._term.write(part, () => {
-        if (i !== last) {
-          return;
-        }
-        // Cleared once xterm parsed exactly this data.
-        if (suppress) {
-          this._suppressing--;
-        }
-        if (this._pending.delete(done)) {
+        // xterm parsed exactly this slice: the next one is at the head now.
+        this._chunks.shift();
+        if (i === last && this._pending.delete(done)) {
           done();
         }
       });
@@ -108,7 +108,8 @@ export class TerminalWriter {
 
   private readonly _term: ITerminalSink;
   private readonly _flow: FlowWriter;
-  private _suppressing = 0;
+  /** Whether each chunk handed to xterm and not yet parsed is replayed. */
+  private readonly _chunks: boolean[] = [];
   private _disposed = false;
   private readonly _pending = new Set<() => void>();
 }
