@@ -23,6 +23,7 @@ from .test_panel import (
     new_tab,
     open_lab,
     require_v2,
+    run,
     select_tab,
     session_ids,
     type_command,
@@ -41,7 +42,9 @@ def test_full_screen_program_comes_back_after_a_reload(lab: LabServer, page: Any
     """less in a tab, reload the page: the same screen is back (the replay's preamble puts the
     terminal in the alternate screen and less repaints on the resize nudge), and q returns to a
     clean prompt."""
-    rows = "\n".join(f"row {i:03d}: the quick brown fox jumps over the lazy dog" for i in range(400))
+    rows = "\n".join(
+        f"row {i:03d}: the quick brown fox jumps over the lazy dog" for i in range(400)
+    )
     (lab.root_dir / "notes.txt").write_text(rows + "\n")
     open_lab(page, lab)
     launch_panel(page)
@@ -129,6 +132,9 @@ def test_ctrl_c_during_a_flood_shows_the_prompt_quickly(lab: LabServer, page: An
     open_lab(page, lab)
     launch_panel(page)
     require_v2(page)
+    # The shell must be reading commands first: a Ctrl-C while it still starts would flush the
+    # typed line (its echo alone already shows the y's) and the prompt would never change.
+    run(page, "shell_up", 21)
     type_command(page, "PS1='ready_$((6*7))> '; yes " + "y" * 149)
     page.wait_for_function(
         "sel => document.querySelector(sel).textContent.includes('yyyyyyyyyy')",
