@@ -84,6 +84,14 @@ class TcpProxy:
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def _handle(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        try:
+            await self._proxy(reader, writer)
+        except asyncio.CancelledError:
+            # stop() cancels every connection; a cancelled handler task would be logged as
+            # an error by asyncio's stream callback.
+            writer.transport.abort()
+
+    async def _proxy(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         first = await reader.read(65536)
         if not first or (self.refuse and self.refuse_marker in first.split(b"\r\n", 1)[0]):
             writer.transport.abort()
