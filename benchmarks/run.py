@@ -400,7 +400,7 @@ async def wait_quiet(budget: list[float], threshold: float = 0.3) -> tuple[float
     t0 = time.monotonic()
     busy = 0.0
     while True:
-        busy = await loop.run_in_executor(None, lambda: psutil.cpu_percent(interval=0.5) / 100)
+        busy = await loop.run_in_executor(None, lambda: psutil.cpu_percent(interval=0.25) / 100)
         waited = time.monotonic() - t0
         if busy < threshold or waited >= budget[0]:
             budget[0] = max(0.0, budget[0] - waited)
