@@ -12,10 +12,10 @@ import { describe, expect, it } from 'vitest';
 import { decodeBinaryFrame } from './binary';
 import { decodeServerMessage } from './decode';
 import { encodeClientMessage } from './protocol';
+import { parseClientFrame } from './parse';
 import {
   isNewSessionId,
   isSessionId,
-  parseClientFrame,
   ProtocolError,
   validateClientMessage
 } from './schema';
