@@ -278,10 +278,16 @@ def table(res: dict[str, Any]) -> str:
         )
     lines.append("-" * (sum(widths) + len(widths)))
     st = res["settings"]
-    lines.append(
-        f"medians of {st.get('runs', 1)} interleaved runs (throughput) and "
-        f"{st.get('latency_runs', 1)} (latency: median of each run's percentiles)"
-    )
+    ran = {k for tr in res["transports"].values() for k in tr}
+    notes = []
+    if any(k.startswith("throughput") for k in ran):
+        notes.append(f"throughput: medians of {st.get('runs', 1)} interleaved runs")
+    if "latency" in ran:
+        notes.append(
+            f"latency: medians of {st.get('latency_runs', 1)} interleaved runs' percentiles"
+        )
+    if notes:
+        lines.append("; ".join(notes))
     for t in res["correctness"]:
         bad = res["correctness"].get(t, [])
         lines.append(
