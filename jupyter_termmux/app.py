@@ -5,9 +5,9 @@ from __future__ import annotations
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Dict, Float, Int, List
 
-from .profiles import parse as parse_profiles
 from .flow import Limits
 from .handlers import MuxSocketHandler
+from .profiles import parse as parse_profiles
 from .protocol import CloseCode
 from .router import Router
 from .terminals import READ_SIZE, Terminals

@@ -87,7 +87,7 @@ class OutputPath:
     def finish(self, sub: Subscriber, msg: dict[str, Any]) -> None:
         """Send all of ``sub``'s remaining output, whatever its credit, then ``msg``."""
         while not self.closed and sub.sent < sub.session.history.end:
-            if self._send_output(sub, 1 << 20) == 0:
+            if self._send_output(sub, self.scheduler.quantum) == 0:
                 break
         self.send(msg)
 
@@ -110,6 +110,9 @@ class OutputPath:
         if not data or self.closed:
             return 0
         if replay:
+            if offset + len(data) < sub.replay_until:
+                # A query cut between two frames would be scrubbed in neither.
+                data = data[: screen.complete_prefix(data)] or data
             data = screen.scrub_queries(data)
         sub.sent = offset + len(data)
         if self.version >= 2:

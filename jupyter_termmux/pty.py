@@ -196,9 +196,12 @@ class Pty:
 
     # --- writing ---------------------------------------------------------------------
 
-    def write(self, data: bytes) -> None:
-        """Queue input, whole and in order, and write it without ever blocking."""
-        if len(self._input) + len(data) > INPUT_QUEUE_LIMIT:
+    def write(self, data: bytes, *, whole: bool = False) -> None:
+        """Queue input, whole and in order, and write it without ever blocking.
+
+        ``whole``: take it even past the limit (a classic socket's paste, waited for room).
+        """
+        if not whole and len(self._input) + len(data) > INPUT_QUEUE_LIMIT:
             raise TerminalError(
                 "overflow",
                 f"session {self.name!r} is not reading its input ({len(self._input)} bytes "
@@ -238,23 +241,29 @@ class Pty:
         return len(data)
 
     async def _write_when_room(self, data: bytes) -> None:
-        while len(self._input) + len(data) > INPUT_QUEUE_LIMIT and not self.exited.done():
+        # Wait while others' input fills the queue; a paste larger than the whole queue goes
+        # in once the queue is empty (it is bounded by the classic socket's message size).
+        while (
+            self._input
+            and len(self._input) + len(data) > INPUT_QUEUE_LIMIT
+            and not self.exited.done()
+        ):
             self._room.clear()
             await self._room.wait()
         if not self.exited.done():
-            self.write(data)
+            self.write(data, whole=True)
 
     # --- size ------------------------------------------------------------------------
 
     def resize_to_smallest(self) -> None:
         """The PTY takes the smallest size of its clients, as terminado does."""
-        if not self.exited.done():
+        if not self.exited.done() and self.fd >= 0:
             self.term.resize_to_smallest()
 
     def nudge(self) -> None:
         """Make a full-screen program repaint: rows-1, then back (SIGWINCH twice), as dtach
         and abduco do; many programs only redraw when the size really changes."""
-        if self.exited.done():
+        if self.exited.done() or self.fd < 0:
             return
         rows, cols = self.term.ptyproc.getwinsize()
         if rows > 1:
@@ -262,15 +271,26 @@ class Pty:
             self._loop.call_later(0.05, self._restore_size, rows, cols)
 
     def _restore_size(self, rows: int, cols: int) -> None:
-        if not self.exited.done():
+        if not self.exited.done() and self.fd >= 0:
             self.term.ptyproc.setwinsize(rows, cols)
             self.resize_to_smallest()
 
     # --- end -------------------------------------------------------------------------
 
+    def stop(self) -> None:
+        """Stop watching the PTY for good (the server is stopping); it is not read again."""
+        self.pause()
+        if self._exit_check is not None:
+            self._exit_check.cancel()
+            self._exit_check = None
+
     def _eof(self) -> None:
         """The program ended: stop watching the fd, close it off the loop, report the exit."""
-        self.pause()
+        if self._carry:  # an incomplete character at the very end: deliver it as it is
+            data, self._carry = self._carry, b""
+            self.history.append(data)
+            self.on_output(data)
+        self.stop()
         if self._writing:
             self._loop.remove_writer(self.fd)
             self._writing = False
@@ -308,20 +328,36 @@ class Pty:
                 ptyproc.kill(signal.SIGKILL)
             await asyncio.sleep(0.05)
         self.exit_code = ptyproc.exitstatus
-        sig = ptyproc.signalstatus
-        self.exit_signal = signal.Signals(sig).name if sig else None
+        self.exit_signal = _signal_name(ptyproc.signalstatus)
         self.log.info(
             "termmux: session %s ended (code %s, signal %s)",
             self.name,
             self.exit_code,
             self.exit_signal,
         )
-        for client in list(self.term.clients):
-            if hasattr(client, "on_pty_died"):  # classic terminal sockets
-                client.on_pty_died()
-        if not self.exited.done():
-            self.exited.set_result(None)
-        self.on_exit(self.exit_code, self.exit_signal)
+        try:
+            for client in list(self.term.clients):
+                if hasattr(client, "on_pty_died"):  # classic terminal sockets
+                    try:
+                        client.on_pty_died()
+                    except WebSocketClosedError:
+                        pass  # a classic socket already closing
+        finally:
+            # Whatever a classic socket did, the end is reported and waiters are released.
+            if not self.exited.done():
+                self.exited.set_result(None)
+            self._room.set()
+            self.on_exit(self.exit_code, self.exit_signal)
+
+
+def _signal_name(sig: int | None) -> str | None:
+    """``SIGKILL`` for 9; real-time signals have no name in ``signal.Signals``."""
+    if not sig:
+        return None
+    try:
+        return signal.Signals(sig).name
+    except ValueError:
+        return f"SIG{sig}"
 
 
 #: Tasks that must finish even if whoever started them goes away (a closing socket).

@@ -22,6 +22,9 @@ from .profiles import DEFAULT, Profile
 from .session import Attached, Client, Session, Subscriber, history_room
 from .terminals import Terminals
 
+#: Seconds between looks at v1 holders past their deadline while no other client is ready.
+SLOW_RECHECK = 0.25
+
 
 class Router:
     """Owns every subscription map: sessions to sockets and sockets to sessions."""
@@ -233,7 +236,9 @@ class Router:
             session.slow_timer.cancel()
             session.slow_timer = None
         if deadline is not None:
-            delay = max(0.0, deadline - self._loop.time())
+            # A deadline already passed (nobody else was ready then): look again a little
+            # later, not on every loop pass.
+            delay = max(SLOW_RECHECK, deadline - self._loop.time())
             session.slow_timer = self._loop.call_later(delay, self._detach_slow, session)
 
     def _emit(self, event: str, session: Session) -> None:

@@ -91,6 +91,8 @@ class Scheduler:
         self._timer: Handle | None = None
         self._timer_at = 0.0
         self._turn = 0
+        #: The last flush left output behind for lack of credit or socket room.
+        self._starved = False
 
     # --- streams ---------------------------------------------------------------------
 
@@ -141,9 +143,11 @@ class Scheduler:
         n = min(n, stream.inflight)
         stream.inflight -= n
         self.inflight -= n
-        if stream.pending > 0 or self.inflight < self.socket_window:
-            if any(s.pending > 0 and s.credit > 0 for s in self.streams.values()):
-                self._schedule(0.0)
+        # Only output that waited for credit goes now; anything else keeps its coalescing
+        # (flushing on every ack or write completion would cut a flood into tiny frames).
+        if self._starved:
+            self._starved = False
+            self._schedule(0.0)
 
     # --- sending ---------------------------------------------------------------------
 
@@ -173,6 +177,7 @@ class Scheduler:
         now = self._clock()
         ready = [s for s in self.streams.values() if s.pending > 0 and s.credit > 0]
         if not ready:
+            self._starved = any(s.pending > 0 for s in self.streams.values())
             return
         urgent = sorted((s for s in ready if self._urgent(s, now)), key=lambda s: s.pending)
         for stream in urgent:
@@ -182,6 +187,7 @@ class Scheduler:
         bulk = [s for s in ready if s.pending > 0 and s.credit > 0]
         if bulk:
             self._share(bulk)
+        self._starved = any(s.pending > 0 for s in self.streams.values())
 
     def _share(self, bulk: list[Stream]) -> None:
         """Deficit round robin over the bulk streams within the socket's window."""
@@ -203,6 +209,8 @@ class Scheduler:
             stream.pending -= sent
             stream.inflight += sent
             self.inflight += sent
-        else:
-            stream.pending = 0  # nothing there after all; a later notify() says otherwise
+        elif n >= 4:
+            # Nothing there after all (a later notify() says otherwise). Under 4 bytes, the
+            # next character may just not fit: it waits for more credit, it is not gone.
+            stream.pending = 0
         return sent

@@ -102,10 +102,11 @@ class Session:
         self.reservations = [(o, t) for o, t in self.reservations if t > now]
 
     def release(self, since: int | None) -> bool:
-        """A client came back at ``since``: release the oldest reservation it can have left."""
+        """A client came back at ``since``: release the reservation it most likely left."""
         mine = [r for r in self.reservations if since is not None and r[0] <= since]
         if mine:
-            self.reservations.remove(min(mine))
+            # The closest one: the lower ones may belong to clients still away, and must hold.
+            self.reservations.remove(max(mine))
         return bool(mine)
 
     def reserved_lag(self) -> int | None:

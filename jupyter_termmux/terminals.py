@@ -130,7 +130,7 @@ class Terminals:
     def shutdown(self) -> None:
         """Stop watching every adopted terminal (the server is stopping)."""
         for pty in list(self._adopted.values()):
-            pty.pause()
+            pty.stop()
 
 
 def _resolve_cwd(root_dir: str | None, cwd: str | None) -> str:

@@ -12,6 +12,8 @@ from pathlib import Path
 
 import pytest
 
+from jupyter_termmux import __version__
+
 pytestmark = pytest.mark.packaging
 
 REPO = Path(__file__).resolve().parent.parent
@@ -42,7 +44,7 @@ def test_wheel_installs_and_enables_both_extensions_without_node(tmp_path: Path)
     print(f"wheel {wheel.name}: {size} bytes")
 
     names = zipfile.ZipFile(wheel).namelist()
-    data = "jupyter_termmux-0.1.0.data/data/"
+    data = f"jupyter_termmux-{__version__}.data/data/"
     share = data + "share/jupyter/labextensions/jupyter-termmux/"
     for needed in (
         share + "package.json",

@@ -206,3 +206,44 @@ def test_no_frame_is_larger_than_the_quantum() -> None:
     sched.notify("a", 5500)
     loop.run()
     assert max(n for _, n in sink.sent) == 1000 and sum(n for _, n in sink.sent) == 5500
+
+
+def test_a_character_that_does_not_fit_waits_for_credit() -> None:
+    """When the credit left is smaller than the next (multi-byte) character, the stream keeps
+    its pending bytes and sends them once credit returns (it is not taken as empty)."""
+    loop = FakeLoop()
+    sent: list[int] = []
+
+    def send(key: Any, n: int) -> int:
+        got = 3 if n >= 3 else 0  # 3-byte characters only
+        sent.append(got)
+        return got
+
+    sched = Scheduler(
+        clock=lambda: loop.now,
+        call_later=loop.call_later,
+        send=send,
+        coalesce_delay=DELAY,
+        socket_window=1 << 20,
+        quantum=1000,
+    )
+    sched.add("a", 5)
+    sched.notify("a", 6)
+    loop.run()
+    assert sum(sent) == 3 and sched.streams["a"].pending == 3
+    sched.credit("a", 3)
+    loop.run()
+    assert sum(sent) == 6
+
+
+def test_credit_does_not_cut_a_flood_into_small_frames() -> None:
+    """A write completion or ack only triggers a flush when output waited for credit; otherwise
+    a streaming session keeps being coalesced into large frames."""
+    sched, loop, sink = make()
+    sched.add("a", 1 << 20)
+    sched.notify("a", 5000)
+    loop.run()
+    loop.now += 0.001
+    sched.notify("a", 3000)  # streaming: waits for the coalesce delay
+    sched.credit("a", 5000)  # the first frame was written: no reason to send 3000 now
+    assert loop.pending() == pytest.approx([DELAY])

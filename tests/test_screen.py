@@ -69,3 +69,14 @@ def test_ordinary_sequences_are_kept() -> None:
 def test_scrub_keeps_length(data: bytes) -> None:
     """Scrubbing never changes the length, so stream offsets still add up."""
     assert len(screen.scrub_queries(data)) == len(data)
+
+
+def test_complete_prefix_stops_before_an_unfinished_query() -> None:
+    """A replay frame ends before an escape sequence cut by the frame boundary, so the next
+    frame holds it whole and the scrubber sees it."""
+    assert screen.complete_prefix(b"abc\x1b[6") == 3
+    assert screen.complete_prefix(b"abc\x1b]11;?") == 3
+    assert screen.complete_prefix(b"abc\x1b") == 3
+    assert screen.complete_prefix(b"abc\x1b[6n") == 7
+    assert screen.complete_prefix(b"abc\x1b]11;?\x07") == 10
+    assert screen.complete_prefix(b"plain text") == 10

@@ -1,0 +1,90 @@
+"""Defects a review of the v2 server found, each pinned by a test that fails without its fix:
+a classic paste larger than the input queue, a busy loop over lone slow v1 holders, an exit by a
+signal without a name, and which reservation a returning client releases."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from types import SimpleNamespace
+from typing import Any
+
+import pytest
+from conftest import poll_until
+
+from jupyter_termmux.history import History
+from jupyter_termmux.pty import INPUT_QUEUE_LIMIT
+from jupyter_termmux.session import Session
+
+
+async def test_classic_paste_larger_than_the_input_queue_arrives(
+    connect: Any, make_terminal: Any, jp_ws_fetch: Any
+) -> None:
+    """A 1.5 MB paste through JupyterLab's own terminal socket into a session termmux adopted is
+    written whole (it waits for an empty queue, it does not wait forever), and the classic
+    socket's input thread is free again afterwards."""
+    sid = await make_terminal("bigpaste")
+    client = await connect()
+    await client.attach(sid)  # adopted: its input now goes through termmux's writer
+    client.type(sid, "stty -echo; wc -l | sed 's/^ */LINES_/'\r")
+    await client.barrier()
+    classic = await jp_ws_fetch("terminals", "websocket", sid)
+    line = "p" * 99 + "\r"
+    count = (INPUT_QUEUE_LIMIT * 3 // 2) // len(line)
+    await classic.write_message(json.dumps(["stdin", line * count]))
+    await classic.write_message(json.dumps(["stdin", "\x04"]))  # EOF for wc, after the paste
+    await client.wait_output(sid, f"LINES_{count}", timeout=60)
+    classic.close()
+
+
+class TestSlowV1:
+    """A short slow-subscriber timeout, to reach the deadline quickly."""
+
+    @pytest.fixture
+    def termmux_config(self) -> dict[str, Any]:
+        return {"slow_subscriber_timeout": 0.2, "high_watermark": 65536, "low_watermark": 16384}
+
+    async def test_lone_slow_holder_is_not_checked_on_every_loop_pass(
+        self, connect_raw: Any, make_terminal: Any, router: Any
+    ) -> None:
+        """A lone v1 socket that stops reading past the timeout is looked at a few times a
+        second, not in a busy loop (nobody else is ready, so nobody is detached)."""
+        sid = await make_terminal("lone_slow")
+        raw = await connect_raw(rcvbuf=4096)
+        await raw.attach(sid)
+        checks: list[str] = []
+        router.listeners.append(lambda event, name: checks.append(event) if name == sid else None)
+        raw.stall()
+        raw.type(sid, "yes xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx\r")
+        await poll_until(lambda: "slow-check" in checks, 20, "the first slow check")
+        first = len(checks)
+        await asyncio.sleep(1.0)  # a measurement window: how many checks happen in 1 s
+        assert checks.count("slow-check") < 12, checks.count("slow-check")
+        assert len(checks) - first < 30
+        raw.resume()
+
+
+async def test_exit_by_a_realtime_signal_is_reported(
+    connect: Any, make_terminal: Any, router: Any
+) -> None:
+    """A shell ended by a signal with no name in Python's enum (40) still reports its exit."""
+    sid = await make_terminal("rtsig")
+    client = await connect()
+    await client.attach(sid)
+    client.type(sid, "kill -40 $$\r")
+    exited = await client.wait_frame(lambda f: f.get("type") == "session.exited", 20, 0)
+    assert exited["signal"] == "SIG40" and exited["exitCode"] is None
+    await poll_until(lambda: sid not in router.sessions, 10, "the session to be dropped")
+
+
+def test_a_returning_client_releases_its_own_reservation_not_a_laggards() -> None:
+    """Two clients dropped at 100 and 900; the one back at 900 releases 900, so the one still
+    away keeps history held from 100."""
+    history = History(10_000)
+    history.append(b"x" * 1000)
+    session = Session(SimpleNamespace(name="s", history=history))  # type: ignore[arg-type]
+    session.reserve(100, 1e9)
+    session.reserve(900, 1e9)
+    assert session.release(900)
+    assert session.reservations == [(100, 1e9)]
+    assert session.reserved_lag() == 900
