@@ -31,7 +31,7 @@ def parse(raw: list[Any]) -> list[Profile]:
     for i, item in enumerate(raw):
         where = f"profiles[{i}]"
         if not isinstance(item, dict):
-            raise ValueError(f"{where} must be a dict with 'name' and 'command'")
+            raise ValueError(f"{where} must be a dict with 'name' and 'command'")  # noqa: TRY004
         unknown = set(item) - {"name", "command", "env", "cwd"}
         if unknown:
             raise ValueError(f"{where} has unknown keys {sorted(unknown)}")

@@ -192,13 +192,16 @@ def parse(frame: str | bytes, max_size: int, version: int = 1) -> Request:
             raise refuse(ErrorCode.INVALID_FIELD, f"field {f.name!r} must be {f.kind.expected}")
         args[f.name] = value
     session_id = args.pop("sessionId", None)
-    if mtype == "session.create" and session_id is not None:
-        if not NEW_SESSION_ID_RE.fullmatch(session_id):
-            raise refuse(
-                ErrorCode.INVALID_SESSION_ID,
-                f"invalid name for a new session {session_id!r}: use 1 to 64 of A-Z, a-z, 0-9 "
-                "and _ (names the REST API and JupyterLab's terminal can serve too)",
-            )
+    if (
+        mtype == "session.create"
+        and session_id is not None
+        and not NEW_SESSION_ID_RE.fullmatch(session_id)
+    ):
+        raise refuse(
+            ErrorCode.INVALID_SESSION_ID,
+            f"invalid name for a new session {session_id!r}: use 1 to 64 of A-Z, a-z, 0-9 "
+            "and _ (names the REST API and JupyterLab's terminal can serve too)",
+        )
     return Request(mtype, session_id, args, request_id)
 
 

@@ -48,6 +48,30 @@ class TerminalError(Exception):
         self.kind = kind  # "unknown", "exists", "limit", "cwd", "create", "overflow"
 
 
+def _read_available(fd: int) -> tuple[bytes, bool]:
+    """What the PTY holds now, up to READ_SIZE, and whether it ended.
+
+    Linux hands out a PTY's output at most 4095 bytes per read: reading on while more is there
+    lets everything downstream (history, routing, framing) work per 64 KiB, not per 4 KiB.
+    """
+    parts: list[bytes] = []
+    size = 0
+    while size < READ_SIZE:
+        try:
+            chunk = os.read(fd, READ_SIZE - size)
+        except BlockingIOError:
+            break
+        except OSError:  # EIO: the program and every holder of the terminal's tty ended
+            return b"".join(parts), True
+        if not chunk:
+            return b"".join(parts), True
+        parts.append(chunk)
+        size += len(chunk)
+        if len(chunk) < 4095:  # the PTY had no more than this: don't pay for an EAGAIN
+            break
+    return (parts[0] if len(parts) == 1 else b"".join(parts)), False
+
+
 def _split_utf8(data: bytes) -> int:
     """Where ``data`` ends on a whole UTF-8 sequence (an incomplete tail waits for more)."""
     n = len(data)
@@ -153,20 +177,18 @@ class Pty:
             self.resume()
 
     def _read(self) -> None:
-        try:
-            data = os.read(self.fd, READ_SIZE)
-        except BlockingIOError:
-            return
-        except OSError:  # EIO: the program and every holder of the terminal's tty ended
-            data = b""
-        if not data:
-            self._eof()
-            return
+        data, eof = _read_available(self.fd)
         if self._carry:
             data = self._carry + data
         cut = _split_utf8(data)
         self._carry = data[cut:]
-        data = data[:cut] if cut < len(data) else data
+        if data:
+            self._deliver(data[:cut] if cut < len(data) else data)
+        if eof:
+            self._eof()
+
+    def _deliver(self, data: bytes) -> None:
+        """Output read from the PTY: into history, to termmux's router, to classic sockets."""
         if not data:
             return
         self.history.append(data)
@@ -288,8 +310,7 @@ class Pty:
         """The program ended: stop watching the fd, close it off the loop, report the exit."""
         if self._carry:  # an incomplete character at the very end: deliver it as it is
             data, self._carry = self._carry, b""
-            self.history.append(data)
-            self.on_output(data)
+            self._deliver(data)
         self.stop()
         if self._writing:
             self._loop.remove_writer(self.fd)
