@@ -87,6 +87,7 @@ class History:
         chunks, offsets = self._chunks, self._offsets
         head = self._head
         while head < len(chunks) and offsets[head] + len(chunks[head]) <= new_start:
+            chunks[head] = b""  # release it now; the list itself is compacted in batches
             head += 1
         if head == len(chunks):  # only possible with limit 0; keep the invariant anyway
             self._head, self._skip, self.start = head, 0, self.end
@@ -99,6 +100,7 @@ class History:
             newline = chunk.find(b"\n", cut - 1, cut + _LINE_LOOKAHEAD)
             cut = newline + 1 if newline >= 0 else utf8_start(chunk, cut)
             if cut >= len(chunk):
+                chunks[head] = b""
                 head += 1
                 cut = 0
             else:

@@ -97,3 +97,11 @@ def test_utf8_boundaries() -> None:
     """utf8_start/utf8_cut move off continuation bytes in the right direction."""
     data = "a€".encode()  # 61 e2 82 ac
     assert utf8_start(data, 2) == 4 and utf8_cut(data, 2) == 1 and utf8_cut(data, 4) == 4
+
+
+def test_dropped_chunks_are_released_at_once() -> None:
+    """Memory held is the limit, not the chunks dropped since the last compaction."""
+    h = History(100_000)
+    for _ in range(200):  # 12.8 MB through a 100 KB history, in 64 KB chunks
+        h.append(b"y" * 65_536)
+    assert sum(len(c) for c in h._chunks) <= 100_000 + 65_536
