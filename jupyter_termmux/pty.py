@@ -26,18 +26,14 @@ from terminado.management import PtyWithClients
 from tornado.websocket import WebSocketClosedError
 
 from .history import History
-
-#: Bytes read from a PTY at once (terminado reads 65536 as well).
-READ_SIZE = 65536
-
-#: Input bytes a terminal may have queued while its program does not read them.
-INPUT_QUEUE_LIMIT = 1024 * 1024
-
-#: Seconds between checks that a paused terminal's program is still alive.
-EXIT_CHECK_INTERVAL = 1.0
-
-#: Seconds between activity stamps for the culler (output is activity too).
-ACTIVITY_INTERVAL = 1.0
+from .ptyio import (
+    ACTIVITY_INTERVAL,
+    EXIT_CHECK_INTERVAL,
+    INPUT_QUEUE_LIMIT,
+    read_available,
+    signal_name,
+    split_utf8,
+)
 
 
 class TerminalError(Exception):
@@ -46,43 +42,6 @@ class TerminalError(Exception):
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind  # "unknown", "exists", "limit", "cwd", "create", "overflow"
-
-
-def _read_available(fd: int) -> tuple[bytes, bool]:
-    """What the PTY holds now, up to READ_SIZE, and whether it ended.
-
-    Linux hands out a PTY's output at most 4095 bytes per read: reading on while more is there
-    lets everything downstream (history, routing, framing) work per 64 KiB, not per 4 KiB.
-    """
-    parts: list[bytes] = []
-    size = 0
-    while size < READ_SIZE:
-        try:
-            chunk = os.read(fd, READ_SIZE - size)
-        except BlockingIOError:
-            break
-        except OSError:  # EIO: the program and every holder of the terminal's tty ended
-            return b"".join(parts), True
-        if not chunk:
-            return b"".join(parts), True
-        parts.append(chunk)
-        size += len(chunk)
-        if len(chunk) < 4095:  # the PTY had no more than this: don't pay for an EAGAIN
-            break
-    return (parts[0] if len(parts) == 1 else b"".join(parts)), False
-
-
-def _split_utf8(data: bytes) -> int:
-    """Where ``data`` ends on a whole UTF-8 sequence (an incomplete tail waits for more)."""
-    n = len(data)
-    for back in range(1, min(4, n + 1)):
-        byte = data[n - back]
-        if byte < 0x80:
-            return n
-        if byte >= 0xC0:  # a lead byte: is its sequence complete?
-            need = 2 if byte < 0xE0 else 3 if byte < 0xF0 else 4
-            return n if back >= need else n - back
-    return n
 
 
 class Pty:
@@ -177,10 +136,10 @@ class Pty:
             self.resume()
 
     def _read(self) -> None:
-        data, eof = _read_available(self.fd)
+        data, eof = read_available(self.fd)
         if self._carry:
             data = self._carry + data
-        cut = _split_utf8(data)
+        cut = split_utf8(data)
         self._carry = data[cut:]
         if data:
             self._deliver(data[:cut] if cut < len(data) else data)
@@ -349,7 +308,7 @@ class Pty:
                 ptyproc.kill(signal.SIGKILL)
             await asyncio.sleep(0.05)
         self.exit_code = ptyproc.exitstatus
-        self.exit_signal = _signal_name(ptyproc.signalstatus)
+        self.exit_signal = signal_name(ptyproc.signalstatus)
         self.log.info(
             "termmux: session %s ended (code %s, signal %s)",
             self.name,
@@ -369,16 +328,6 @@ class Pty:
                 self.exited.set_result(None)
             self._room.set()
             self.on_exit(self.exit_code, self.exit_signal)
-
-
-def _signal_name(sig: int | None) -> str | None:
-    """``SIGKILL`` for 9; real-time signals have no name in ``signal.Signals``."""
-    if not sig:
-        return None
-    try:
-        return signal.Signals(sig).name
-    except ValueError:
-        return f"SIG{sig}"
 
 
 #: Tasks that must finish even if whoever started them goes away (a closing socket).

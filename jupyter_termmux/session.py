@@ -10,7 +10,8 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from .history import History
-from .pty import READ_SIZE, Pty
+from .pty import Pty
+from .ptyio import READ_SIZE
 
 
 class Client(Protocol):

@@ -21,7 +21,8 @@ from typing import Any
 from terminado.management import MaxTerminalsReached
 
 from .profiles import Profile
-from .pty import READ_SIZE, Pty, TerminalError
+from .pty import Pty, TerminalError
+from .ptyio import READ_SIZE
 
 __all__ = ["READ_SIZE", "Pty", "TerminalError", "Terminals"]
 

@@ -13,7 +13,7 @@ import pytest
 from conftest import poll_until
 
 from jupyter_termmux.history import History
-from jupyter_termmux.pty import INPUT_QUEUE_LIMIT
+from jupyter_termmux.ptyio import INPUT_QUEUE_LIMIT
 from jupyter_termmux.session import Session
 
 
@@ -88,3 +88,26 @@ def test_a_returning_client_releases_its_own_reservation_not_a_laggards() -> Non
     assert session.release(900)
     assert session.reservations == [(100, 1e9)]
     assert session.reserved_lag() == 900
+
+
+async def test_a_failed_write_closes_once_and_writes_no_more(
+    connect: Any, make_terminal: Any, router: Any, caplog: Any
+) -> None:
+    """When handing a frame to tornado fails unexpectedly, the socket is closed with 1011, the
+    failure is logged once, and no further frame is attempted on it."""
+    sid = await make_terminal("failwrite")
+    client = await connect()
+    await client.attach(sid)
+    (conn,) = router.clients()
+    calls: list[Any] = []
+
+    def broken(frame: Any, binary: bool = False) -> Any:
+        calls.append(frame)
+        raise RuntimeError("injected write failure")
+
+    conn.transport.write_frame = broken  # fault injection on the real server's handler
+    client.type(sid, "seq 1 20000\r")
+    await asyncio.wait_for(client.closed.wait(), 20)
+    assert client.ws.close_code == 1011
+    failures = [r for r in caplog.records if "writing a frame failed" in r.getMessage()]
+    assert len(failures) == 1 and len(calls) == 1
