@@ -51,6 +51,7 @@ ANSWERS = {
     "error",
     "pong",
     "session.list",
+    "profile.list",
     "session.attached",
     "session.detached",
     "session.created",

@@ -85,7 +85,8 @@ def test_defaults_are_filled() -> None:
         "incarnation": None,
     }
     req = protocol.parse('{"type":"session.create"}', LIMIT)
-    assert req.session_id is None and req.args == {"cwd": None, "rows": None, "cols": None}
+    assert req.session_id is None
+    assert req.args == {"cwd": None, "rows": None, "cols": None, "profile": None}
 
 
 def test_binary_frame_refused() -> None:
