@@ -7,6 +7,7 @@ import { JupyterFrontEnd } from '@jupyterlab/application';
 import { WidgetTracker } from '@jupyterlab/apputils';
 import { IStateDB } from '@jupyterlab/statedb';
 import { JSONObject, UUID } from '@lumino/coreutils';
+import { Widget } from '@lumino/widgets';
 
 import { TerminalConfig } from './config';
 import { termmuxIcon } from './icon';
@@ -23,6 +24,9 @@ export class PanelManager {
   }
 
   readonly tracker: WidgetTracker<TermMuxPanel>;
+
+  /** The widget shown before the toggle command brought a panel forward. */
+  previousWidget: Widget | null = null;
 
   /** The current panel, if any. */
   get current(): TermMuxPanel | null {
@@ -47,7 +51,7 @@ export class PanelManager {
       id,
       connection,
       config,
-      cwd: '',
+      cwd: this._options.cwd ?? (() => ''),
       icon: termmuxIcon
     });
     panel.stateChanged.connect(() => this._save(panel));
@@ -91,5 +95,7 @@ export namespace PanelManager {
     connection: ITermMuxConnection;
     config: TerminalConfig;
     state: IStateDB | null;
+    /** Where "+ New" starts a shell: the file browser's folder (root-relative). */
+    cwd?: () => string | undefined;
   }
 }
