@@ -110,10 +110,14 @@ export class TerminalFeatures implements IDisposable {
       return false;
     }
     if (action === 'copy') {
-      e.preventDefault(); // Ctrl+Shift+C would open the browser's inspector
+      // Not the browser's inspector, nor JupyterLab's palette (Ctrl+Shift+C).
+      e.preventDefault();
+      e.stopPropagation();
       void this.copy();
     } else if (action.startsWith('zoom')) {
-      e.preventDefault(); // the page's zoom, not the browser's
+      // The panel's zoom, not the browser's.
+      e.preventDefault();
+      e.stopPropagation();
       const step = action === 'zoom-in' ? 1 : action === 'zoom-out' ? -1 : 0;
       this._host.zoom(step);
     }

@@ -26,9 +26,11 @@ describe('keys', () => {
     expect(keyName(key('`', { ctrlKey: true }, 'Backquote'))).toBe('ctrl+`');
   });
 
-  it('copies with Ctrl+Shift+C, and Ctrl+C only over a selection', () => {
+  it('copies a selection with Ctrl+Shift+C or Ctrl+C', () => {
     const c = key('C', { ctrlKey: true, shiftKey: true });
-    expect(classifyKey(c, ctx)).toBe('copy');
+    expect(classifyKey(c, { ...ctx, hasSelection: true })).toBe('copy');
+    // No selection: JupyterLab's command palette keeps its shortcut.
+    expect(classifyKey(c, ctx)).toBe('lab');
     const plain = key('c', { ctrlKey: true });
     expect(classifyKey(plain, ctx)).toBe('terminal');
     expect(classifyKey(plain, { ...ctx, hasSelection: true })).toBe('copy');

@@ -72,7 +72,8 @@ export function classifyKey(e: IKeyLike, ctx: IKeyContext): KeyAction {
   const name = keyName(e);
   switch (name) {
     case 'ctrl+shift+c':
-      return 'copy';
+      // Without a selection it stays JupyterLab's command palette shortcut.
+      return ctx.hasSelection ? 'copy' : 'lab';
     case 'ctrl+c':
       // As JupyterLab's terminal: Ctrl+C copies a selection, else it is ^C.
       return ctx.hasSelection ? 'copy' : 'terminal';
