@@ -151,7 +151,7 @@ function addOpenCommands(app: JupyterFrontEnd, panels: PanelManager): void {
   });
 }
 
-/** Show the current terminal panel (opening one if needed), or leave it for the last other widget. */
+/** Show the current terminal panel (opening one if needed), or go back to the last other widget. */
 async function togglePanel(
   app: JupyterFrontEnd,
   panels: PanelManager
@@ -159,13 +159,14 @@ async function togglePanel(
   const current = app.shell.currentWidget;
   const panel = panels.current;
   if (panel && current === panel) {
+    const others = [...app.shell.widgets('main')].filter(w => w !== panel);
     const back = panels.previousWidget;
-    if (back && !back.isDisposed) {
-      app.shell.activateById(back.id);
+    const target = back && !back.isDisposed ? back : others.pop();
+    if (target) {
+      app.shell.activateById(target.id);
     }
     return;
   }
-  panels.previousWidget = current;
   if (panel) {
     app.shell.activateById(panel.id);
     panel.currentTab?.activate();

@@ -23,7 +23,7 @@ export function folderOf(
   return browserPath;
 }
 
-/** "Open Terminal Here" on folders (and on the listing's background: its folder). */
+/** "Open Terminal Here" on folders. */
 export function addFileBrowserItems(
   app: JupyterFrontEnd,
   browser: IDefaultFileBrowser | null
@@ -46,11 +46,6 @@ export function addFileBrowserItems(
     command,
     selector: '.jp-DirListing-item[data-isdir="true"]',
     rank: 3
-  });
-  app.contextMenu.addItem({
-    command,
-    selector: '.jp-DirListing-content',
-    rank: 100
   });
 }
 

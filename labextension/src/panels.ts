@@ -7,6 +7,7 @@ import { JupyterFrontEnd } from '@jupyterlab/application';
 import { WidgetTracker } from '@jupyterlab/apputils';
 import { IStateDB } from '@jupyterlab/statedb';
 import { JSONObject, UUID } from '@lumino/coreutils';
+import { ISignal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 
 import { TerminalConfig } from './config';
@@ -21,6 +22,16 @@ export class PanelManager {
   constructor(options: PanelManager.IOptions) {
     this._options = options;
     this.tracker = new WidgetTracker<TermMuxPanel>({ namespace: 'termmux' });
+    // The last main-area widget that was not a terminal panel (for the toggle).
+    const shell = options.app.shell as {
+      currentChanged?: ISignal<unknown, unknown>;
+    };
+    shell.currentChanged?.connect(() => {
+      const w = options.app.shell.currentWidget;
+      if (w && !(w instanceof TermMuxPanel)) {
+        this.previousWidget = w;
+      }
+    });
   }
 
   readonly tracker: WidgetTracker<TermMuxPanel>;
