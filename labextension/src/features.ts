@@ -9,10 +9,11 @@
 import { IDisposable } from '@lumino/disposable';
 import { SearchAddon } from '@xterm/addon-search';
 import { WebLinksAddon } from '@xterm/addon-web-links';
+import { WebglAddon } from '@xterm/addon-webgl';
 import { Terminal } from '@xterm/xterm';
 
 import { classifyKey } from './keys';
-import { ActiveRenderer, RendererSwitch } from './renderer';
+import { ActiveRenderer, RendererSwitch, WebglFactory } from './renderer';
 import { ITerminalSettings } from './settings';
 
 /** What the features ask of their tab. */
@@ -25,6 +26,13 @@ export interface IFeatureHost {
   /** The renderer now drawing the terminal. */
   rendererChanged(renderer: ActiveRenderer): void;
 }
+
+/** Load the WebGL addon; throws when the browser gives no WebGL2 context. */
+const loadWebgl: WebglFactory = term => {
+  const addon = new WebglAddon();
+  term.loadAddon(addon);
+  return addon;
+};
 
 export class TerminalFeatures implements IDisposable {
   constructor(
@@ -40,7 +48,7 @@ export class TerminalFeatures implements IDisposable {
     this._renderer = new RendererSwitch(r => {
       this._node.dataset.renderer = r;
       this._host.rendererChanged(r);
-    });
+    }, loadWebgl);
     // Capture: take every paste (keys, middle click, menu) before xterm sends it whole.
     _node.addEventListener('paste', this._onPaste, true);
     _node.addEventListener('focusin', this._onFocus);

@@ -52,6 +52,8 @@ describe('keys', () => {
     expect(classifyKey(key('f', { ctrlKey: true }), ctx)).toBe('lab');
     const next = key('PageDown', { ctrlKey: true, altKey: true });
     expect(classifyKey(next, ctx)).toBe('lab');
+    const splitDown = key('-', { ctrlKey: true, altKey: true });
+    expect(classifyKey(splitDown, ctx)).toBe('lab');
     expect(classifyKey(key('w', { ctrlKey: true }), ctx)).toBe('terminal');
     expect(classifyKey(key('a'), ctx)).toBe('terminal');
   });

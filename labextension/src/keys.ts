@@ -48,6 +48,8 @@ export const LAB_KEYS: readonly string[] = [
   'ctrl+alt+arrowright',
   'ctrl+alt+arrowup',
   'ctrl+alt+arrowdown',
+  'ctrl+alt+\\', // split right
+  'ctrl+alt+-', // split down
   'ctrl+`' // toggle the terminal panel
 ];
 

@@ -7,7 +7,6 @@
  * WebGL glitches, hence the setting).
  */
 import { IDisposable } from '@lumino/disposable';
-import { WebglAddon } from '@xterm/addon-webgl';
 import { Terminal } from '@xterm/xterm';
 
 import { RendererSetting } from './settings';
@@ -29,17 +28,10 @@ export function wantsWebgl(setting: RendererSetting): boolean {
   return setting !== 'dom';
 }
 
-const defaultFactory: WebglFactory = term => {
-  const addon = new WebglAddon();
-  // Throws when the browser gives no WebGL2 context.
-  term.loadAddon(addon);
-  return addon;
-};
-
 export class RendererSwitch implements IDisposable {
   constructor(
     private readonly _onChange: (renderer: ActiveRenderer) => void,
-    private readonly _factory: WebglFactory = defaultFactory
+    private readonly _factory: WebglFactory
   ) {}
 
   /** What draws the terminal now. */
