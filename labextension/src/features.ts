@@ -23,8 +23,6 @@ export interface IFeatureHost {
   paste(text: string): void;
   /** Change the panel's font zoom by `step` (0: reset). */
   zoom(step: 1 | -1 | 0): void;
-  /** The renderer now drawing the terminal. */
-  rendererChanged(renderer: ActiveRenderer): void;
 }
 
 /** Load the WebGL addon; throws when the browser gives no WebGL2 context. */
@@ -45,9 +43,9 @@ export class TerminalFeatures implements IDisposable {
     // Opens the URL in a new browser tab (the addon's default handler, opener cut).
     _term.loadAddon(new WebLinksAddon());
     _term.attachCustomKeyEventHandler(e => this._onKey(e));
-    this._renderer = new RendererSwitch(r => {
+    // data-renderer says what draws the terminal (tests and bug reports read it).
+    this._renderer = new RendererSwitch((r: ActiveRenderer) => {
       this._node.dataset.renderer = r;
-      this._host.rendererChanged(r);
     }, loadWebgl);
     // Capture: take every paste (keys, middle click, menu) before xterm sends it whole.
     _node.addEventListener('paste', this._onPaste, true);

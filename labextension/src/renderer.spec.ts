@@ -1,6 +1,11 @@
 import { describe, expect, it } from 'vitest';
 
-import { ActiveRenderer, IWebglLike, RendererSwitch } from './renderer';
+import {
+  ActiveRenderer,
+  IWebglLike,
+  RendererSwitch,
+  wantsWebgl
+} from './renderer';
 
 /** A WebGL addon whose context the test loses by hand. */
 class FakeWebgl implements IWebglLike {
@@ -27,7 +32,8 @@ describe('renderer', () => {
       () => {
         made.push(new FakeWebgl());
         return made[made.length - 1];
-      }
+      },
+      () => 'ANGLE (NVIDIA GeForce)'
     );
     r.apply(term, 'auto');
     expect(r.active).toBe('webgl');
@@ -60,5 +66,18 @@ describe('renderer', () => {
     r.apply(term, 'dom');
     expect(r.active).toBe('dom');
     expect(addon.disposed).toBe(true);
+  });
+});
+
+describe('auto renderer', () => {
+  it('takes WebGL on a GPU only, never on software GL or without WebGL2', () => {
+    expect(wantsWebgl('auto', 'ANGLE (Intel, Mesa Intel UHD)')).toBe(true);
+    expect(wantsWebgl('auto', 'ANGLE (SwiftShader Device (Subzero))')).toBe(
+      false
+    );
+    expect(wantsWebgl('auto', 'llvmpipe (LLVM 15.0.6)')).toBe(false);
+    expect(wantsWebgl('auto', null)).toBe(false);
+    expect(wantsWebgl('webgl', 'SwiftShader')).toBe(true);
+    expect(wantsWebgl('dom', 'ANGLE (NVIDIA)')).toBe(false);
   });
 });

@@ -23,15 +23,39 @@ export interface IWebglLike {
 /** Makes and loads a WebGL addon into the terminal; throws when WebGL is unavailable. */
 export type WebglFactory = (term: Terminal) => IWebglLike;
 
-/** Whether a setting asks for WebGL at all. */
-export function wantsWebgl(setting: RendererSetting): boolean {
-  return setting !== 'dom';
+/** Whether a setting asks for WebGL, given the browser's GL renderer name (null: no WebGL2). */
+export function wantsWebgl(
+  setting: RendererSetting,
+  glRenderer: string | null
+): boolean {
+  if (setting === 'auto') {
+    // Software GL (SwiftShader, llvmpipe) drew the 20 MB flood 6x slower than the DOM.
+    return (
+      glRenderer !== null && !/swiftshader|llvmpipe|software/i.test(glRenderer)
+    );
+  }
+  return setting === 'webgl';
+}
+
+/** The browser's (unmasked, when allowed) WebGL2 renderer name, or null without WebGL2. */
+export function probeGlRenderer(): string | null {
+  const gl = document.createElement('canvas').getContext('webgl2');
+  if (gl === null) {
+    return null;
+  }
+  const info = gl.getExtension('WEBGL_debug_renderer_info');
+  const name: unknown = gl.getParameter(
+    info ? info.UNMASKED_RENDERER_WEBGL : gl.RENDERER
+  );
+  gl.getExtension('WEBGL_lose_context')?.loseContext();
+  return typeof name === 'string' ? name : '';
 }
 
 export class RendererSwitch implements IDisposable {
   constructor(
     private readonly _onChange: (renderer: ActiveRenderer) => void,
-    private readonly _factory: WebglFactory
+    private readonly _factory: WebglFactory,
+    private readonly _probe: () => string | null = probeGlRenderer
   ) {}
 
   /** What draws the terminal now. */
@@ -53,7 +77,10 @@ export class RendererSwitch implements IDisposable {
     if (this._disposed) {
       return;
     }
-    if (!wantsWebgl(setting)) {
+    if (setting === 'auto' && this._gl === undefined) {
+      this._gl = this._probe();
+    }
+    if (!wantsWebgl(setting, this._gl ?? null)) {
       this._dropWebgl();
     } else if (this._webgl === null && !this._lost) {
       this._tryWebgl(term);
@@ -91,6 +118,7 @@ export class RendererSwitch implements IDisposable {
   }
 
   private _webgl: IWebglLike | null = null;
+  private _gl: string | null | undefined = undefined;
   private _lost = false;
   private _failure: string | null = null;
   private _disposed = false;

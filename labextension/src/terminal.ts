@@ -56,6 +56,8 @@ export class TerminalTab extends Widget implements ISessionListener {
       ...this._termOptions(),
       allowProposedApi: true // search match decorations
     });
+    // For browser tests and debugging: with the WebGL renderer the buffer is the only text kept.
+    Object.defineProperty(this.node, 'termmuxTerminal', { value: this._term });
     this._fitAddon = new FitAddon();
     this._term.loadAddon(this._fitAddon);
     this._writer = new TerminalWriter(this._term);
@@ -66,8 +68,7 @@ export class TerminalTab extends Widget implements ISessionListener {
     this.features = new TerminalFeatures(this._term, this.node, {
       settings: () => this._config.settings,
       paste: text => this.paste(text),
-      zoom: step => options.onZoom?.(step),
-      rendererChanged: () => undefined
+      zoom: step => options.onZoom?.(step)
     });
     this._listenTerminal();
     this._config.changed.connect(this._applyConfig, this);
