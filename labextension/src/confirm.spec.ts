@@ -1,7 +1,6 @@
 /**
- * Confirmed input (pastes) and profiles through the real multiplexer with a
- * fake socket: a pong without a refusal confirms, input-overflow asks for a
- * retry, an older server's unknown-type hides profiles.
+ * Confirmed input (pastes) through the real multiplexer with a fake socket:
+ * a pong without a refusal confirms, input-overflow asks for a retry.
  */
 import { beforeEach, describe, expect, it } from 'vitest';
 
@@ -23,8 +22,6 @@ function connected(): SessionMultiplexer {
   });
   return c;
 }
-
-const flush = () => new Promise<void>(r => setTimeout(r, 0));
 
 beforeEach(() => {
   FakeSocket.all = [];
@@ -72,34 +69,5 @@ describe('confirmed input', () => {
     await expect(taken).rejects.toMatchObject({ code: 'invalid-field' });
     lastSocket().drop();
     expect(await c.sendInputChecked('1', 'y')).toBe(false);
-  });
-});
-
-describe('profiles', () => {
-  it('lists the server profiles', async () => {
-    const c = connected();
-    const list = c.listProfiles();
-    await flush();
-    lastSocket().answer('profile.list', {
-      type: 'profile.list',
-      profiles: [{ name: 'bash', default: true }, { name: 'python' }]
-    });
-    expect(await list).toEqual([
-      { name: 'bash', default: true },
-      { name: 'python' }
-    ]);
-  });
-
-  it('are null on a server that does not know profile.list', async () => {
-    const c = connected();
-    const list = c.listProfiles();
-    await flush();
-    lastSocket().answer('profile.list', {
-      type: 'error',
-      code: 'unknown-type',
-      message: 'unknown type profile.list',
-      request: 'profile.list'
-    });
-    expect(await list).toBeNull();
   });
 });

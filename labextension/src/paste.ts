@@ -72,6 +72,16 @@ export interface IPasteReport {
   retries?: number;
 }
 
+/** Show how a paste went on the tab's node (`data-pasting`, `data-paste-chunks`, `-retries`). */
+export function reportPaste(node: HTMLElement, r: IPasteReport): void {
+  const d = node.dataset;
+  d.pasting = String(r.pasting);
+  if (r.chunks !== undefined) {
+    d.pasteChunks = String(r.chunks);
+    d.pasteRetries = String(r.retries ?? 0);
+  }
+}
+
 /** One tab's pastes, sent one after the other. */
 export class PasteQueue {
   constructor(

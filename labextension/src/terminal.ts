@@ -12,9 +12,9 @@ import { Terminal } from '@xterm/xterm';
 
 import { TerminalConfig } from './config';
 import { TerminalFeatures } from './features';
-import { IPasteReport, PasteQueue, preparePaste } from './paste';
+import { IPasteReport, PasteQueue, preparePaste, reportPaste } from './paste';
 import { TabLabel, TabState } from './tabTitle';
-import { xtermTheme } from './theme';
+import { xtermOptions } from './theme';
 import {
   IAttachInfo,
   IOutputChunk,
@@ -53,7 +53,7 @@ export class TerminalTab extends Widget implements ISessionListener {
     this.title.closable = true;
     this._setState('attaching');
     this._term = new Terminal({
-      ...this._termOptions(),
+      ...xtermOptions(this._config, this._zoom()),
       allowProposedApi: true // search match decorations
     });
     // For browser tests and debugging: with the WebGL renderer the buffer is the only text kept.
@@ -284,19 +284,8 @@ export class TerminalTab extends Widget implements ISessionListener {
     this._applyConfig();
   }
 
-  private _termOptions(): Partial<Terminal['options']> {
-    const s = this._config.settings;
-    return {
-      fontSize: Math.max(6, s.fontSize + this._zoom()),
-      fontFamily: s.fontFamily,
-      scrollback: s.scrollback,
-      cursorStyle: s.cursorStyle,
-      theme: xtermTheme(this._config.isLight)
-    };
-  }
-
   private _applyConfig(): void {
-    Object.assign(this._term.options, this._termOptions());
+    Object.assign(this._term.options, xtermOptions(this._config, this._zoom()));
     if (this._opened) {
       this.features.applyRenderer();
     }
@@ -350,14 +339,7 @@ export class TerminalTab extends Widget implements ISessionListener {
       }
       return this._connection.sendInputChecked(this.sessionId, chunk);
     },
-    (r: IPasteReport) => {
-      const d = this.node.dataset;
-      d.pasting = String(r.pasting);
-      if (r.chunks !== undefined) {
-        d.pasteChunks = String(r.chunks);
-        d.pasteRetries = String(r.retries ?? 0);
-      }
-    }
+    (r: IPasteReport) => reportPaste(this.node, r)
   );
   private readonly _term: Terminal;
   private readonly _fitAddon: FitAddon;
