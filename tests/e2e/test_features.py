@@ -221,32 +221,25 @@ def test_open_terminal_here_and_new_in_the_browsed_folder(lab: LabServer, page: 
     wait_visible_text(page, "cwd_inner_3")
 
 
-def test_profiles_menu_and_launcher_tiles(lab: LabServer, page: Any) -> None:
-    """The "+ New ▾" menu and the launcher offer the server's profiles; a server that does not
-    know `profile.list` (older) gets no menu and no tiles."""
-    answer = ask_socket(lab, {"type": "profile.list"})
-    open_lab(page, lab)
-    launch_panel(page)
-    menu_button = page.locator(f"{PANEL} .jp-TermMux-profiles")
-    if answer.get("type") == "error":
-        assert answer["code"] == "unknown-type", answer
-        page.wait_for_selector(f"{PANEL}[data-status=connected]")
-        run(page, "noprofiles", 1)  # the profile request has been answered by now
-        assert menu_button.is_hidden()
-        return
-    profiles = answer["profiles"]
-    page.wait_for_selector(f"{PANEL} .jp-TermMux-profiles:not([hidden])")
-    menu_button.click()
-    items = page.locator(".jp-TermMux-profileMenu .lm-Menu-itemLabel")
-    assert items.count() == len(profiles)
-    other = next((p["name"] for p in profiles if not p.get("default")), None)
-    if other is None:
-        return
-    items.filter(has_text=re.compile(f"^{re.escape(other)}$")).click()
-    wait_tabs(page, 2)
-    page.wait_for_selector(f"{TAB} .lm-TabBar-tabLabel:text-is('{other}')")
-    # One launcher tile per non-default profile.
-    page.locator(".jp-MainAreaWidget .jp-Launcher, .jp-Launcher").first.wait_for(state="attached")
+def test_profile_launcher_tiles_and_menu(lab_factory: Any, page: Any) -> None:
+    """A server with profiles gets one launcher tile per non-default profile, which opens a tab
+    running it (labelled with its name), and the "+ New ▾" menu is shown; a server without
+    `profile.list` hides the menu (unit-tested in profiles.spec.ts: it answers unknown-type)."""
+    profile = {"name": "marked", "command": ["bash", "--norc"], "env": {"MARK": "profiled"}}
+    server = lab_factory(config={"TermMuxApp": {"profiles": [profile]}})
+    answer = ask_socket(server, {"type": "profile.list"})
+    assert [p["name"] for p in answer["profiles"]] == ["default", "marked"], answer
+    open_lab(page, server)
+    page.locator(".jp-LauncherCard", has_text=re.compile("^marked$")).click()
+    page.wait_for_selector(f"{VISIBLE_TERM}[data-state=attached]")
+    page.wait_for_selector(f"{TAB} .lm-TabBar-tabLabel:text-is('marked')")
+    type_command(page, "echo ${MARK}_$((3*7))")
+    wait_visible_text(page, "profiled_21")
+    page.wait_for_selector(f"{PANEL} .jp-TermMux-newMenu:not([hidden])")
+    # Only the non-default profile has a tile (the default is the Terminals tile).
+    page.locator("#jp-main-dock-panel > .lm-TabBar .lm-TabBar-addButton").first.click()
+    page.locator(".jp-LauncherCard", has_text=re.compile("^marked$")).first.wait_for()
+    assert page.locator(".jp-LauncherCard", has_text=re.compile("^default$")).count() == 0
 
 
 def test_split_view_navigation_and_restore(lab: LabServer, page: Any) -> None:
@@ -359,7 +352,7 @@ def test_keyboard_tabs_toggle_zoom_and_ctrl_w(lab: LabServer, page: Any) -> None
     assert "ww_8 zz" not in page.locator(f"{VISIBLE_TERM} .xterm-rows").inner_text()
 
     # Ctrl+` leaves the panel for the last other main-area widget (a launcher), and back.
-    page.locator("#jp-main-dock-panel .lm-TabBar-addButton").first.click()
+    page.locator("#jp-main-dock-panel > .lm-TabBar .lm-TabBar-addButton").first.click()
     page.wait_for_selector(f"{PANEL}.lm-mod-hidden", state="attached")
     page.locator("#jp-main-dock-panel .lm-TabBar-tab", has_text="Terminals").click()
     page.wait_for_selector(f"{PANEL}:not(.lm-mod-hidden)")
