@@ -123,10 +123,12 @@ function addPaneCommands(app: JupyterFrontEnd, panels: PanelManager): void {
 
 function addOpenCommands(app: JupyterFrontEnd, panels: PanelManager): void {
   const { commands, shell } = app;
+  // Resolves to the panel (a launcher closes itself when a command returns a widget).
   const inPanel = async (options: INewTabOptions) => {
     const panel = panels.current ?? panels.create();
     shell.activateById(panel.id);
-    return panel.newTab(options);
+    await panel.newTab(options);
+    return panel;
   };
   commands.addCommand(FeatureIDs.togglePanel, {
     label: 'Toggle Terminal Panel',

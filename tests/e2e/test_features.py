@@ -238,7 +238,7 @@ def test_profile_launcher_tiles_and_menu(lab_factory: Any, page: Any) -> None:
     page.wait_for_selector(f"{PANEL} .jp-TermMux-newMenu:not([hidden])")
     # Only the non-default profile has a tile (the default is the Terminals tile).
     page.locator("#jp-main-dock-panel > .lm-TabBar .lm-TabBar-addButton").first.click()
-    page.locator(".jp-LauncherCard", has_text=re.compile("^marked$")).first.wait_for()
+    page.locator(".jp-LauncherCard:visible", has_text=re.compile("^marked$")).wait_for()
     assert page.locator(".jp-LauncherCard", has_text=re.compile("^default$")).count() == 0
 
 
