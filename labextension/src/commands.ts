@@ -71,7 +71,7 @@ function addOpenCommands(app: JupyterFrontEnd, panels: PanelManager): void {
         }
         const target = panel ?? panels.create();
         shell.activateById(target.id);
-        return target.newTab(profile);
+        return target.newTab({ profile });
       })()
   });
   commands.addCommand(CommandIDs.openSession, {

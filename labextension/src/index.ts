@@ -2,6 +2,7 @@
  * jupyter-termmux frontend: the page's single connection (a service other
  * plugins can require through `ITermMuxConnection`) and the terminal panel.
  * Each concern has its module: connectionPlugin.ts, commands.ts,
+ * featureCommands.ts, integration.ts (search, file browser, profiles),
  * appearance.ts (settings and theme), panels.ts (state and restore).
  */
 import {
@@ -10,6 +11,8 @@ import {
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
 import { ICommandPalette, IThemeManager } from '@jupyterlab/apputils';
+import { ISearchProviderRegistry } from '@jupyterlab/documentsearch';
+import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
@@ -18,10 +21,14 @@ import { followSettings, followTheme } from './appearance';
 import { addCommands, addLaunchers, CommandIDs } from './commands';
 import { TerminalConfig } from './config';
 import { connectionPlugin } from './connectionPlugin';
+import { addFeatureCommands } from './featureCommands';
+import { addFileBrowserItems, addProfileLaunchers } from './integration';
 import { PanelManager } from './panels';
+import { TermMuxSearchProvider } from './search';
 import { ITermMuxConnection } from './tokens';
 
 export { CommandIDs } from './commands';
+export { FeatureIDs } from './featureCommands';
 export { socketUrl } from './connectionPlugin';
 export { termmuxIcon } from './icon';
 export * from './protocol';
@@ -40,7 +47,9 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
     ILayoutRestorer,
     IStateDB,
     ISettingRegistry,
-    IThemeManager
+    IThemeManager,
+    ISearchProviderRegistry,
+    IDefaultFileBrowser
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -50,14 +59,24 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
     restorer: ILayoutRestorer | null,
     state: IStateDB | null,
     settingRegistry: ISettingRegistry | null,
-    themeManager: IThemeManager | null
+    themeManager: IThemeManager | null,
+    searchRegistry: ISearchProviderRegistry | null,
+    fileBrowser: IDefaultFileBrowser | null
   ): void => {
     const config = new TerminalConfig();
     followTheme(config, themeManager);
     followSettings(config, settingRegistry, PLUGIN_ID);
-    const panels = new PanelManager({ app, connection, config, state });
+    // "+ New" starts in the folder the file browser shows.
+    const cwd = (): string => fileBrowser?.model.path ?? '';
+    const panels = new PanelManager({ app, connection, config, state, cwd });
     addCommands(app, panels);
+    addFeatureCommands(app, panels);
     addLaunchers(palette, launcher);
+    addFileBrowserItems(app, fileBrowser);
+    void app.restored.then(() =>
+      addProfileLaunchers(connection, launcher, palette)
+    );
+    searchRegistry?.add('jupyter-termmux', TermMuxSearchProvider);
     void restorer?.restore(panels.tracker, {
       command: CommandIDs.open,
       args: panel => ({ panelId: panel.id }),

@@ -11,6 +11,7 @@ import { Attacher, createMessage } from './attacher';
 import { IBackoffOptions } from './backoff';
 import { SessionChannel } from './channel';
 import { IMuxCore } from './core';
+import { sendConfirmed } from './confirm';
 import { CreditCounter, DEFAULT_ACK_BYTES } from './credit';
 import { decodeServerMessage, undecodedRequestId } from './decode';
 import { TermMuxError } from './errors';
@@ -150,6 +151,10 @@ export class SessionMultiplexer implements ITermMuxConnection, IMuxCore {
 
   async ping(): Promise<void> {
     await this._request('Ping', { type: 'ping' });
+  }
+
+  sendInputChecked(sessionId: string, data: string): Promise<boolean> {
+    return sendConfirmed(this, sessionId, data, () => this.ping());
   }
 
   attach(

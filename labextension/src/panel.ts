@@ -1,21 +1,27 @@
 /**
- * The termmux panel: a tab bar with one terminal per session, a "+" that
- * creates a session, an "Attach" menu listing the server's other sessions and
- * the state of the page's connection.
+ * The termmux panel: a toolbar ("+ New ▾" with the server's shell profiles,
+ * split buttons, "Attach ▾", the connection) over a dock of terminal tabs
+ * (panes.ts) that can be split side by side. All tabs of all panes share the
+ * page's one connection. The panel's font zoom applies to all its tabs.
  */
 import { showErrorMessage } from '@jupyterlab/apputils';
 import { ISignal, Signal } from '@lumino/signaling';
-import { BoxPanel, TabPanel, Widget } from '@lumino/widgets';
+import { BoxPanel, Widget } from '@lumino/widgets';
 
 import { TerminalConfig } from './config';
+import { Direction } from './geometry';
+import { isSavedArea, SavedArea } from './layout';
+import { Placement, TerminalDock } from './panes';
 import { TerminalTab } from './terminal';
-import { IResumePoint, ITermMuxConnection } from './tokens';
+import { ICreateOptions, IResumePoint, ITermMuxConnection } from './tokens';
+import { profilesOrNull } from './profiles';
 import { openChoiceMenu, PanelToolbar } from './toolbar';
 
 /** One saved tab: its session, label and (v2) where its stream stood. */
 export interface ITabState {
   sessionId: string;
   label: string;
+  renamed?: boolean;
   offset?: number;
   incarnation?: string;
 }
@@ -24,6 +30,17 @@ export interface ITabState {
 export interface IPanelState {
   tabs: ITabState[];
   current: string | null;
+  /** The split layout, by session id. */
+  layout?: SavedArea | null;
+  /** Font zoom of the panel, in pixels. */
+  zoom?: number;
+}
+
+/** Options of a new tab: where its session starts and where the tab goes. */
+export interface INewTabOptions {
+  cwd?: string;
+  profile?: string;
+  placement?: Placement;
 }
 
 export class TermMuxPanel extends BoxPanel {
@@ -39,85 +56,99 @@ export class TermMuxPanel extends BoxPanel {
     }
     this._connection = options.connection;
     this._config = options.config;
-    this._cwd = options.cwd;
+    this._cwd = options.cwd ?? (() => undefined);
 
     this._toolbar = new PanelToolbar({
       connection: this._connection,
-      onNew: () => void this.newTab().catch(Private.report),
-      onNewMenu: anchor =>
-        void this.showProfileMenu(anchor).catch(Private.report),
-      onAttach: anchor => void this.showAttachMenu(anchor).catch(Private.report)
+      onNew: () => this._run(this.newTab()),
+      onNewMenu: anchor => this._run(this.showProfileMenu(anchor)),
+      onSplit: placement => this._run(this.newTab({ placement })),
+      onAttach: anchor => this._run(this.showAttachMenu(anchor))
     });
-
-    this._tabs = new TabPanel({ tabsMovable: true, addButtonEnabled: true });
-    this._tabs.addClass('jp-TermMux-tabs');
-    this._tabs.tabBar.insertBehavior = 'select-tab';
-    this._tabs.addRequested.connect(
-      () => void this.newTab().catch(Private.report)
-    );
-    this._tabs.currentChanged.connect(this._onCurrentChanged, this);
-    this._tabs.tabBar.tabMoved.connect(() => this._stateChanged.emit(), this);
+    this._dock = new TerminalDock();
+    this._dock.addRequested.connect(() => this._run(this.newTab()));
+    this._dock.layoutModified.connect(() => this._stateChanged.emit(), this);
+    this._dock.currentChanged.connect(this._onCurrentChanged, this);
 
     BoxPanel.setStretch(this._toolbar, 0);
-    BoxPanel.setStretch(this._tabs, 1);
+    BoxPanel.setStretch(this._dock, 1);
     this.addWidget(this._toolbar);
-    this.addWidget(this._tabs);
+    this.addWidget(this._dock);
 
     this._connection.statusChanged.connect(this._onStatus, this);
     this._onStatus();
+    this._stateChanged.connect(() => {
+      // Outline the current pane only when there are several.
+      const panes = [...this._dock.tabBars()].length;
+      this._dock.toggleClass('jp-TermMux-split', panes > 1);
+    });
   }
 
-  /** Emitted when tabs are added, removed, moved, renamed or switched. */
+  /** Emitted when tabs are added, removed, moved, renamed, split or switched. */
   get stateChanged(): ISignal<this, void> {
     return this._stateChanged;
   }
 
-  /** The open tabs in tab-bar order. */
+  /** The open tabs in layout order. */
   get tabs(): TerminalTab[] {
-    return this._tabs.widgets.filter(
-      (w): w is TerminalTab => w instanceof TerminalTab
-    );
+    return this._dock.tabs;
   }
 
   get currentTab(): TerminalTab | null {
-    const w = this._tabs.currentWidget;
-    return w instanceof TerminalTab ? w : null;
+    return this._dock.current;
+  }
+
+  /** Font zoom of this panel's tabs, in pixels added to the font size setting. */
+  get zoom(): number {
+    return this._zoom;
   }
 
   get state(): IPanelState {
     return {
       tabs: this.tabs.map(t => ({
         sessionId: t.sessionId,
-        label: t.title.label,
+        label: t.label,
+        ...(t.renamed ? { renamed: true } : {}),
         ...(t.resumePoint ?? {})
       })),
-      current: this.currentTab?.sessionId ?? null
+      current: this.currentTab?.sessionId ?? null,
+      layout: this._dock.savedLayout(),
+      zoom: this._zoom
     };
   }
 
-  /** Reopen saved tabs (their sessions' recent output is replayed on attach). */
+  /** Reopen saved tabs in their layout (their recent output is replayed on attach). */
   restore(state: IPanelState): void {
+    if (typeof state.zoom === 'number') {
+      this._zoom = state.zoom;
+    }
     for (const tab of state.tabs) {
       const resume = Private.resumeOf(tab);
-      this.openSession(tab.sessionId, tab.label, false, resume);
+      this._open(tab.sessionId, tab.label, tab.renamed === true, resume);
+    }
+    if (isSavedArea(state.layout)) {
+      this._dock.restoreSaved(state.layout, this.tabs);
     }
     const current = this.tabs.find(t => t.sessionId === state.current);
     if (current) {
-      this._tabs.currentWidget = current;
+      this._dock.showTab(current, false);
     }
   }
 
-  /** Create a session (with a shell profile, if given), then attach it in a new tab. */
-  async newTab(profile?: string): Promise<TerminalTab> {
+  /** Create a session on the server, then attach it in a new tab or pane. */
+  async newTab(options: INewTabOptions = {}): Promise<TerminalTab> {
     // Start the program at the size of the terminal beside it, so it does not redraw
-    // its first screen when the new tab reports its size.
-    const current = this.currentTab?.terminal;
-    const sessionId = await this._connection.createSession({
-      ...(this._cwd !== undefined ? { cwd: this._cwd } : {}),
-      ...(current ? { rows: current.rows, cols: current.cols } : {}),
-      ...(profile !== undefined ? { profile } : {})
-    });
-    return this.openSession(sessionId);
+    // its first screen when the new tab reports its size (a split halves it anyway).
+    const current = options.placement ? undefined : this.currentTab?.terminal;
+    const cwd = options.cwd ?? this._cwd();
+    const create: ICreateOptions = {
+      ...(cwd !== undefined ? { cwd } : {}),
+      ...(options.profile !== undefined ? { profile: options.profile } : {}),
+      ...(current ? { rows: current.rows, cols: current.cols } : {})
+    };
+    const sessionId = await this._connection.createSession(create);
+    const label = options.profile;
+    return this.openSession(sessionId, label, true, null, options.placement);
   }
 
   /** Show an existing session in this panel (activating its tab if already open). */
@@ -125,26 +156,14 @@ export class TermMuxPanel extends BoxPanel {
     sessionId: string,
     label?: string,
     activate = true,
-    resume: IResumePoint | null = null
+    resume: IResumePoint | null = null,
+    placement: Placement = 'tab'
   ): TerminalTab {
-    let tab = this.tabs.find(t => t.sessionId === sessionId);
-    if (!tab) {
-      tab = new TerminalTab({
-        sessionId,
-        label,
-        resume,
-        connection: this._connection,
-        config: this._config
-      });
-      tab.gone.connect(this._onTabGone, this);
-      tab.resumeChanged.connect(() => this._stateChanged.emit(), this);
-      tab.disposed.connect(() => this._stateChanged.emit(), this);
-      tab.title.changed.connect(() => this._stateChanged.emit(), this);
-      this._tabs.addWidget(tab);
-    }
+    const tab =
+      this.tabs.find(t => t.sessionId === sessionId) ??
+      this._open(sessionId, label, false, resume, placement);
     if (activate) {
-      this._tabs.currentWidget = tab;
-      tab.activate();
+      this._dock.showTab(tab, true);
     }
     this._stateChanged.emit();
     return tab;
@@ -174,22 +193,31 @@ export class TermMuxPanel extends BoxPanel {
     tab.dispose();
   }
 
-  /** Select the next (+1) or previous (−1) tab, wrapping around. */
+  /** Select the next (+1) or previous (−1) tab of the current pane, wrapping around. */
   cycleTab(step: 1 | -1): void {
-    const n = this._tabs.widgets.length;
-    if (n === 0) {
-      return;
-    }
-    const index = (this._tabs.currentIndex + step + n) % n;
-    this._tabs.currentIndex = index;
-    this.currentTab?.activate();
+    this._dock.cycle(step);
   }
 
-  /** Give the current tab a new label. */
+  /** Focus the pane in `direction` from the current one. */
+  focusPane(direction: Direction): boolean {
+    return this._dock.focusPane(direction);
+  }
+
+  /** Give the current tab a new label (the program's title stops replacing it). */
   renameTab(label: string, tab: TerminalTab | null = this.currentTab): void {
     if (tab && label.trim() !== '') {
-      tab.title.label = label.trim();
+      tab.rename(label.trim());
     }
+  }
+
+  /** Font zoom: +1 / −1 pixel for every tab of this panel, 0 resets. */
+  zoomBy(step: 1 | -1 | 0): void {
+    const base = this._config.settings.fontSize;
+    const next = step === 0 ? 0 : this._zoom + step;
+    this._zoom = Math.max(6 - base, Math.min(72 - base, next));
+    this.node.dataset.zoom = String(this._zoom);
+    this.tabs.forEach(t => t.applyConfig());
+    this._stateChanged.emit();
   }
 
   /** Show the server's sessions not open in this panel, to attach one. */
@@ -212,9 +240,15 @@ export class TermMuxPanel extends BoxPanel {
     const profiles = await this._connection.listProfiles();
     const choices = profiles.map(p => ({
       label: p.default ? `${p.name} (default shell)` : p.name,
-      execute: () => void this.newTab(p.name).catch(Private.report)
+      execute: () => this._run(this.newTab({ profile: p.name }))
     }));
     openChoiceMenu(anchor, 'jp-TermMux-profileMenu', choices, 'No profiles');
+  }
+
+  /** Hide the "+ New ▾" menu on a server that does not know profiles (an older one). */
+  async checkProfiles(): Promise<void> {
+    const profiles = await profilesOrNull(this._connection);
+    this._toolbar.setProfilesAvailable(profiles !== null);
   }
 
   dispose(): void {
@@ -225,8 +259,41 @@ export class TermMuxPanel extends BoxPanel {
     super.dispose();
   }
 
+  private _open(
+    sessionId: string,
+    label: string | undefined,
+    renamed: boolean,
+    resume: IResumePoint | null,
+    placement: Placement = 'tab'
+  ): TerminalTab {
+    const tab = new TerminalTab({
+      sessionId,
+      label,
+      renamed,
+      resume,
+      connection: this._connection,
+      config: this._config,
+      zoom: () => this._zoom,
+      onZoom: step => this.zoomBy(step)
+    });
+    tab.gone.connect(this._onTabGone, this);
+    tab.resumeChanged.connect(() => this._stateChanged.emit(), this);
+    tab.disposed.connect(() => this._stateChanged.emit(), this);
+    tab.title.changed.connect(() => this._stateChanged.emit(), this);
+    this._dock.place(tab, placement);
+    return tab;
+  }
+
+  private _run(action: Promise<unknown>): void {
+    void action.catch(Private.report);
+  }
+
   private _onStatus(): void {
     this.node.dataset.status = this._connection.status;
+    if (this._connection.status === 'connected' && !this._profilesAsked) {
+      this._profilesAsked = true;
+      this._run(this.checkProfiles());
+    }
   }
 
   private _onCurrentChanged(): void {
@@ -234,9 +301,6 @@ export class TermMuxPanel extends BoxPanel {
     if (tab) {
       tab.activity = false;
       tab.refit();
-      if (this.isVisible) {
-        tab.activate(); // keys go to the terminal just brought forward
-      }
     }
     this._stateChanged.emit();
   }
@@ -248,9 +312,11 @@ export class TermMuxPanel extends BoxPanel {
 
   private readonly _connection: ITermMuxConnection;
   private readonly _config: TerminalConfig;
-  private readonly _cwd: string | undefined;
+  private readonly _cwd: () => string | undefined;
   private readonly _toolbar: PanelToolbar;
-  private readonly _tabs: TabPanel;
+  private readonly _dock: TerminalDock;
+  private _zoom = 0;
+  private _profilesAsked = false;
   private _stateChanged = new Signal<this, void>(this);
 }
 
@@ -260,7 +326,7 @@ export namespace TermMuxPanel {
     connection: ITermMuxConnection;
     config: TerminalConfig;
     /** Working directory of new sessions, relative to the server's root dir. */
-    cwd?: string;
+    cwd?: () => string | undefined;
     icon?: Widget['title']['icon'];
   }
 }

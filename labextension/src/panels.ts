@@ -7,6 +7,8 @@ import { JupyterFrontEnd } from '@jupyterlab/application';
 import { WidgetTracker } from '@jupyterlab/apputils';
 import { IStateDB } from '@jupyterlab/statedb';
 import { JSONObject, UUID } from '@lumino/coreutils';
+import { ISignal } from '@lumino/signaling';
+import { Widget } from '@lumino/widgets';
 
 import { TerminalConfig } from './config';
 import { termmuxIcon } from './icon';
@@ -20,9 +22,22 @@ export class PanelManager {
   constructor(options: PanelManager.IOptions) {
     this._options = options;
     this.tracker = new WidgetTracker<TermMuxPanel>({ namespace: 'termmux' });
+    // The last main-area widget that was not a terminal panel (for the toggle).
+    const shell = options.app.shell as {
+      currentChanged?: ISignal<unknown, unknown>;
+    };
+    shell.currentChanged?.connect(() => {
+      const w = options.app.shell.currentWidget;
+      if (w && !(w instanceof TermMuxPanel)) {
+        this.previousWidget = w;
+      }
+    });
   }
 
   readonly tracker: WidgetTracker<TermMuxPanel>;
+
+  /** The widget shown before the toggle command brought a panel forward. */
+  previousWidget: Widget | null = null;
 
   /** The current panel, if any. */
   get current(): TermMuxPanel | null {
@@ -47,7 +62,7 @@ export class PanelManager {
       id,
       connection,
       config,
-      cwd: '',
+      cwd: this._options.cwd ?? (() => ''),
       icon: termmuxIcon
     });
     panel.stateChanged.connect(() => this._save(panel));
@@ -91,5 +106,7 @@ export namespace PanelManager {
     connection: ITermMuxConnection;
     config: TerminalConfig;
     state: IStateDB | null;
+    /** Where "+ New" starts a shell: the file browser's folder (root-relative). */
+    cwd?: () => string | undefined;
   }
 }

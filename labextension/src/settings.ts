@@ -2,19 +2,33 @@
 
 export type CursorStyle = 'block' | 'underline' | 'bar';
 
+/** Which xterm.js renderer draws the terminals (renderer.ts). */
+export type RendererSetting = 'auto' | 'webgl' | 'dom';
+
 export interface ITerminalSettings {
   fontSize: number;
   fontFamily: string;
   scrollback: number;
   cursorStyle: CursorStyle;
+  renderer: RendererSetting;
+  /** Ctrl+V pastes (as in JupyterLab's terminal), instead of sending ^V. */
+  pasteWithCtrlV: boolean;
+  /** A tab's label follows the title the program sets (OSC 0/2) until renamed. */
+  followProgramTitle: boolean;
 }
 
 export const DEFAULT_SETTINGS: ITerminalSettings = {
   fontSize: 13,
   fontFamily: 'Menlo, Consolas, "DejaVu Sans Mono", monospace',
   scrollback: 5000,
-  cursorStyle: 'block'
+  cursorStyle: 'block',
+  renderer: 'dom',
+  pasteWithCtrlV: true,
+  followProgramTitle: true
 };
+
+const CURSOR_STYLES: readonly string[] = ['block', 'underline', 'bar'];
+const RENDERERS: readonly string[] = ['auto', 'webgl', 'dom'];
 
 /** Merge raw composite settings over the defaults, ignoring values of the wrong type. */
 export function readSettings(raw: {
@@ -31,11 +45,19 @@ export function readSettings(raw: {
     s.scrollback = Math.floor(raw.scrollback);
   }
   if (
-    raw.cursorStyle === 'block' ||
-    raw.cursorStyle === 'underline' ||
-    raw.cursorStyle === 'bar'
+    typeof raw.cursorStyle === 'string' &&
+    CURSOR_STYLES.includes(raw.cursorStyle)
   ) {
-    s.cursorStyle = raw.cursorStyle;
+    s.cursorStyle = raw.cursorStyle as CursorStyle;
+  }
+  if (typeof raw.renderer === 'string' && RENDERERS.includes(raw.renderer)) {
+    s.renderer = raw.renderer as RendererSetting;
+  }
+  if (typeof raw.pasteWithCtrlV === 'boolean') {
+    s.pasteWithCtrlV = raw.pasteWithCtrlV;
+  }
+  if (typeof raw.followProgramTitle === 'boolean') {
+    s.followProgramTitle = raw.followProgramTitle;
   }
   return s;
 }

@@ -11,7 +11,10 @@ import { FitAddon } from '@xterm/addon-fit';
 import { Terminal } from '@xterm/xterm';
 
 import { TerminalConfig } from './config';
-import { xtermTheme } from './theme';
+import { TerminalFeatures } from './features';
+import { IPasteReport, PasteQueue, preparePaste, reportPaste } from './paste';
+import { TabLabel, TabState } from './tabTitle';
+import { xtermOptions } from './theme';
 import {
   IAttachInfo,
   IOutputChunk,
@@ -32,29 +35,29 @@ const ACTIVITY_GRACE_MS = 1000;
 /** Numbers the tabs' DOM ids. */
 let nextTabId = 0;
 
-export type TabState = 'attaching' | 'attached' | 'exited' | 'gone';
+export type { TabState } from './tabTitle';
 
 export class TerminalTab extends Widget implements ISessionListener {
   constructor(options: TerminalTab.IOptions) {
     super();
     this.sessionId = options.sessionId;
     this._config = options.config;
+    this._connection = options.connection;
+    this._zoom = options.zoom ?? (() => 0);
     this.id = `jp-termmux-tab-${nextTabId++}`;
     this.addClass('jp-TermMux-terminal');
     this.node.dataset.sessionId = options.sessionId;
-    this.title.label = options.label ?? `Terminal ${options.sessionId}`;
+    const label = options.label ?? `Terminal ${options.sessionId}`;
+    this._label = new TabLabel(this.title, label, options.renamed === true);
     this.title.caption = `Session ${options.sessionId}`;
     this.title.closable = true;
     this._setState('attaching');
-
-    const settings = this._config.settings;
     this._term = new Terminal({
-      fontSize: settings.fontSize,
-      fontFamily: settings.fontFamily,
-      scrollback: settings.scrollback,
-      cursorStyle: settings.cursorStyle,
-      theme: xtermTheme(this._config.isLight)
+      ...xtermOptions(this._config, this._zoom()),
+      allowProposedApi: true // search match decorations
     });
+    // For browser tests and debugging: with the WebGL renderer the buffer is the only text kept.
+    Object.defineProperty(this.node, 'termmuxTerminal', { value: this._term });
     this._fitAddon = new FitAddon();
     this._term.loadAddon(this._fitAddon);
     this._writer = new TerminalWriter(this._term);
@@ -62,16 +65,12 @@ export class TerminalTab extends Widget implements ISessionListener {
       this._term.parser,
       () => this._writer.suppressReplies
     );
-    this._term.onData(data => {
-      // Belt and braces: an escape sequence emitted while a replay chunk is
-      // parsed is an answer to old output; typed text still goes through.
-      const reply = data.startsWith('\x1b') && this._writer.suppressReplies;
-      const live = this._state !== 'exited' && this._state !== 'gone';
-      if (live && !reply) {
-        this._channel.send(data);
-      }
+    this.features = new TerminalFeatures(this._term, this.node, {
+      settings: () => this._config.settings,
+      paste: text => this.paste(text),
+      zoom: step => options.onZoom?.(step)
     });
-    this._term.onResize(({ rows, cols }) => this._channel.resize(rows, cols));
+    this._listenTerminal();
     this._config.changed.connect(this._applyConfig, this);
     this._lastResume = options.resume ?? null;
     this._channel = options.connection.attach(
@@ -83,26 +82,54 @@ export class TerminalTab extends Widget implements ISessionListener {
 
   readonly sessionId: string;
 
+  /** Links, search, renderer, copy and paste, page keys. */
+  readonly features: TerminalFeatures;
+
   /** The xterm.js instance (for tests and commands such as copy). */
   get terminal(): Terminal {
     return this._term;
   }
 
   get state(): TabState {
-    return this._state;
+    return this._label.state;
+  }
+
+  /** The tab's label without its exit mark. */
+  get label(): string {
+    return this._label.label;
+  }
+
+  /** Whether the user renamed the tab (the program's title is then ignored). */
+  get renamed(): boolean {
+    return this._label.renamed;
+  }
+
+  /** Name the tab (the program's title stops applying). */
+  rename(label: string): void {
+    this._label.rename(label);
+  }
+
+  /** Whether a bell rang while the tab was in the background, not yet viewed. */
+  get bell(): boolean {
+    return this._label.bell;
+  }
+
+  /** Paste text into the session: chunked and confirmed, after earlier pastes. */
+  paste(text: string): Promise<void> {
+    const bracketed = this._term.modes.bracketedPasteMode;
+    return this._paste.paste(preparePaste(text, bracketed));
   }
 
   /** Whether output arrived while this tab was hidden and it has not been viewed since. */
   get activity(): boolean {
-    return this._activity;
+    return this._label.activity;
   }
 
   set activity(value: boolean) {
-    if (value === this._activity) {
+    if (value === this._label.activity) {
       return;
     }
-    this._activity = value;
-    this.title.className = this._titleClass();
+    this._label.activity = value;
     this._activityChanged.emit(value);
   }
 
@@ -147,7 +174,10 @@ export class TerminalTab extends Widget implements ISessionListener {
     const code = exitCode === null ? '' : ` with code ${exitCode}`;
     const by = signal === undefined ? '' : `, killed by ${signal}`;
     this._writer.notice(`session ${this.sessionId} exited${code}${by}`);
+    // The last screen stays; the tab says how it ended.
+    this._label.exited(exitCode, signal);
     this._setState('exited');
+    this.node.dataset.exit = signal ?? String(exitCode);
   }
 
   onAttached(info: IAttachInfo): void {
@@ -164,7 +194,7 @@ export class TerminalTab extends Widget implements ISessionListener {
         `${info.lostBytes} bytes of output from while this tab was away are no longer in the history`
       );
     }
-    if (this._state !== 'exited') {
+    if (this.state !== 'exited') {
       this._setState('attached');
     }
     this._resumeChanged.emit();
@@ -210,6 +240,7 @@ export class TerminalTab extends Widget implements ISessionListener {
       clearTimeout(this._resumeTimer);
     }
     this._config.changed.disconnect(this._applyConfig, this);
+    this.features.dispose();
     this._term.dispose();
     super.dispose();
   }
@@ -225,6 +256,7 @@ export class TerminalTab extends Widget implements ISessionListener {
     if (!this._opened) {
       this._term.open(this.node);
       this._opened = true;
+      this.features.applyRenderer();
     }
     this.refit();
   }
@@ -232,6 +264,7 @@ export class TerminalTab extends Widget implements ISessionListener {
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
     this.activity = false;
+    this._label.bell = false;
     this.refit();
   }
 
@@ -246,15 +279,39 @@ export class TerminalTab extends Widget implements ISessionListener {
     this._term.focus();
   }
 
+  /** Apply the settings, the theme and the panel's zoom live. */
+  applyConfig(): void {
+    this._applyConfig();
+  }
+
   private _applyConfig(): void {
-    const s = this._config.settings;
-    const o = this._term.options;
-    o.fontSize = s.fontSize;
-    o.fontFamily = s.fontFamily;
-    o.scrollback = s.scrollback;
-    o.cursorStyle = s.cursorStyle;
-    o.theme = xtermTheme(this._config.isLight);
+    Object.assign(this._term.options, xtermOptions(this._config, this._zoom()));
+    if (this._opened) {
+      this.features.applyRenderer();
+    }
     this.refit();
+  }
+
+  private _listenTerminal(): void {
+    const term = this._term;
+    term.onData(data => {
+      // Belt and braces: an escape sequence emitted while a replay chunk is
+      // parsed is an answer to old output; typed text still goes through.
+      const reply = data.startsWith('\x1b') && this._writer.suppressReplies;
+      const live = this.state !== 'exited' && this.state !== 'gone';
+      if (live && !reply) {
+        this._channel.send(data);
+      }
+    });
+    term.onResize(({ rows, cols }) => this._channel.resize(rows, cols));
+    term.onTitleChange(title => {
+      this._label.programTitle(title, this._config.settings.followProgramTitle);
+    });
+    term.onBell(() => {
+      if (!this.isVisible || document.hidden) {
+        this._label.bell = true;
+      }
+    });
   }
 
   private _scheduleResumeSave(): void {
@@ -267,20 +324,23 @@ export class TerminalTab extends Widget implements ISessionListener {
   }
 
   private _setState(state: TabState): void {
-    this._state = state;
+    this._label.state = state;
     this.node.dataset.state = state;
-    this.title.className = this._titleClass();
-  }
-
-  private _titleClass(): string {
-    const classes = [`jp-TermMux-tab-${this._state}`];
-    if (this._activity) {
-      classes.push('jp-TermMux-activity');
-    }
-    return classes.join(' ');
   }
 
   private readonly _config: TerminalConfig;
+  private readonly _connection: ITermMuxConnection;
+  private readonly _zoom: () => number;
+  private readonly _label: TabLabel;
+  private readonly _paste = new PasteQueue(
+    chunk => {
+      if (this.isDisposed || this.state === 'exited') {
+        return Promise.reject(new Error('the terminal is gone'));
+      }
+      return this._connection.sendInputChecked(this.sessionId, chunk);
+    },
+    (r: IPasteReport) => reportPaste(this.node, r)
+  );
   private readonly _term: Terminal;
   private readonly _fitAddon: FitAddon;
   private readonly _writer: TerminalWriter;
@@ -289,10 +349,8 @@ export class TerminalTab extends Widget implements ISessionListener {
   private _resumeTimer: ReturnType<typeof setTimeout> | null = null;
   private _lastResume: IResumePoint | null;
   private _resumeChanged = new Signal<this, void>(this);
-  private _state: TabState = 'attaching';
   private _opened = false;
   private _attachedAt = 0;
-  private _activity = false;
   private _activityChanged = new Signal<this, boolean>(this);
   private _gone = new Signal<this, string>(this);
 }
@@ -303,7 +361,13 @@ export namespace TerminalTab {
     label?: string;
     /** What the tab saw before a reload (v2). */
     resume?: IResumePoint | null;
+    /** The label was given by the user (the program's title does not replace it). */
+    renamed?: boolean;
     connection: ITermMuxConnection;
     config: TerminalConfig;
+    /** The panel's font zoom, in pixels added to the setting. */
+    zoom?: () => number;
+    /** Ctrl+= / Ctrl+- / Ctrl+0 in this tab. */
+    onZoom?: (step: 1 | -1 | 0) => void;
   }
 }

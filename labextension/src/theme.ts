@@ -1,5 +1,7 @@
-/** xterm.js colours that follow JupyterLab's light/dark theme. */
-import type { ITheme } from '@xterm/xterm';
+/** xterm.js colours that follow JupyterLab's light/dark theme, and the options from the settings. */
+import type { ITerminalOptions, ITheme } from '@xterm/xterm';
+
+import { ITerminalSettings } from './settings';
 
 export const LIGHT_THEME: ITheme = {
   foreground: '#000',
@@ -22,4 +24,19 @@ export const DARK_THEME: ITheme = {
 /** The xterm theme for a JupyterLab theme that is light or not. */
 export function xtermTheme(isLight: boolean): ITheme {
   return isLight ? LIGHT_THEME : DARK_THEME;
+}
+
+/** The settings-driven options of an xterm terminal: font (plus a panel's zoom), scrollback, cursor, colours. */
+export function xtermOptions(
+  config: { settings: ITerminalSettings; isLight: boolean },
+  zoom: number
+): ITerminalOptions {
+  const s = config.settings;
+  return {
+    fontSize: Math.max(6, s.fontSize + zoom),
+    fontFamily: s.fontFamily,
+    scrollback: s.scrollback,
+    cursorStyle: s.cursorStyle,
+    theme: xtermTheme(config.isLight)
+  };
 }

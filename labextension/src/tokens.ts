@@ -112,6 +112,11 @@ export interface ITermMuxConnection {
   /** Round trip to the server. */
   ping(): Promise<void>;
   /**
+   * Write input and learn whether the server took it: false when it refused
+   * it with `input-overflow` (nothing written; send it again later).
+   */
+  sendInputChecked(sessionId: string, data: string): Promise<boolean>;
+  /**
    * Listen to a session (attaching it on the socket when first). `resume` is
    * what a restored tab last saw, to recognise a new shell under its name.
    */

@@ -1,10 +1,13 @@
 /**
- * The panel's toolbar: "+ New", "Attach ▾" and the connection indicator,
- * whose tooltip says which protocol the socket speaks and the last failure.
+ * The panel's toolbar: "+ New" and its profile menu "▾" (hidden on a server
+ * without profiles), the split buttons, "Attach ▾" and the connection
+ * indicator, whose tooltip says which protocol the socket speaks and the last
+ * failure.
  */
 import { CommandRegistry } from '@lumino/commands';
 import { Menu, Widget } from '@lumino/widgets';
 
+import { Placement } from './panes';
 import { protocolText, STATUS_TEXT } from './statusText';
 import { ITermMuxConnection } from './tokens';
 
@@ -14,13 +17,26 @@ export class PanelToolbar extends Widget {
     this.addClass('jp-TermMux-toolbar');
     this._connection = options.connection;
     const add = button('jp-TermMux-new', '+ New', 'New terminal tab');
-    add.addEventListener('click', options.onNew);
+    add.addEventListener('click', () => options.onNew());
     const profiles = button(
       'jp-TermMux-newMenu',
       '▾',
       'New terminal tab with one of the server’s shell profiles'
     );
     profiles.addEventListener('click', () => options.onNewMenu(profiles));
+    this._profiles = profiles;
+    const right = button(
+      'jp-TermMux-split-right',
+      '◫ Split',
+      'New terminal in a pane to the right'
+    );
+    right.addEventListener('click', () => options.onSplit('split-right'));
+    const down = button(
+      'jp-TermMux-split-down',
+      '⊟ Split',
+      'New terminal in a pane below'
+    );
+    down.addEventListener('click', () => options.onSplit('split-bottom'));
     const attach = button(
       'jp-TermMux-attach',
       'Attach ▾',
@@ -36,11 +52,17 @@ export class PanelToolbar extends Widget {
         this._connection.reconnect();
       }
     });
-    this.node.append(add, profiles, attach, spacer, this._status);
+    this.node.append(add, profiles, right, down, attach);
+    this.node.append(spacer, this._status);
     this._connection.statusChanged.connect(this.update, this);
     this._connection.protocolChanged.connect(this.update, this);
     this._connection.failed.connect(this._onFailed, this);
     this.update();
+  }
+
+  /** Hide the profile menu when the server has no profiles to offer (an older server). */
+  setProfilesAvailable(available: boolean): void {
+    this._profiles.hidden = !available;
   }
 
   /** Show the connection's status and protocol. */
@@ -76,6 +98,7 @@ export class PanelToolbar extends Widget {
 
   private readonly _connection: ITermMuxConnection;
   private readonly _status: HTMLButtonElement;
+  private readonly _profiles: HTMLButtonElement;
 }
 
 export namespace PanelToolbar {
@@ -83,6 +106,7 @@ export namespace PanelToolbar {
     connection: ITermMuxConnection;
     onNew: () => void;
     onNewMenu: (anchor: HTMLElement) => void;
+    onSplit: (placement: Placement) => void;
     onAttach: (anchor: HTMLElement) => void;
   }
 }
