@@ -83,6 +83,7 @@ class Pty:
         self._room.set()
         self._last_activity = 0.0
         self._exit_check: asyncio.TimerHandle | None = None
+        self._ended = False
         self._adopt()
 
     # --- adoption --------------------------------------------------------------------
@@ -114,7 +115,7 @@ class Pty:
         if self._exit_check is not None:
             self._exit_check.cancel()
             self._exit_check = None
-        if not self.reading and not self.exited.done() and self.fd >= 0:
+        if not self.reading and not self._ended and self.fd >= 0:
             self._loop.add_reader(self.fd, self._read)
             self.reading = True
             self.reading_changed(True)
@@ -123,7 +124,7 @@ class Pty:
         """A paused PTY never reports its EOF: if its program ended (killed, or deleted through
         the REST API), read it to the end. What is left is at most the kernel's PTY buffer."""
         self._exit_check = None
-        if self.reading or self.exited.done():
+        if self.reading or self._ended:
             return
         try:
             alive = self.term.ptyproc.isalive()
@@ -267,6 +268,7 @@ class Pty:
 
     def _eof(self) -> None:
         """The program ended: stop watching the fd, close it off the loop, report the exit."""
+        self._ended = True  # from here on nothing may watch the fd again: it is about to close
         if self._carry:  # an incomplete character at the very end: deliver it as it is
             data, self._carry = self._carry, b""
             self._deliver(data)
@@ -291,6 +293,9 @@ class Pty:
         the two never reap the same child from two threads.
         """
         ptyproc = self.term.ptyproc
+        # Forget the fd in the loop before the kernel may hand its number to a new socket.
+        self._loop.remove_reader(self.fd)
+        self._loop.remove_writer(self.fd)
         try:
             ptyproc.fileobj.close()
         except OSError:

@@ -111,3 +111,22 @@ async def test_a_failed_write_closes_once_and_writes_no_more(
     assert client.ws.close_code == 1011
     failures = [r for r in caplog.records if "writing a frame failed" in r.getMessage()]
     assert len(failures) == 1 and len(calls) == 1
+
+
+async def test_an_ended_terminal_leaves_no_watch_on_its_fd(
+    connect: Any, make_terminal: Any, jp_fetch: Any, router: Any
+) -> None:
+    """After a terminal deleted over REST ends, the event loop watches nothing on its old fd
+    number (a stale watch breaks whatever socket the kernel gives that number to next)."""
+    sid = await make_terminal("stale_fd")
+    a, b = await connect("a"), await connect("b")
+    await a.attach(sid)
+    await b.attach(sid)
+    fd = router.sessions[sid].pty.fd
+    await jp_fetch("api", "terminals", sid, method="DELETE")
+    for c in (a, b):
+        await c.wait_type("session.exited", timeout=20, sessionId=sid)
+    await poll_until(lambda: router.stats()["subscriptions"] == 0, 10, "no subscriptions")
+    selector = asyncio.get_running_loop()._selector  # type: ignore[attr-defined]
+    key = selector.get_map().get(fd)
+    assert key is None or "Pty" not in repr(key.data), key
