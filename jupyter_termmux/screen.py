@@ -2,7 +2,8 @@
 
 No terminal emulator runs on every byte (a pure-Python one parses about 1 MB/s): the scan only
 looks for private mode switches (``CSI ? Pm h`` / ``CSI ? Pm l``) and full resets (``ESC c``),
-with ``bytes.find`` as the fast path, so plain output costs one C-level search.
+with a one-byte ``in`` (memchr) as the fast path, so output without escapes costs almost nothing
+(a multi-byte ``bytes.find`` runs at about 1 GB/s here, 60 times slower).
 
 * ``Modes`` is the set of modes a fresh terminal must be put into to draw what follows
   (alternate screen, hidden cursor, application cursor keys, bracketed paste, mouse tracking);
@@ -52,15 +53,17 @@ def _apply(modes: dict[int, bool], params: bytes, on: bool) -> None:
 
 def scan(modes: Modes, data: bytes) -> Modes:
     """The modes after ``data`` is written to a terminal in ``modes``."""
-    if data.find(b"\x1b[?") < 0 and data.find(b"\x1bc") < 0:
+    if b"\x1b" not in data:
         return modes
-    state = dict(modes)
+    state: dict[int, bool] | None = None
     for m in _MODE_SEQ.finditer(data):
+        if state is None:
+            state = dict(modes)
         if m.group(0) == b"\x1bc":
             state.clear()
         else:
             _apply(state, m.group(1), m.group(2) == b"h")
-    return frozenset(state.items())
+    return modes if state is None else frozenset(state.items())
 
 
 class ModeTracker:
