@@ -31,6 +31,7 @@ from .ptyio import (
     EXIT_CHECK_INTERVAL,
     INPUT_QUEUE_LIMIT,
     read_available,
+    read_cap,
     signal_name,
     split_utf8,
 )
@@ -65,6 +66,7 @@ class Pty:
         self.incarnation = uuid.uuid4().hex[:16]
         self.fd: int = term.ptyproc.fd
         self.history = History(history_limit)
+        self._read_cap = read_cap(history_limit)
         for text in term.read_buffer:  # what terminado kept before adoption
             self.history.append(text.encode("utf-8", "replace"))
         self.on_output: Callable[[bytes], None] = lambda data: None
@@ -137,7 +139,7 @@ class Pty:
             self.resume()
 
     def _read(self) -> None:
-        data, eof = read_available(self.fd)
+        data, eof = read_available(self.fd, self._read_cap)
         if self._carry:
             data = self._carry + data
         cut = split_utf8(data)

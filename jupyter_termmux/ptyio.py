@@ -19,17 +19,28 @@ EXIT_CHECK_INTERVAL = 1.0
 ACTIVITY_INTERVAL = 1.0
 
 
-def read_available(fd: int) -> tuple[bytes, bool]:
-    """What the PTY holds now, up to READ_SIZE, and whether it ended.
+def history_room(limit: int) -> int:
+    """How far history's end may run ahead of a held position: the limit less one read."""
+    return max(limit - READ_SIZE, limit // 2)
+
+
+def read_cap(limit: int) -> int:
+    """Most bytes one wake-up may read into a history of ``limit`` bytes: what it holds beyond
+    ``history_room``, so that one read never moves history past a position it holds for."""
+    return limit - history_room(limit)
+
+
+def read_available(fd: int, cap: int = READ_SIZE) -> tuple[bytes, bool]:
+    """What the PTY holds now, up to ``cap`` bytes, and whether it ended.
 
     Linux hands out a PTY's output at most 4095 bytes per read: reading on while more is there
     lets everything downstream (history, routing, framing) work per 64 KiB, not per 4 KiB.
     """
     parts: list[bytes] = []
     size = 0
-    while size < READ_SIZE:
+    while size < cap:
         try:
-            chunk = os.read(fd, READ_SIZE - size)
+            chunk = os.read(fd, cap - size)
         except BlockingIOError:
             break
         except OSError:  # EIO: the program and every holder of the terminal's tty ended

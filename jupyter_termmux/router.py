@@ -19,7 +19,8 @@ from typing import Any
 from . import flow, screen
 from .flow import Limits
 from .profiles import DEFAULT, Profile
-from .session import Attached, Client, Session, Subscriber, history_room
+from .ptyio import history_room
+from .session import Attached, Client, Session, Subscriber
 from .terminals import Terminals
 
 #: Seconds between looks at v1 holders past their deadline while no other client is ready.

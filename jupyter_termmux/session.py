@@ -11,7 +11,6 @@ from typing import Any, Protocol
 
 from .history import History
 from .pty import Pty
-from .ptyio import READ_SIZE
 
 
 class Client(Protocol):
@@ -114,8 +113,3 @@ class Session:
         """How far history's end is past the oldest reservation (None without one)."""
         oldest = min((o for o, _ in self.reservations), default=None)
         return None if oldest is None else self.history.end - oldest
-
-
-def history_room(limit: int) -> int:
-    """How far history's end may run ahead of a held position: the limit less one read."""
-    return max(limit - READ_SIZE, limit // 2)

@@ -42,3 +42,19 @@ def test_signal_names() -> None:
     assert ptyio.signal_name(signal.SIGKILL) == "SIGKILL"
     assert ptyio.signal_name(40) == "SIG40"
     assert ptyio.signal_name(None) is None
+
+
+def test_one_read_never_outruns_the_history_room() -> None:
+    """history_room plus one wake-up's read fits in the history, whatever its size."""
+    for limit in (1, 2, 10_000, 131_071, 131_072, 524_288, 10**8):
+        assert ptyio.history_room(limit) + ptyio.read_cap(limit) == limit
+        assert 0 < ptyio.read_cap(limit) <= ptyio.READ_SIZE
+    master, slave = os.openpty()
+    try:
+        os.set_blocking(master, False)
+        os.write(slave, b"y" * 8_000)
+        got, _ = ptyio.read_available(master, 3_000)
+        assert len(got) == 3_000
+    finally:
+        os.close(slave)
+        os.close(master)

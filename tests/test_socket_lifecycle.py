@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 
 import psutil
 import pytest
@@ -88,6 +89,21 @@ async def test_attach_twice_is_harmless(connect, make_terminal, term_manager):
 
 
 # ------------------------------------------------------------------------------------- replay (3)
+
+
+async def test_a_full_pty_buffer_never_outruns_a_small_history(connect, make_terminal, gen_script):
+    """With the server busy while a program fills the PTY (64 KiB and more waiting), one
+    wake-up reads no more than history can hold past a v1 subscriber's position, so that
+    subscriber loses nothing (a 64 KiB read into a 10 KB history lost lines, seen in CI)."""
+    sid = await make_terminal("fullbuf")
+    client = await connect()
+    await client.attach(sid)
+    start = len(client.frames)
+    client.type(sid, f"sleep 0.3; python3 {gen_script.name} burst B 20000\r")
+    await client.wait_output(sid, "burst B 20000", since=start)  # the shell has the command
+    time.sleep(1.5)  # block the server's loop (same process) while the program fills the PTY
+    await client.wait_output(sid, "tm_end_B_20000", timeout=60, since=start)
+    assert_contiguous(numbered(client.text(sid, start), "B"), 1, 20000, "v1 socket")
 
 
 async def test_late_attach_replays_history_then_live_without_seam(
