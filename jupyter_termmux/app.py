@@ -78,6 +78,19 @@ class TermMuxApp(ExtensionApp):
         help="""Protocol v2: unacknowledged bulk output bytes one socket may have in flight, all
         sessions together, so that an echo never waits behind more than this much flood.""",
     )
+    typing_window = Int(
+        64 * 1024,
+        config=True,
+        help="""Protocol v2: what socket_window shrinks to while someone types on the socket
+        (input within typing_hold seconds): each echo then waits behind at most this much
+        flood already sent, about a millisecond, at some cost to the flood's throughput.""",
+    )
+    typing_hold = Float(
+        2.0,
+        config=True,
+        help="""Protocol v2: seconds after the last input on a socket during which its bulk
+        output is held to typing_window. 0 turns it off.""",
+    )
     ack_bytes = Int(
         16 * 1024,
         config=True,
@@ -116,6 +129,8 @@ class TermMuxApp(ExtensionApp):
             # A subscriber's backlog must fit in history, or a lone one would be truncated.
             window=window,
             socket_window=self.socket_window,
+            typing_window=self.typing_window,
+            typing_hold=self.typing_hold,
             ack_bytes=min(self.ack_bytes, max(1, window // 2)),
             resume_hold=self.resume_hold,
         )
@@ -130,12 +145,13 @@ class TermMuxApp(ExtensionApp):
             "high_watermark",
             "window",
             "socket_window",
+            "typing_window",
             "ack_bytes",
         )
         errors += [f"{name} must be positive" for name in positive if getattr(self, name) <= 0]
         if not 0 <= self.low_watermark < self.high_watermark:
             errors.append("low_watermark must be >= 0 and below high_watermark")
-        for name in ("coalesce_delay", "slow_subscriber_timeout", "resume_hold"):
+        for name in ("coalesce_delay", "slow_subscriber_timeout", "resume_hold", "typing_hold"):
             if getattr(self, name) < 0:
                 errors.append(f"{name} must not be negative")
         try:

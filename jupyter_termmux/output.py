@@ -52,6 +52,9 @@ class OutputPath:
             send=self._send_output,  # type: ignore[arg-type]
             coalesce_delay=limits.coalesce_delay,
             socket_window=limits.socket_window if version >= 2 else limits.high_watermark,
+            # v1 keeps its socket-buffer backpressure as it was
+            typing_window=limits.typing_window if version >= 2 else None,
+            typing_hold=limits.typing_hold if version >= 2 else 0.0,
         )
         self._window = limits.window if version >= 2 else 2**62
         self._channels: dict[int, Subscriber] = {}

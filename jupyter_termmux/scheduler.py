@@ -17,7 +17,9 @@ Rules, each unit-tested with a fake clock (tests/test_scheduler.py):
   ``quantum`` bytes: a browser parses a frame in one task.
 * **Accounting.** A stream never has more than ``window`` bytes in flight, the socket never
   more than ``socket_window`` of bulk; urgent output may exceed the socket's share (it is
-  small), so an echo never waits behind more than the socket window of bulk data.
+  small), so an echo never waits behind more than the socket window of bulk data. While
+  someone types on the socket (input within ``typing_hold``), bulk gets only ``typing_window``:
+  the next echo then waits behind less than a millisecond of flood, not several.
 """
 
 from __future__ import annotations
@@ -76,6 +78,8 @@ class Scheduler:
         quantum: int = 32 * 1024,
         interactive_bytes: int = 1024,
         answer_window: float = 0.05,
+        typing_window: int | None = None,
+        typing_hold: float = 0.0,
     ) -> None:
         self._clock = clock
         self._call_later = call_later
@@ -85,6 +89,9 @@ class Scheduler:
         self.quantum = quantum
         self.interactive_bytes = interactive_bytes
         self.answer_window = answer_window
+        self.typing_window = socket_window if typing_window is None else typing_window
+        self.typing_hold = typing_hold
+        self._last_input = NEVER
         self.streams: dict[Hashable, Stream] = {}
         #: Bytes in flight on the socket (all streams).
         self.inflight = 0
@@ -133,7 +140,7 @@ class Scheduler:
         """Input reached ``key``'s session: its answer is not held back."""
         stream = self.streams.get(key)
         if stream is not None:
-            stream.last_input = self._clock()
+            stream.last_input = self._last_input = self._clock()
 
     def credit(self, key: Hashable, n: int) -> None:
         """``n`` bytes of ``key`` were acknowledged (v2) or written (v1)."""
@@ -186,19 +193,25 @@ class Scheduler:
             self._send_from(stream, min(stream.pending, stream.credit, self.quantum))
         bulk = [s for s in ready if s.pending > 0 and s.credit > 0]
         if bulk:
-            self._share(bulk)
+            self._share(bulk, self._bulk_limit(now))
         self._starved = any(s.pending > 0 for s in self.streams.values())
 
-    def _share(self, bulk: list[Stream]) -> None:
-        """Deficit round robin over the bulk streams within the socket's window."""
+    def _bulk_limit(self, now: float) -> int:
+        """Bulk bytes the socket may have in flight now: less while someone types on it."""
+        if now - self._last_input < self.typing_hold:
+            return min(self.socket_window, self.typing_window)
+        return self.socket_window
+
+    def _share(self, bulk: list[Stream], limit: int) -> None:
+        """Deficit round robin over the bulk streams within ``limit`` bytes in flight."""
         start = self._turn % len(bulk)
         self._turn += 1
         order = bulk[start:] + bulk[:start]
         progress = True
-        while progress and self.inflight < self.socket_window:
+        while progress and self.inflight < limit:
             progress = False
             for stream in order:
-                room = self.socket_window - self.inflight
+                room = limit - self.inflight
                 n = min(stream.pending, stream.credit, self.quantum, room)
                 if n > 0 and self._send_from(stream, n) > 0:
                     progress = True

@@ -50,6 +50,8 @@ def test_limits_are_documented_traits() -> None:
         "profiles",
         "window",
         "socket_window",
+        "typing_window",
+        "typing_hold",
         "ack_bytes",
         "resume_hold",
         "history_limit",

@@ -247,3 +247,50 @@ def test_credit_does_not_cut_a_flood_into_small_frames() -> None:
     sched.notify("a", 3000)  # streaming: waits for the coalesce delay
     sched.credit("a", 5000)  # the first frame was written: no reason to send 3000 now
     assert loop.pending() == pytest.approx([DELAY])
+
+
+def make_typing(hold: float) -> tuple[Scheduler, FakeLoop, Sink]:
+    loop, sink = FakeLoop(), Sink()
+    sched = Scheduler(
+        clock=lambda: loop.now,
+        call_later=loop.call_later,
+        send=sink.send,
+        coalesce_delay=DELAY,
+        socket_window=100_000,
+        quantum=4000,
+        typing_window=10_000,
+        typing_hold=hold,
+    )
+    return sched, loop, sink
+
+
+def test_typing_shrinks_the_bulk_window_until_the_hold_passes() -> None:
+    """After input on the socket, bulk output in flight stays within the typing window (so the
+    next echo waits behind little); once typing stops for the hold, the full window is back."""
+    sched, loop, sink = make_typing(hold=2.0)
+    for key in ("flood", "shell"):
+        sched.add(key, 1 << 20)
+    sched.notify("flood", 1_000_000)
+    loop.run()
+    assert sched.inflight == 100_000  # nobody types: the whole socket window
+    sched.credit("flood", 100_000)
+    sched.input("shell")
+    loop.run()
+    assert 0 < sched.inflight <= 10_000  # typing: bulk is held to the typing window
+    sched.notify("shell", 1)  # the echo is not held by it
+    loop.run()
+    assert sink.sent[-1] == ("shell", 1)
+    loop.now += 2.5
+    sched.credit("flood", sched.streams["flood"].inflight)
+    loop.run()
+    assert sched.inflight == 100_000  # the hold passed: full window again
+
+
+def test_a_zero_typing_hold_keeps_the_full_window() -> None:
+    sched, loop, _ = make_typing(hold=0.0)
+    sched.add("flood", 1 << 20)
+    sched.add("shell", 1 << 20)
+    sched.input("shell")
+    sched.notify("flood", 1_000_000)
+    loop.run()
+    assert sched.inflight == 100_000
