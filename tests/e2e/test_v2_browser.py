@@ -102,21 +102,29 @@ def test_slow_page_stays_bounded_and_responsive(lab: LabServer, page: Any) -> No
     select_tab(page, 1)
     cdp.send("Emulation.setCPUThrottlingRate", {"rate": 8})
     try:
-        delays = []
+        delays, typing = [], []
         peak_heap = 0.0
         for k in range(5):
+            # The command line is typed and echoed first; the delay counted is Enter to output
+            # (what "shows its output" means), the typing time is printed beside it.
             start = time.monotonic()
-            type_command(page, f"echo fg_$(({k}*7+1000))")
+            page.locator(f"{VISIBLE_TERM} .xterm-screen").click()
+            page.keyboard.type(f"echo fg_$(({k}*7+1000))")
+            wait_visible_text(page, f"echo fg_$(({k}*7+1000))", timeout=60_000)
+            enter = time.monotonic()
+            page.keyboard.press("Enter")
             wait_visible_text(page, f"fg_{k * 7 + 1000}", timeout=60_000)
-            delays.append(time.monotonic() - start)
+            delays.append(time.monotonic() - enter)
+            typing.append(enter - start)
             peak_heap = max(peak_heap, _heap(cdp))
         long_tasks = page.evaluate("() => window.__lt")
     finally:
         cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
     growth_mb = (peak_heap - base_heap) / 1e6
     print(
-        f"8x CPU: foreground echo median {statistics.median(delays):.3f} s "
-        f"(all {[round(d, 3) for d in delays]}), heap growth {growth_mb:.1f} MB, "
+        f"8x CPU: foreground command, Enter to output, median {statistics.median(delays):.3f} s "
+        f"(all {[round(d, 3) for d in delays]}; typing its 24 keys took a median "
+        f"{statistics.median(typing):.3f} s), heap growth {growth_mb:.1f} MB, "
         f"longest task {max(long_tasks, default=0):.0f} ms over {len(long_tasks)} long tasks"
     )
     select_tab(page, 0)
