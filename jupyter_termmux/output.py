@@ -67,7 +67,8 @@ class OutputPath:
         if sub not in self.scheduler.streams:
             self.scheduler.add(sub, self._window)
             self._channels[sub.channel] = sub
-        self.scheduler.notify(sub, sub.session.history.end - sub.sent)
+        session = sub.session
+        self.scheduler.notify(sub, session.history.end - sub.sent, len(session.subscribers) > 1)
 
     def backlog(self, sub: Subscriber) -> int:
         """Bytes of ``sub`` not yet credited: unsent plus in flight."""

@@ -18,8 +18,11 @@ Rules, each unit-tested with a fake clock (tests/test_scheduler.py):
 * **Accounting.** A stream never has more than ``window`` bytes in flight, the socket never
   more than ``socket_window`` of bulk; urgent output may exceed the socket's share (it is
   small), so an echo never waits behind more than the socket window of bulk data. While
-  someone types on the socket (input within ``typing_hold``), bulk gets only ``typing_window``:
-  the next echo then waits behind less than a millisecond of flood, not several.
+  someone types into a quiet session on the socket (input within ``typing_hold``), the bulk of
+  the other sessions gets only ``typing_window``: the next echo then waits behind about a
+  millisecond of flood, not several. Once the session typed into streams itself (``cat
+  big.log`` answers that input) the full window is back, and a shared session always keeps it:
+  holding back this socket's share would only make it lag behind its other subscribers.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ NEVER = float("-inf")
 class Stream:
     """One subscription's output state on this socket."""
 
-    __slots__ = ("inflight", "key", "last_input", "last_output", "pending", "window")
+    __slots__ = ("inflight", "key", "last_input", "last_output", "pending", "shared", "window")
 
     def __init__(self, key: Hashable, window: int) -> None:
         self.key = key
@@ -52,6 +55,8 @@ class Stream:
         self.inflight = 0
         self.last_output = NEVER
         self.last_input = NEVER
+        #: The session has other subscribers (on this socket's scale, it does not set the pace).
+        self.shared = False
 
     @property
     def credit(self) -> int:
@@ -92,6 +97,7 @@ class Scheduler:
         self.typing_window = socket_window if typing_window is None else typing_window
         self.typing_hold = typing_hold
         self._last_input = NEVER
+        self._typed: Hashable = None  # the stream that had the last input
         self.streams: dict[Hashable, Stream] = {}
         #: Bytes in flight on the socket (all streams).
         self.inflight = 0
@@ -122,10 +128,12 @@ class Scheduler:
 
     # --- events ----------------------------------------------------------------------
 
-    def notify(self, key: Hashable, pending: int) -> None:
-        """``key`` has ``pending`` bytes to send now."""
+    def notify(self, key: Hashable, pending: int, shared: bool = False) -> None:
+        """``key`` has ``pending`` bytes to send now; ``shared``: its session has other
+        subscribers."""
         stream = self.streams[key]
         stream.pending = pending
+        stream.shared = shared
         if pending <= 0:
             return
         now = self._clock()
@@ -141,6 +149,7 @@ class Scheduler:
         stream = self.streams.get(key)
         if stream is not None:
             stream.last_input = self._last_input = self._clock()
+            self._typed = key
 
     def credit(self, key: Hashable, n: int) -> None:
         """``n`` bytes of ``key`` were acknowledged (v2) or written (v1)."""
@@ -193,25 +202,29 @@ class Scheduler:
             self._send_from(stream, min(stream.pending, stream.credit, self.quantum))
         bulk = [s for s in ready if s.pending > 0 and s.credit > 0]
         if bulk:
-            self._share(bulk, self._bulk_limit(now))
+            self._share(bulk, now)
         self._starved = any(s.pending > 0 for s in self.streams.values())
 
-    def _bulk_limit(self, now: float) -> int:
-        """Bulk bytes the socket may have in flight now: less while someone types on it."""
-        if now - self._last_input < self.typing_hold:
-            return min(self.socket_window, self.typing_window)
-        return self.socket_window
+    def _limit(self, stream: Stream, now: float) -> int:
+        """Bulk bytes the socket may have in flight when ``stream`` sends: less while someone
+        types into another, quiet session on the socket, unless ``stream``'s is shared."""
+        if now - self._last_input >= self.typing_hold or stream.shared or stream.key == self._typed:
+            return self.socket_window
+        typed = self.streams.get(self._typed)
+        if typed is not None and typed.pending >= self.interactive_bytes:
+            return self.socket_window  # the session typed into streams: no echo to protect
+        return min(self.socket_window, self.typing_window)
 
-    def _share(self, bulk: list[Stream], limit: int) -> None:
-        """Deficit round robin over the bulk streams within ``limit`` bytes in flight."""
+    def _share(self, bulk: list[Stream], now: float) -> None:
+        """Deficit round robin over the bulk streams within the socket's window."""
         start = self._turn % len(bulk)
         self._turn += 1
         order = bulk[start:] + bulk[:start]
         progress = True
-        while progress and self.inflight < limit:
+        while progress and self.inflight < self.socket_window:
             progress = False
             for stream in order:
-                room = limit - self.inflight
+                room = self._limit(stream, now) - self.inflight
                 n = min(stream.pending, stream.credit, self.quantum, room)
                 if n > 0 and self._send_from(stream, n) > 0:
                     progress = True

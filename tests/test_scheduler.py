@@ -265,8 +265,9 @@ def make_typing(hold: float) -> tuple[Scheduler, FakeLoop, Sink]:
 
 
 def test_typing_shrinks_the_bulk_window_until_the_hold_passes() -> None:
-    """After input on the socket, bulk output in flight stays within the typing window (so the
-    next echo waits behind little); once typing stops for the hold, the full window is back."""
+    """After input on the socket, other sessions' bulk in flight stays within the typing window
+    (so the next echo waits behind little); once typing stops for the hold, the full window is
+    back."""
     sched, loop, sink = make_typing(hold=2.0)
     for key in ("flood", "shell"):
         sched.add(key, 1 << 20)
@@ -284,6 +285,32 @@ def test_typing_shrinks_the_bulk_window_until_the_hold_passes() -> None:
     sched.credit("flood", sched.streams["flood"].inflight)
     loop.run()
     assert sched.inflight == 100_000  # the hold passed: full window again
+
+
+def test_a_streaming_session_typed_into_and_shared_sessions_keep_the_full_window() -> None:
+    """`cat big.log` answers its own input: once the session typed into streams, nothing is held
+    back; a session other sockets also watch never is (holding this socket's share back would
+    only make it lag); a session watched only here, while a quiet one is typed into, is."""
+    sched, loop, _ = make_typing(hold=2.0)
+    for key in ("cat", "shared", "other"):
+        sched.add(key, 1 << 20)
+    sched.input("cat")
+    sched.notify("cat", 1_000_000)
+    sched.notify("other", 1_000_000)
+    loop.run()
+    assert sched.inflight == 100_000  # the typed-into session streams: full window for all
+    sched.credit("cat", sched.streams["cat"].inflight)
+    sched.credit("other", sched.streams["other"].inflight)
+    sched.notify("cat", 0)
+    sched.notify("other", 0)
+    sched.notify("shared", 1_000_000, shared=True)
+    loop.run()
+    assert sched.inflight == 100_000  # shared: its full share although "cat" is quiet now
+    sched.credit("shared", 100_000)
+    sched.notify("shared", 0, shared=True)
+    sched.notify("other", 1_000_000)
+    loop.run()
+    assert sched.inflight <= 10_000  # "cat" is quiet: protect its echoes from "other"
 
 
 def test_a_zero_typing_hold_keeps_the_full_window() -> None:
