@@ -1,7 +1,8 @@
 /**
  * One tab: an xterm.js terminal bound to one session of the shared connection.
  * The xterm instance lives as long as the tab (never re-mounted on tab
- * switches, so scrollback is kept) and keeps receiving output while hidden.
+ * switches, so scrollback is kept) and keeps receiving output while hidden,
+ * paced (writer.ts) so that it never crowds out the tab in front.
  */
 import { IDisposable } from '@lumino/disposable';
 import { Message } from '@lumino/messaging';
@@ -157,6 +158,7 @@ export class TerminalTab extends Widget implements ISessionListener {
   // ---------------------------------------------------------------- ISessionListener
 
   onOutput(chunk: IOutputChunk): void {
+    this._writer.background = !this.isVisible; // paced out of sight (writer.ts)
     this._writer.write(chunk);
     this._scheduleResumeSave();
     // Output right after (re-)attaching is the shell redrawing, not news.
@@ -263,6 +265,7 @@ export class TerminalTab extends Widget implements ISessionListener {
 
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
+    this._writer.background = false; // catch up at full speed
     this.activity = false;
     this._label.bell = false;
     this.refit();

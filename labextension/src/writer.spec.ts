@@ -1,7 +1,13 @@
 /** What a tab writes into xterm.js and when xterm's own replies are dropped. */
 import { describe, expect, it } from 'vitest';
 
-import { FULL_RESET, TerminalWriter, WRITE_SLICE } from './writer';
+import { FakeTimers } from './fakes.testutil';
+import {
+  BACKGROUND_REST,
+  FULL_RESET,
+  TerminalWriter,
+  WRITE_SLICE
+} from './writer';
 
 /** A fake xterm: records writes; parses them (runs callbacks) when told. */
 class FakeTerm {
@@ -108,5 +114,74 @@ describe('TerminalWriter', () => {
     expect(completed).toBe(0);
     term.parse(1);
     expect(completed).toBe(1);
+  });
+
+  it('paces a hidden tab: one slice, then a rest twice as long as it took', () => {
+    const term = new FakeTerm();
+    const timers = new FakeTimers();
+    let clock = 0;
+    const w = new TerminalWriter(term, timers, () => clock);
+    w.background = true;
+    let completed = 0;
+    w.write({
+      data: new Uint8Array(WRITE_SLICE * 3),
+      replay: false,
+      done: () => completed++
+    });
+    expect(term.writes.length).toBe(1); // the rest is held, not handed to xterm
+    expect(w.held).toBe(WRITE_SLICE * 2);
+    clock = 10; // xterm took 10 ms for that slice
+    term.parse(1);
+    expect(timers.queue.map(t => t.ms)).toEqual([10 * BACKGROUND_REST]);
+    expect(term.writes.length).toBe(1); // resting: the tab in front has the page
+    timers.runAll();
+    expect(term.writes.length).toBe(2);
+    term.parse(1);
+    timers.runAll();
+    term.parse(1);
+    expect(completed).toBe(1);
+    expect(w.held).toBe(0);
+  });
+
+  it('catches up at once when the tab is shown again, in order', () => {
+    const term = new FakeTerm();
+    const timers = new FakeTimers();
+    const w = new TerminalWriter(term, timers, () => 0);
+    w.background = true;
+    const done: string[] = [];
+    w.write({ data: bytes('one'), replay: true, done: () => done.push('1') });
+    w.write({ data: bytes('two'), replay: false, done: () => done.push('2') });
+    w.write({
+      data: bytes('three'),
+      replay: false,
+      done: () => done.push('3')
+    });
+    expect(term.writes.length).toBe(1);
+    expect(w.suppressReplies).toBe(true); // the replay is what xterm parses
+    term.parse(1);
+    expect(timers.queue.length).toBe(1);
+    w.background = false;
+    expect(timers.queue.length).toBe(0); // no rest in front
+    expect(
+      term.writes.map(d => new TextDecoder().decode(d as Uint8Array))
+    ).toEqual(['one', 'two', 'three']);
+    expect(w.suppressReplies).toBe(false);
+    term.parse();
+    expect(done).toEqual(['1', '2', '3']);
+  });
+
+  it('disposing a paced tab completes what it held and keeps no timer', () => {
+    const term = new FakeTerm();
+    const timers = new FakeTimers();
+    const w = new TerminalWriter(term, timers, () => 0);
+    w.background = true;
+    const done: string[] = [];
+    w.write({ data: bytes('a'), replay: false, done: () => done.push('a') });
+    w.write({ data: bytes('b'), replay: false, done: () => done.push('b') });
+    term.parse(1);
+    w.dispose();
+    expect(done).toEqual(['a', 'b']);
+    expect(timers.queue.length).toBe(0);
+    expect(w.held).toBe(0);
   });
 });

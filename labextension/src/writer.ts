@@ -6,9 +6,21 @@
  * While a replay or a preamble is being parsed, xterm must not answer the
  * queries in that old output (cursor position, device attributes...): the
  * tab swallows them (replies.ts) and drops escape sequences xterm emits then.
+ *
+ * A tab out of sight is paced: one slice at a time, then a rest twice as long
+ * as that slice took, so a flood in a hidden tab takes at most about a third
+ * of the page's main thread and the tab in front stays quick to answer keys.
+ * Credit follows parsing, so the server simply sends that tab less; shown
+ * again, the tab hands everything held to xterm at once and catches up.
  */
 import { FlowWriter } from './flow';
+import { ITimers, realTimers } from './timers';
 import { IOutputChunk } from './tokens';
+
+/** Rest after each slice of a hidden tab, as a multiple of the time it took. */
+export const BACKGROUND_REST = 2;
+/** Bounds of that rest in ms (a very fast or a stalled parse stays reasonable). */
+export const BACKGROUND_REST_MS: [number, number] = [2, 250];
 
 /** ESC c (RIS): full reset, applied in-stream so output xterm still holds is wiped too. */
 export const FULL_RESET = '\x1bc';
@@ -19,8 +31,14 @@ export interface ITerminalSink {
 }
 
 export class TerminalWriter {
-  constructor(term: ITerminalSink) {
+  constructor(
+    term: ITerminalSink,
+    timers: ITimers = realTimers,
+    now: () => number = () => performance.now()
+  ) {
     this._term = term;
+    this._timers = timers;
+    this._now = now;
     // v1 text goes through the same path, so the order of chunks is known.
     this._flow = new FlowWriter((data, done) =>
       this._direct(data, false, done)
@@ -34,6 +52,25 @@ export class TerminalWriter {
    */
   get suppressReplies(): boolean {
     return this._chunks.length > 0 && this._chunks[0];
+  }
+
+  /** Whether the tab is out of sight, so its output is paced (see above). */
+  get background(): boolean {
+    return this._background;
+  }
+
+  set background(value: boolean) {
+    this._background = value;
+    if (!value && this._rest !== null) {
+      this._timers.clearTimeout(this._rest);
+      this._rest = null;
+    }
+    this._pump();
+  }
+
+  /** Bytes or characters held here for a paced tab (at most its credit window on v2). */
+  get held(): number {
+    return this._held.reduce((n, s) => n + s.part.length, 0);
   }
 
   /** Write one chunk of session output; `chunk.done` runs once xterm parsed it. */
@@ -74,6 +111,11 @@ export class TerminalWriter {
    */
   dispose(): void {
     this._disposed = true;
+    this._held = [];
+    if (this._rest !== null) {
+      this._timers.clearTimeout(this._rest);
+      this._rest = null;
+    }
     const pending = [...this._pending];
     this._pending.clear();
     pending.forEach(done => done());
@@ -95,18 +137,65 @@ export class TerminalWriter {
     const slices = slice(data);
     const last = slices.length - 1;
     slices.forEach((part, i) => {
-      this._chunks.push(suppress);
-      this._term.write(part, () => {
-        // xterm parsed exactly this slice: the next one is at the head now.
-        this._chunks.shift();
-        if (i === last && this._pending.delete(done)) {
-          done();
+      this._held.push({
+        part,
+        suppress,
+        parsed: () => {
+          if (i === last && this._pending.delete(done)) {
+            done();
+          }
         }
       });
     });
+    this._pump();
+  }
+
+  /** Hand held slices to xterm: all of them in front, one per rest behind. */
+  private _pump(): void {
+    while (
+      this._held.length > 0 &&
+      !(this._background && (this._parsing > 0 || this._rest !== null))
+    ) {
+      const { part, suppress, parsed } = this._held.shift()!;
+      const start = this._now();
+      this._chunks.push(suppress);
+      this._parsing++;
+      this._term.write(part, () => {
+        // xterm parsed exactly this slice: the next one is at the head now.
+        this._chunks.shift();
+        this._parsing--;
+        parsed();
+        if (this._background && !this._disposed) {
+          this._restFor(this._now() - start);
+        }
+      });
+    }
+  }
+
+  private _restFor(took: number): void {
+    if (this._rest !== null) {
+      return;
+    }
+    const [least, most] = BACKGROUND_REST_MS;
+    const ms = Math.min(most, Math.max(least, took * BACKGROUND_REST));
+    this._rest = this._timers.setTimeout(() => {
+      this._rest = null;
+      this._pump();
+    }, ms);
   }
 
   private readonly _term: ITerminalSink;
+  private readonly _timers: ITimers;
+  private readonly _now: () => number;
+  /** Slices not handed to xterm yet (only ever non-empty while paced). */
+  private _held: Array<{
+    part: string | Uint8Array;
+    suppress: boolean;
+    parsed: () => void;
+  }> = [];
+  private _background = false;
+  private _parsing = 0;
+  private _rest: unknown = null;
   private readonly _flow: FlowWriter;
   /** Whether each chunk handed to xterm and not yet parsed is replayed. */
   private readonly _chunks: boolean[] = [];
