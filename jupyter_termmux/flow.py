@@ -64,15 +64,12 @@ def should_read(
     v2_backlogs: Iterable[tuple[int, int]],
     reserved_lag: int | None,
     history_room: int,
-    reading: bool = True,
 ) -> bool:
     """Whether a session's PTY should be read now.
 
     ``v2_backlogs`` holds (backlog, window) per v2 subscriber; ``reserved_lag`` is how far the
     history's end is past the oldest live reservation (None without one); ``history_room`` is
-    how far it may get (the history limit less one read). A paused PTY is read again once a v2
-    subscriber is a quarter of its window below it, not at the first ack: one pause per
-    several acks, not one per ack (each costs epoll_ctl calls and loop bookkeeping).
+    how far it may get (the history limit less one read).
     """
     if v1_holding:
         return False
@@ -80,7 +77,7 @@ def should_read(
         return False
     seen = False
     for backlog, window in v2_backlogs:
-        if backlog < (window if reading else window - window // 4):
+        if backlog < window:
             return True
         seen = True
     return not seen

@@ -222,7 +222,6 @@ class Router:
             v2_backlogs=v2,
             reserved_lag=session.reserved_lag(),
             history_room=history_room(session.history.limit),
-            reading=session.pty.reading,
         )
         if read:
             session.pty.resume()

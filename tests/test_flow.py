@@ -35,24 +35,6 @@ def test_read_while_one_v2_subscriber_keeps_up() -> None:
     assert read(v1_holding=False, v2_backlogs=[], reserved_lag=None, history_room=10**6)
 
 
-def test_a_paused_pty_waits_for_a_quarter_window_of_credit() -> None:
-    """Reading goes on up to the window; once paused, it resumes a quarter window below it, so
-    a client acking every 16 KiB does not pause and resume the PTY on every ack."""
-
-    def read(backlog: int, reading: bool) -> bool:
-        return flow.should_read(
-            v1_holding=False,
-            v2_backlogs=[(backlog, 1000)],
-            reserved_lag=None,
-            history_room=10**6,
-            reading=reading,
-        )
-
-    assert read(999, reading=True) and not read(1000, reading=True)
-    assert not read(999, reading=False) and not read(750, reading=False)
-    assert read(749, reading=False)
-
-
 def test_v1_holder_and_reservation_pause() -> None:
     """A holding v1 subscriber pauses the PTY; so does a reservation about to be overrun."""
     read = flow.should_read
