@@ -81,15 +81,17 @@ class TermMuxApp(ExtensionApp):
     typing_window = Int(
         64 * 1024,
         config=True,
-        help="""Protocol v2: what socket_window shrinks to while someone types on the socket
-        (input within typing_hold seconds): each echo then waits behind at most this much
-        flood already sent, about a millisecond, at some cost to the flood's throughput.""",
+        help="""Protocol v2: while someone types into a quiet session of a socket (input within
+        typing_hold seconds), the other sessions' bulk output on that socket is held to this
+        many bytes in flight, so each echo waits behind about a millisecond of flood. A session
+        typed into that streams itself, and a session with other subscribers, keep
+        socket_window.""",
     )
     typing_hold = Float(
         2.0,
         config=True,
-        help="""Protocol v2: seconds after the last input on a socket during which its bulk
-        output is held to typing_window. 0 turns it off.""",
+        help="""Protocol v2: seconds after the last input on a socket during which
+        typing_window applies. 0 turns it off.""",
     )
     ack_bytes = Int(
         16 * 1024,
