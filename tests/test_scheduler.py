@@ -57,7 +57,7 @@ class Sink:
 
 
 def make(
-    socket_window: int = 1 << 20, quantum: int = 64 * 1024
+    socket_window: int = 1 << 20, quantum: int = 64 * 1024, **typing: Any
 ) -> tuple[Scheduler, FakeLoop, Sink]:
     loop, sink = FakeLoop(), Sink()
     sched = Scheduler(
@@ -67,6 +67,7 @@ def make(
         coalesce_delay=DELAY,
         socket_window=socket_window,
         quantum=quantum,
+        **typing,
     )
     return sched, loop, sink
 
@@ -250,18 +251,7 @@ def test_credit_does_not_cut_a_flood_into_small_frames() -> None:
 
 
 def make_typing(hold: float) -> tuple[Scheduler, FakeLoop, Sink]:
-    loop, sink = FakeLoop(), Sink()
-    sched = Scheduler(
-        clock=lambda: loop.now,
-        call_later=loop.call_later,
-        send=sink.send,
-        coalesce_delay=DELAY,
-        socket_window=100_000,
-        quantum=4000,
-        typing_window=10_000,
-        typing_hold=hold,
-    )
-    return sched, loop, sink
+    return make(100_000, 4000, typing_window=10_000, typing_hold=hold)
 
 
 def test_typing_shrinks_the_bulk_window_until_the_hold_passes() -> None:

@@ -26,6 +26,15 @@ class FakeTerm {
 
 const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 
+/** A writer for a hidden tab, with a fake xterm and fake timers (a clock that stands still). */
+function paced(): { term: FakeTerm; timers: FakeTimers; w: TerminalWriter } {
+  const term = new FakeTerm();
+  const timers = new FakeTimers();
+  const w = new TerminalWriter(term, timers, () => 0);
+  w.background = true;
+  return { term, timers, w };
+}
+
 describe('TerminalWriter', () => {
   it('drops replies while a replay frame is parsed, and only then', () => {
     const term = new FakeTerm();
@@ -84,19 +93,26 @@ describe('TerminalWriter', () => {
     ]);
   });
 
-  it('completes the writes a disposed terminal will never parse, once each', () => {
-    const term = new FakeTerm();
-    const w = new TerminalWriter(term);
-    const done: string[] = [];
-    w.write({ data: bytes('a'), replay: false, done: () => done.push('a') });
-    w.write({ data: bytes('b'), replay: false, done: () => done.push('b') });
-    term.parse(1);
-    w.dispose();
-    expect(done).toEqual(['a', 'b']);
-    term.parse(); // a late callback completes nothing twice
-    w.write({ data: bytes('c'), replay: false, done: () => done.push('c') });
-    expect(done).toEqual(['a', 'b', 'c']);
-  });
+  it.each([false, true])(
+    'completes the writes a disposed terminal will never parse, once each (hidden: %s)',
+    hidden => {
+      const term = new FakeTerm();
+      const timers = new FakeTimers();
+      const w = new TerminalWriter(term, timers, () => 0);
+      w.background = hidden; // a paced tab holds 'b' back: it is completed all the same
+      const done: string[] = [];
+      w.write({ data: bytes('a'), replay: false, done: () => done.push('a') });
+      w.write({ data: bytes('b'), replay: false, done: () => done.push('b') });
+      term.parse(1);
+      w.dispose();
+      expect(done).toEqual(['a', 'b']);
+      expect(timers.queue.length).toBe(0);
+      expect(w.held).toBe(0);
+      term.parse(); // a late callback completes nothing twice
+      w.write({ data: bytes('c'), replay: false, done: () => done.push('c') });
+      expect(done).toEqual(['a', 'b', 'c']);
+    }
+  );
 
   it('writes large v2 frames in slices and completes once, after the last', () => {
     const term = new FakeTerm();
@@ -144,10 +160,7 @@ describe('TerminalWriter', () => {
   });
 
   it('catches up at once when the tab is shown again, in order', () => {
-    const term = new FakeTerm();
-    const timers = new FakeTimers();
-    const w = new TerminalWriter(term, timers, () => 0);
-    w.background = true;
+    const { term, timers, w } = paced();
     const done: string[] = [];
     w.write({ data: bytes('one'), replay: true, done: () => done.push('1') });
     w.write({ data: bytes('two'), replay: false, done: () => done.push('2') });
@@ -168,20 +181,5 @@ describe('TerminalWriter', () => {
     expect(w.suppressReplies).toBe(false);
     term.parse();
     expect(done).toEqual(['1', '2', '3']);
-  });
-
-  it('disposing a paced tab completes what it held and keeps no timer', () => {
-    const term = new FakeTerm();
-    const timers = new FakeTimers();
-    const w = new TerminalWriter(term, timers, () => 0);
-    w.background = true;
-    const done: string[] = [];
-    w.write({ data: bytes('a'), replay: false, done: () => done.push('a') });
-    w.write({ data: bytes('b'), replay: false, done: () => done.push('b') });
-    term.parse(1);
-    w.dispose();
-    expect(done).toEqual(['a', 'b']);
-    expect(timers.queue.length).toBe(0);
-    expect(w.held).toBe(0);
   });
 });
