@@ -19,15 +19,21 @@ EXIT_CHECK_INTERVAL = 1.0
 ACTIVITY_INTERVAL = 1.0
 
 
+#: Slack between a held position and history's start: trimming opens the kept part at the next
+#: line start up to 4 KiB on (history.py), and a read may carry 3 bytes of a cut character.
+TRIM_SLACK = 4096 + 4
+
+
 def history_room(limit: int) -> int:
     """How far history's end may run ahead of a held position: the limit less one read."""
-    return max(limit - READ_SIZE, limit // 2)
+    return max(limit - READ_SIZE - TRIM_SLACK, limit // 2)
 
 
 def read_cap(limit: int) -> int:
     """Most bytes one wake-up may read into a history of ``limit`` bytes: what it holds beyond
-    ``history_room``, so that one read never moves history past a position it holds for."""
-    return limit - history_room(limit)
+    ``history_room`` and the trimming slack, so one read never moves history past a position
+    it holds for (at least 1: a history too small for that cannot keep the promise)."""
+    return max(1, limit - history_room(limit) - TRIM_SLACK)
 
 
 def read_available(fd: int, cap: int = READ_SIZE) -> tuple[bytes, bool]:

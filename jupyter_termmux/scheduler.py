@@ -119,6 +119,8 @@ class Scheduler:
         stream = self.streams.pop(key, None)
         if stream is not None:
             self.inflight -= stream.inflight
+        if key == self._typed:
+            self._typed = None
 
     def reset(self, key: Hashable) -> None:
         """Forget what a stream has in flight (a re-attach starts its credit afresh)."""
@@ -211,20 +213,24 @@ class Scheduler:
         if now - self._last_input >= self.typing_hold or stream.shared or stream.key == self._typed:
             return self.socket_window
         typed = self.streams.get(self._typed)
-        if typed is not None and typed.pending >= self.interactive_bytes:
-            return self.socket_window  # the session typed into streams: no echo to protect
+        if typed is None or typed.pending >= self.interactive_bytes:
+            return self.socket_window  # the session typed into is gone or streams: no echo
+
         return min(self.socket_window, self.typing_window)
 
     def _share(self, bulk: list[Stream], now: float) -> None:
-        """Deficit round robin over the bulk streams within the socket's window."""
+        """Deficit round robin over the bulk streams within the socket's window, none with more
+        than its fair part of it in flight: turns alone would let a stream whose client acks
+        slowly (a hidden, paced tab) gather the whole window and starve a fast one."""
         start = self._turn % len(bulk)
         self._turn += 1
         order = bulk[start:] + bulk[:start]
+        part = max(self.quantum, self.socket_window // len(bulk))
         progress = True
         while progress and self.inflight < self.socket_window:
             progress = False
             for stream in order:
-                room = self._limit(stream, now) - self.inflight
+                room = min(self._limit(stream, now) - self.inflight, part - stream.inflight)
                 n = min(stream.pending, stream.credit, self.quantum, room)
                 if n > 0 and self._send_from(stream, n) > 0:
                     progress = True

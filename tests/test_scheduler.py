@@ -289,6 +289,7 @@ def test_a_streaming_session_typed_into_and_shared_sessions_keep_the_full_window
     sched.notify("other", 1_000_000)
     loop.run()
     assert sched.inflight == 100_000  # the typed-into session streams: full window for all
+    assert sched.streams["other"].inflight > 10_000
     sched.credit("cat", sched.streams["cat"].inflight)
     sched.credit("other", sched.streams["other"].inflight)
     sched.notify("cat", 0)
@@ -311,3 +312,21 @@ def test_a_zero_typing_hold_keeps_the_full_window() -> None:
     sched.notify("flood", 1_000_000)
     loop.run()
     assert sched.inflight == 100_000
+
+
+def test_a_slow_acker_cannot_gather_the_whole_socket_window() -> None:
+    """A stream whose client acks slowly (a hidden, paced tab) keeps at most its fair part of
+    the socket's window in flight, so a fast stream beside it still has room."""
+    sched, loop, sink = make(socket_window=100_000, quantum=4000)
+    sched.add("hidden", 1 << 20)
+    sched.add("shown", 1 << 20)
+    sched.notify("hidden", 1_000_000)
+    sched.notify("shown", 1_000_000)
+    for _ in range(50):  # the shown tab acks all it gets; the hidden one acks nothing
+        loop.run()
+        sched.credit("shown", sched.streams["shown"].inflight)
+        sched.notify("shown", 1_000_000)
+        sched.notify("hidden", 1_000_000)
+    assert sched.streams["hidden"].inflight <= 50_000
+    shown = sum(n for k, n in sink.sent if k == "shown")
+    assert shown >= 50 * 40_000
