@@ -124,6 +124,7 @@ export class FakeTimers implements ITimers {
 
 /** A listener that records events; output is completed by hand (`complete`). */
 export class Recorder implements ISessionListener {
+  isVisible = true;
   log: string[] = [];
   pending: IOutputChunk[] = [];
   /** Complete output at once (as a fast terminal would). */

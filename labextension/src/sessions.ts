@@ -35,6 +35,7 @@ export class SessionRecord {
   /** Hand output to every tab; `done` runs once all of them parsed it. */
   deliver(data: string | Uint8Array, replay: boolean, done: () => void): void {
     const listeners = [...this.listeners];
+    const seen = listeners.some(listener => listener.isVisible);
     let left = listeners.length;
     const one = (): void => {
       if (--left === 0) {
@@ -45,7 +46,7 @@ export class SessionRecord {
       done();
     }
     for (const listener of listeners) {
-      listener.onOutput({ data, replay, done: once(one) });
+      listener.onOutput({ data, replay, done: once(one), seen });
     }
   }
 }

@@ -158,7 +158,10 @@ export class TerminalTab extends Widget implements ISessionListener {
   // ---------------------------------------------------------------- ISessionListener
 
   onOutput(chunk: IOutputChunk): void {
-    this._writer.background = !this.isVisible; // paced out of sight (writer.ts)
+    // Paced while no tab of the session is in sight, unless the whole page is hidden: then no
+    // tab is in front to protect, and the browser throttles the pacing's timers to 1 per second.
+    this._writer.background =
+      !(chunk.seen ?? this.isVisible) && !document.hidden;
     this._writer.write(chunk);
     this._scheduleResumeSave();
     // Output right after (re-)attaching is the shell redrawing, not news.

@@ -55,6 +55,11 @@ export interface IOutputChunk {
   replay: boolean;
   /** Call once xterm.js has parsed it (returns flow-control credit). */
   done: () => void;
+  /**
+   * Some tab of this session is in sight. Credit returns once every tab parsed
+   * a chunk, so then no tab of it is paced (a hidden one would hold the shown one back).
+   */
+  seen?: boolean;
 }
 
 /** What an attach told the tab. */
@@ -67,6 +72,8 @@ export interface IAttachInfo {
 
 /** What a tab is told about its session. */
 export interface ISessionListener {
+  /** Whether the tab is in sight (a Lumino widget's own `isVisible`). */
+  readonly isVisible: boolean;
   /** PTY output, in order. */
   onOutput(chunk: IOutputChunk): void;
   /** v2: draw from scratch: reset, then write `preamble` with replies dropped. */

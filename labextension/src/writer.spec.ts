@@ -182,4 +182,14 @@ describe('TerminalWriter', () => {
     term.parse();
     expect(done).toEqual(['1', '2', '3']);
   });
+
+  it('never paces v1 text: no credit would slow its server, it would only pile up', () => {
+    const { term, timers, w } = paced();
+    w.write({ data: 'one', replay: false, done: () => undefined });
+    w.write({ data: 'two', replay: false, done: () => undefined });
+    expect(term.writes).toEqual(['one', 'two']); // both at once, hidden or not
+    term.parse();
+    expect(timers.queue.length).toBe(0);
+    expect(w.held).toBe(0);
+  });
 });

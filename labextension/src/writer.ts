@@ -7,7 +7,8 @@
  * queries in that old output (cursor position, device attributes...): the
  * tab swallows them (replies.ts) and drops escape sequences xterm emits then.
  *
- * A tab out of sight is paced: one slice at a time, then a rest twice as long
+ * A tab out of sight is paced (its terminal.ts decides: no tab of the session
+ * in sight, page not hidden): one v2 slice at a time, then a rest twice as long
  * as that slice took, so a flood in a hidden tab takes at most about a third
  * of the page's main thread and the tab in front stays quick to answer keys.
  * Credit follows parsing, so the server simply sends that tab less; shown
@@ -152,9 +153,14 @@ export class TerminalWriter {
 
   /** Hand held slices to xterm: all of them in front, one per rest behind. */
   private _pump(): void {
+    // v1 text is never paced: a v1 server cannot be slowed by credit, it would only pile up.
     while (
       this._held.length > 0 &&
-      !(this._background && (this._parsing > 0 || this._rest !== null))
+      !(
+        this._background &&
+        typeof this._held[0].part !== 'string' &&
+        (this._parsing > 0 || this._rest !== null)
+      )
     ) {
       const { part, suppress, parsed } = this._held.shift()!;
       const start = this._now();
@@ -165,7 +171,7 @@ export class TerminalWriter {
         this._chunks.shift();
         this._parsing--;
         parsed();
-        if (this._background && !this._disposed) {
+        if (this._background && !this._disposed && typeof part !== 'string') {
           this._restFor(this._now() - start);
         }
       });
