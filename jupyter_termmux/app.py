@@ -9,8 +9,9 @@ from .flow import Limits
 from .handlers import MuxSocketHandler
 from .profiles import parse as parse_profiles
 from .protocol import CloseCode
+from .ptyio import history_room
 from .router import Router
-from .terminals import READ_SIZE, Terminals
+from .terminals import Terminals
 
 
 class TermMuxApp(ExtensionApp):
@@ -119,7 +120,7 @@ class TermMuxApp(ExtensionApp):
 
     def limits(self) -> Limits:
         """The traits as plain values for the router and connections."""
-        window = min(self.window, max(self.history_limit - READ_SIZE, self.history_limit // 2))
+        window = min(self.window, history_room(self.history_limit))
         return Limits(
             history_limit=self.history_limit,
             max_message_size=self.max_message_size,
