@@ -226,11 +226,12 @@ class Scheduler:
         self._turn += 1
         order = bulk[start:] + bulk[:start]
         part = max(self.quantum, self.socket_window // len(bulk))
+        limits = [(stream, self._limit(stream, now)) for stream in order]  # once per flush
         progress = True
         while progress and self.inflight < self.socket_window:
             progress = False
-            for stream in order:
-                room = min(self._limit(stream, now) - self.inflight, part - stream.inflight)
+            for stream, limit in limits:
+                room = min(limit - self.inflight, part - stream.inflight)
                 n = min(stream.pending, stream.credit, self.quantum, room)
                 if n > 0 and self._send_from(stream, n) > 0:
                     progress = True
