@@ -80,13 +80,14 @@ class TermMuxApp(ExtensionApp):
         sessions together, so that an echo never waits behind more than this much flood.""",
     )
     typing_window = Int(
-        64 * 1024,
+        48 * 1024,
         config=True,
         help="""Protocol v2: while someone types into a quiet session of a socket (input within
         typing_hold seconds), the other sessions' bulk output on that socket is held to this
         many bytes in flight, so each echo waits behind about a millisecond of flood. A session
         typed into that streams itself, and a session with other subscribers, keep
-        socket_window.""",
+        socket_window. (Measured: 48 KiB put echo p99 under 4 ms with 15 floods at no cost to
+        their throughput; 32 KiB cut the floods by a fifth; 64 KiB left p99 at 4.4-5.6 ms.)""",
     )
     typing_hold = Float(
         2.0,
