@@ -46,7 +46,16 @@ NEVER = float("-inf")
 class Stream:
     """One subscription's output state on this socket."""
 
-    __slots__ = ("inflight", "key", "last_input", "last_output", "pending", "shared", "window")
+    __slots__ = (
+        "answered",
+        "inflight",
+        "key",
+        "last_input",
+        "last_output",
+        "pending",
+        "shared",
+        "window",
+    )
 
     def __init__(self, key: Hashable, window: int) -> None:
         self.key = key
@@ -57,6 +66,8 @@ class Stream:
         self.last_input = NEVER
         #: The session has other subscribers (on this socket's scale, it does not set the pace).
         self.shared = False
+        #: Bytes sent since the last input to it: more than a quantum, and it streams.
+        self.answered = 0
 
     @property
     def credit(self) -> int:
@@ -151,6 +162,7 @@ class Scheduler:
         stream = self.streams.get(key)
         if stream is not None:
             stream.last_input = self._last_input = self._clock()
+            stream.answered = 0
             self._typed = key
 
     def credit(self, key: Hashable, n: int) -> None:
@@ -213,8 +225,14 @@ class Scheduler:
         if now - self._last_input >= self.typing_hold or stream.shared or stream.key == self._typed:
             return self.socket_window
         typed = self.streams.get(self._typed)
-        if typed is None or typed.pending >= self.interactive_bytes:
-            return self.socket_window  # the session typed into is gone or streams: no echo
+        if (
+            typed is None
+            or typed.pending >= self.interactive_bytes
+            or typed.answered >= self.quantum
+        ):
+            # The session typed into is gone or streams (by what it sent, too: right after a
+            # flush a streaming session has nothing pending): no echo to protect.
+            return self.socket_window
 
         return min(self.socket_window, self.typing_window)
 
@@ -239,6 +257,7 @@ class Scheduler:
     def _send_from(self, stream: Stream, n: int) -> int:
         sent = self._send(stream.key, n)
         if sent > 0:
+            stream.answered += sent
             stream.pending -= sent
             stream.inflight += sent
             self.inflight += sent

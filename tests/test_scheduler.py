@@ -299,9 +299,27 @@ def test_a_streaming_session_typed_into_and_shared_sessions_keep_the_full_window
     assert sched.inflight == 100_000  # shared: its full share although "cat" is quiet now
     sched.credit("shared", 100_000)
     sched.notify("shared", 0, shared=True)
+    sched.input("cat")  # "cat" is quiet now, and typed into again
     sched.notify("other", 1_000_000)
     loop.run()
-    assert sched.inflight <= 10_000  # "cat" is quiet: protect its echoes from "other"
+    assert sched.inflight <= 10_000  # protect its next echo from "other"
+
+
+def test_a_session_typed_into_that_streams_is_seen_streaming_between_its_frames() -> None:
+    """Right after a flush a streaming session has nothing pending; what it sent since its
+    input still says it streams, so the sessions beside it keep the full window (four floods
+    each started by a typed command ran under the typing window for 2 s: the whole 4 x 10 MB
+    throughput run)."""
+    sched, loop, _ = make_typing(hold=2.0)
+    for key in ("cat", "other"):
+        sched.add(key, 1 << 20)
+    sched.input("cat")
+    sched.notify("cat", 8000)  # two quanta: sent at once, nothing left pending
+    loop.run()
+    assert sched.streams["cat"].pending == 0
+    sched.notify("other", 1_000_000)
+    loop.run()
+    assert sched.streams["other"].inflight > 10_000
 
 
 def test_a_zero_typing_hold_keeps_the_full_window() -> None:
