@@ -441,3 +441,45 @@ async def test_two_floods_share_one_socket_and_an_echo_cuts_in(
     first_half = order[: len(order) // 2]
     assert first_half.count(a["channel"]) > 10 and first_half.count(b["channel"]) > 10
     assert len(flooding) < len(order)
+
+
+class TestTypingWindow:
+    """While a quiet session of a socket is typed into, the socket's other sessions have only
+    ``typing_window`` of bulk in flight, unless another socket also watches them."""
+
+    @pytest.fixture
+    def termmux_config(self) -> dict[str, Any]:
+        # A hold longer than the test: the typing state cannot lapse under a slow machine.
+        return {"typing_window": 16384, "socket_window": 131072, "typing_hold": 600.0}
+
+    async def test_an_unshared_flood_is_held_to_the_typing_window(
+        self, connect_v2: Any, make_terminal: Any, jp_serverapp: Any
+    ) -> None:
+        router = jp_serverapp.web_app.settings["termmux_router"]
+        client = await connect_v2(ack=False)  # holds whatever it is sent in flight
+        flood = await client.attach(await make_terminal("held_flood"))
+        quiet = await client.attach(await make_terminal("held_quiet"))
+        # The flood starts after the quiet session is typed into (the last input counts).
+        client.type(flood["sessionId"], "sleep 1; seq 1 200000\r")
+        client.type(quiet["sessionId"], "#")
+        await client.wait_text(quiet["channel"], "#")
+        await _poll(lambda: router.stats()["sessions"]["held_flood"]["paused"], "a full backlog")
+        sent = len(client.stream(flood["channel"]))
+        assert sent <= 16384 + 1024, sent  # the window, and the command's own echo
+
+    async def test_a_shared_flood_keeps_the_socket_window(
+        self, connect_v2: Any, make_terminal: Any
+    ) -> None:
+        watcher = await connect_v2()  # acks all: the session runs on at its pace
+        client = await connect_v2(ack=False)
+        sid = await make_terminal("shared_flood")
+        await watcher.attach(sid)
+        shared = await client.attach(sid)
+        quiet = await client.attach(await make_terminal("shared_quiet"))
+        client.type(quiet["sessionId"], "#")
+        await client.wait_text(quiet["channel"], "#")
+        watcher.type(sid, "seq 1 200000\r")
+        # Held back, this socket would stop at 16 KiB and only lag behind the watcher.
+        await client.until(
+            lambda: len(client.stream(shared["channel"])) >= 4 * 16384, "the socket window"
+        )
