@@ -66,7 +66,7 @@ class Stream:
         self.last_input = NEVER
         #: The session has other subscribers (on this socket's scale, it does not set the pace).
         self.shared = False
-        #: Bytes sent since the last input to it: more than a quantum, and it streams.
+        #: Bytes sent since the last input to it: a quantum or more, and it may be streaming.
         self.answered = 0
 
     @property
@@ -225,16 +225,18 @@ class Scheduler:
         if now - self._last_input >= self.typing_hold or stream.shared or stream.key == self._typed:
             return self.socket_window
         typed = self.streams.get(self._typed)
-        if (
-            typed is None
-            or typed.pending >= self.interactive_bytes
-            or typed.answered >= self.quantum
-        ):
-            # The session typed into is gone or streams (by what it sent, too: right after a
-            # flush a streaming session has nothing pending): no echo to protect.
-            return self.socket_window
-
+        if typed is None or self._streaming(typed, now):
+            return self.socket_window  # the session typed into is gone or streams: no echo
         return min(self.socket_window, self.typing_window)
+
+    def _streaming(self, stream: Stream, now: float) -> bool:
+        """Whether ``stream`` is answering its input with a stream of its own: it has much to
+        send, or it has sent a quantum since its input and is still at it (right after a flush
+        a streaming session has nothing pending; a finished ``ls`` of 40 KB is quiet again)."""
+        return stream.pending >= self.interactive_bytes or (
+            stream.answered >= self.quantum
+            and (now - stream.last_output < self.answer_window or stream.inflight >= self.quantum)
+        )
 
     def _share(self, bulk: list[Stream], now: float) -> None:
         """Deficit round robin over the bulk streams within the socket's window, none with more

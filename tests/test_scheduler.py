@@ -299,10 +299,10 @@ def test_a_streaming_session_typed_into_and_shared_sessions_keep_the_full_window
     assert sched.inflight == 100_000  # shared: its full share although "cat" is quiet now
     sched.credit("shared", 100_000)
     sched.notify("shared", 0, shared=True)
-    sched.input("cat")  # "cat" is quiet now, and typed into again
+    loop.now += 0.1  # "cat" has printed nothing for a while, and has nothing in flight
     sched.notify("other", 1_000_000)
     loop.run()
-    assert sched.inflight <= 10_000  # protect its next echo from "other"
+    assert sched.inflight <= 10_000  # "cat" is quiet: protect its echoes from "other"
 
 
 def test_a_session_typed_into_that_streams_is_seen_streaming_between_its_frames() -> None:
@@ -320,6 +320,13 @@ def test_a_session_typed_into_that_streams_is_seen_streaming_between_its_frames(
     sched.notify("other", 1_000_000)
     loop.run()
     assert sched.streams["other"].inflight > 10_000
+    # The answer was a finished `ls` after all: acked, and nothing more for a while.
+    sched.credit("cat", 8000)
+    sched.credit("other", sched.streams["other"].inflight)
+    loop.now += 0.1
+    sched.notify("other", 1_000_000)
+    loop.run()
+    assert sched.streams["other"].inflight <= 10_000
 
 
 def test_a_zero_typing_hold_keeps_the_full_window() -> None:
