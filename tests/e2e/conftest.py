@@ -332,6 +332,18 @@ def artifacts() -> Path:
     return ARTIFACTS
 
 
+#: Screenshots the docs show; committed, and refreshed from a test run only when asked.
+DOCS_IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
+
+
+def publish(shot: Path, name: str) -> None:
+    """Copy a screenshot to ``docs/images/<name>`` when TERMMUX_UPDATE_IMAGES=1, so running
+    the tests leaves the clone as it was."""
+    if os.environ.get("TERMMUX_UPDATE_IMAGES") == "1":
+        DOCS_IMAGES.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, DOCS_IMAGES / name)
+
+
 @pytest.fixture(autouse=True)
 def jp_asyncio_loop() -> Iterator[None]:
     """Override pytest-jupyter's autouse loop fixture: it would close the event loop that sync

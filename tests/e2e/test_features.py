@@ -12,7 +12,6 @@ import hashlib
 import json
 import os
 import re
-import shutil
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -20,7 +19,7 @@ from typing import Any
 import pytest
 import tornado.websocket
 
-from .conftest import LabServer
+from .conftest import LabServer, publish
 from .test_panel import (
     PANEL,
     SOCKET_PATH,
@@ -109,9 +108,7 @@ def test_find_through_jupyterlab_search_bar(lab: LabServer, page: Any) -> None:
     box.wait_for()
     box.fill("_42")
     counter = page.locator(".jp-DocumentSearch-index-counter")
-    page.wait_for_function(
-        "el => el.textContent.trim() === '1/3'", arg=counter.element_handle()
-    )
+    page.wait_for_function("el => el.textContent.trim() === '1/3'", arg=counter.element_handle())
     # Every match is decorated on screen.
     page.wait_for_function(
         "sel => document.querySelectorAll(sel).length >= 3",
@@ -159,7 +156,9 @@ def test_copy_paste_menu_and_a_big_paste(lab: LabServer, page: Any) -> None:
     page.locator(".lm-Menu-itemLabel", has_text=re.compile("^Select All$")).click()
     page.locator(f"{VISIBLE_TERM} .xterm-screen").click(button="right")
     page.locator(".lm-Menu-itemLabel", has_text=re.compile("^Copy$")).click()
-    page.wait_for_function("async () => (await navigator.clipboard.readText()).includes('copyme_42')")
+    page.wait_for_function(
+        "async () => (await navigator.clipboard.readText()).includes('copyme_42')"
+    )
     page.evaluate("() => navigator.clipboard.writeText('')")
     # Ctrl+Shift+C with a selection copies it (and opens no command palette).
     page.locator(f"{VISIBLE_TERM} .xterm-screen").dblclick()
@@ -188,15 +187,19 @@ def test_copy_paste_menu_and_a_big_paste(lab: LabServer, page: Any) -> None:
             .observe({entryTypes: ['longtask']}) }"""
     )
     page.keyboard.press("Control+Shift+V")
-    page.wait_for_selector(f"{VISIBLE_TERM}[data-pasting=false][data-paste-chunks]", timeout=120_000)
+    page.wait_for_selector(
+        f"{VISIBLE_TERM}[data-pasting=false][data-paste-chunks]", timeout=120_000
+    )
     page.keyboard.press("Control+d")
     type_command(page, "echo md5_$(md5sum < big.txt | cut -c1-32)")
     wait_visible_text(page, f"md5_{digest}", timeout=60_000)
     chunks = page.get_attribute(VISIBLE_TERM, "data-paste-chunks")
     retries = page.get_attribute(VISIBLE_TERM, "data-paste-retries")
     longest = page.evaluate("() => Math.max(0, ...window.__lt)")
-    print(f"\n4 MB paste: {chunks} chunks, {retries} re-sent after input-overflow, "
-          f"longest main-thread task {longest:.0f} ms")
+    print(
+        f"\n4 MB paste: {chunks} chunks, {retries} re-sent after input-overflow, "
+        f"longest main-thread task {longest:.0f} ms"
+    )
     assert (lab.root_dir / "big.txt").stat().st_size == len(text)
     assert longest < 1000
 
@@ -370,8 +373,6 @@ def test_keyboard_tabs_toggle_zoom_and_ctrl_w(lab: LabServer, page: Any) -> None
     assert not page.is_closed()
 
 
-DOCS_IMAGE = Path(__file__).resolve().parents[2] / "docs" / "images" / "termmux-panel.png"
-
 BUILD_PY = """\
 import sys, time
 for i in range(0, 101, 4):
@@ -458,6 +459,5 @@ def test_demo_split_view_screenshot(lab: LabServer, page: Any, artifacts: Path) 
     page.mouse.move(0, 0)
     shot = artifacts / "termmux-demo.png"
     page.screenshot(path=str(shot))
-    DOCS_IMAGE.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(shot, DOCS_IMAGE)
+    publish(shot, "termmux-panel.png")
     type_in(page, bottom, "q")

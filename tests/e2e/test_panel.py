@@ -10,7 +10,6 @@ import asyncio
 import concurrent.futures
 import json
 import re
-import shutil
 import time
 import urllib.request
 from pathlib import Path
@@ -28,7 +27,6 @@ PANEL = ".jp-TermMux-panel"
 TAB = f"{PANEL} .lm-TabBar-tab"
 VISIBLE_TERM = f"{PANEL} .jp-TermMux-terminal:not(.lm-mod-hidden)"
 SOCKET_PATH = "api/termmux/socket"
-DOCS_IMAGE = Path(__file__).resolve().parents[2] / "docs" / "images" / "termmux-panel.png"
 
 
 def termmux_sockets(page: Any) -> list[Any]:
@@ -255,9 +253,6 @@ def test_three_tabs_route_output_keep_content_and_share_one_socket(
     wait_visible_text(page, "one socket_42")
     shot = artifacts / "termmux-panel-three-tabs.png"
     page.screenshot(path=str(shot))
-    if not DOCS_IMAGE.exists():
-        DOCS_IMAGE.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shot, DOCS_IMAGE)
 
     before = session_ids(page)
     assert len(set(before)) == 3

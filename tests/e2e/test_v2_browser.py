@@ -8,8 +8,6 @@ needs; the benchmarks hold the precise numbers.
 
 from __future__ import annotations
 
-import os
-import shutil
 import statistics
 import time
 from pathlib import Path
@@ -17,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from .conftest import LabServer
+from .conftest import LabServer, publish
 from .test_panel import (
     PANEL,
     VISIBLE_TERM,
@@ -36,10 +34,6 @@ from .test_panel import (
 )
 
 pytestmark = pytest.mark.browser
-
-#: The committed screenshot; a run refreshes it only when asked (TERMMUX_UPDATE_IMAGES=1), so
-#: running the tests leaves the clone as it was.
-IMAGES = Path(__file__).resolve().parents[2] / "docs" / "images"
 
 
 def test_full_screen_program_comes_back_after_a_reload(
@@ -73,8 +67,7 @@ def test_full_screen_program_comes_back_after_a_reload(
     assert shown and all(line in after for line in shown), (before[-300:], after[-300:])
     shot = artifacts / "fullscreen-restore.png"
     page.screenshot(path=str(shot))
-    if os.environ.get("TERMMUX_UPDATE_IMAGES") == "1":
-        shutil.copyfile(shot, IMAGES / shot.name)
+    publish(shot, shot.name)
 
     page.locator(f"{VISIBLE_TERM} .xterm-screen").click()
     page.keyboard.press("q")
