@@ -36,7 +36,7 @@ class Limits:
     slow_subscriber_timeout: float = 5.0
     window: int = 256 * 1024
     socket_window: int = 256 * 1024
-    typing_window: int = 48 * 1024
+    typing_window: int = 32 * 1024
     typing_hold: float = 2.0
     ack_bytes: int = 16 * 1024
     resume_hold: float = 5.0
