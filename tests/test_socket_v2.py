@@ -453,9 +453,8 @@ class TestTypingWindow:
         return {"typing_window": 16384, "socket_window": 131072, "typing_hold": 600.0}
 
     async def test_an_unshared_flood_is_held_to_the_typing_window(
-        self, connect_v2: Any, make_terminal: Any, jp_serverapp: Any
+        self, connect_v2: Any, make_terminal: Any, router: Any
     ) -> None:
-        router = jp_serverapp.web_app.settings["termmux_router"]
         client = await connect_v2(ack=False)  # holds whatever it is sent in flight
         flood = await client.attach(await make_terminal("held_flood"))
         quiet = await client.attach(await make_terminal("held_quiet"))
