@@ -30,7 +30,7 @@ from .ptyio import (
     ACTIVITY_INTERVAL,
     EXIT_CHECK_INTERVAL,
     INPUT_QUEUE_LIMIT,
-    read_available,
+    ReadRounds,
     read_cap,
     signal_name,
     split_utf8,
@@ -66,7 +66,7 @@ class Pty:
         self.incarnation = uuid.uuid4().hex[:16]
         self.fd: int = term.ptyproc.fd
         self.history = History(history_limit)
-        self._read_cap = read_cap(history_limit)
+        self.read_limit = read_cap(history_limit)
         for text in term.read_buffer:  # what terminado kept before adoption
             self.history.append(text.encode("utf-8", "replace"))
         self.on_output: Callable[[bytes], None] = lambda data: None
@@ -118,7 +118,7 @@ class Pty:
             self._exit_check.cancel()
             self._exit_check = None
         if not self.reading and not self._ended and self.fd >= 0:
-            self._loop.add_reader(self.fd, self._read)
+            self._loop.add_reader(self.fd, _rounds(self._loop).ready, self)
             self.reading = True
             self.reading_changed(True)
 
@@ -138,8 +138,8 @@ class Pty:
             self.log.info("termmux: paused session %s ended; reading its last output", self.name)
             self.resume()
 
-    def _read(self) -> None:
-        data, eof = read_available(self.fd, self._read_cap)
+    def on_read(self, data: bytes, eof: bool) -> None:
+        """What a read round took from the PTY (``ptyio.ReadRounds``)."""
         if self._carry:
             data = self._carry + data
         cut = split_utf8(data)
@@ -339,3 +339,15 @@ class Pty:
 
 #: Tasks that must finish even if whoever started them goes away (a closing socket).
 _background: set[asyncio.Task[Any]] = set()
+
+#: One read round per event loop (tests run several servers' loops in one process).
+_ROUNDS: dict[asyncio.AbstractEventLoop, ReadRounds] = {}
+
+
+def _rounds(loop: asyncio.AbstractEventLoop) -> ReadRounds:
+    rounds = _ROUNDS.get(loop)
+    if rounds is None:
+        for old in [lp for lp in _ROUNDS if lp.is_closed()]:
+            del _ROUNDS[old]
+        rounds = _ROUNDS[loop] = ReadRounds(loop)
+    return rounds

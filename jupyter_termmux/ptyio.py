@@ -3,8 +3,10 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+from typing import Protocol
 
 #: Bytes read from a PTY at once (terminado reads 65536 as well).
 READ_SIZE = 65536
@@ -36,28 +38,84 @@ def read_cap(limit: int) -> int:
     return max(1, limit - history_room(limit) - TRIM_SLACK)
 
 
-def read_available(fd: int, cap: int = READ_SIZE) -> tuple[bytes, bool]:
-    """What the PTY holds now, up to ``cap`` bytes, and whether it ended.
+#: A read this long means the line discipline was full: more is probably on its way.
+KERNEL_CHUNK = 4095
 
-    Linux hands out a PTY's output at most 4095 bytes per read: reading on while more is there
-    lets everything downstream (history, routing, framing) work per 64 KiB, not per 4 KiB.
+
+class Readable(Protocol):
+    """What ``ReadRounds`` needs of a PTY (``pty.Pty``)."""
+
+    fd: int
+    #: False once paused or ended: not read again in this round
+    reading: bool
+    #: Most bytes one round may read from it
+    read_limit: int
+
+    def on_read(self, data: bytes, eof: bool) -> None:
+        """What one round read (possibly nothing), and whether the PTY ended."""
+
+
+class ReadRounds:
+    """Reads every PTY that is ready in turns of one kernel read each, instead of one PTY to
+    its cap and then the next.
+
+    Linux moves a PTY's output into its line discipline 4095 bytes at a time, on a kernel
+    worker; a read that finds it empty sleeps until that worker has run
+    (``tty_buffer_flush_work``). Reading the other ready PTYs in between gives each worker
+    that time, so the loop sleeps less and every session keeps its program writing. Readiness
+    only queues a PTY; the round runs once per loop pass, after the pass's other callbacks.
+    A PTY leaves the round on a short read, at its ``read_limit`` or when it stops reading,
+    and its data goes out at once: a quiet session's echo does not wait for the floods.
     """
-    parts: list[bytes] = []
-    size = 0
-    while size < cap:
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self._queued: dict[int, Readable] = {}  # by id, in the order they became ready
+
+    def ready(self, pty: Readable) -> None:
+        """``pty``'s fd is readable (an ``add_reader`` callback): read it in the next round."""
+        if not self._queued:
+            self._loop.call_soon(self._round)
+        self._queued.setdefault(id(pty), pty)
+
+    def _round(self) -> None:
+        turn = list(self._queued.values())
+        self._queued.clear()
+        got: dict[int, list[bytes]] = {id(p): [] for p in turn}
+        size: dict[int, int] = dict.fromkeys(got, 0)
+        while turn:
+            again: list[Readable] = []
+            for pty in turn:
+                key = id(pty)
+                if not pty.reading or pty.fd < 0:  # paused by what another PTY delivered
+                    self._done(pty, got[key], False)
+                    continue
+                try:
+                    chunk = os.read(pty.fd, pty.read_limit - size[key])
+                except BlockingIOError:
+                    self._done(pty, got[key], False)
+                    continue
+                except OSError:  # EIO: the program and every holder of the tty ended
+                    self._done(pty, got[key], True)
+                    continue
+                if not chunk:
+                    self._done(pty, got[key], True)
+                    continue
+                got[key].append(chunk)
+                size[key] += len(chunk)
+                if len(chunk) >= KERNEL_CHUNK and size[key] < pty.read_limit:
+                    again.append(pty)
+                else:  # the PTY had no more than this: don't pay for an EAGAIN
+                    self._done(pty, got[key], False)
+            turn = again
+
+    def _done(self, pty: Readable, parts: list[bytes], eof: bool) -> None:
         try:
-            chunk = os.read(fd, cap - size)
-        except BlockingIOError:
-            break
-        except OSError:  # EIO: the program and every holder of the terminal's tty ended
-            return b"".join(parts), True
-        if not chunk:
-            return b"".join(parts), True
-        parts.append(chunk)
-        size += len(chunk)
-        if len(chunk) < 4095:  # the PTY had no more than this: don't pay for an EAGAIN
-            break
-    return (parts[0] if len(parts) == 1 else b"".join(parts)), False
+            pty.on_read(parts[0] if len(parts) == 1 else b"".join(parts), eof)
+        except Exception as e:  # noqa: BLE001  # a bug in one session must not lose the others' data
+            self._loop.call_exception_handler(
+                {"message": "termmux: delivering PTY output failed", "exception": e}
+            )
 
 
 def split_utf8(data: bytes) -> int:

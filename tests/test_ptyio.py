@@ -2,30 +2,129 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import signal
+from collections.abc import Callable
 
 from jupyter_termmux import ptyio
 
 
-def test_read_available_takes_more_than_one_kernel_read() -> None:
-    """Output the kernel hands out 4095 bytes at a time is read up to 64 KiB in one call."""
-    master, slave = os.openpty()
+class Reader:
+    """The consumer side of ``ReadRounds`` (what ``pty.Pty`` is), on a real PTY pair."""
+
+    def __init__(self, name: str, log: list[tuple[str, bytes, bool]], limit: int = 65536):
+        self.name = name
+        self.fd, self.slave = os.openpty()
+        os.set_blocking(self.fd, False)
+        self.reading = True
+        self.read_limit = limit
+        self.log = log
+        self.then: Callable[[], None] = lambda: None
+
+    def on_read(self, data: bytes, eof: bool) -> None:
+        self.log.append((self.name, data, eof))
+        self.then()
+
+    def write(self, data: bytes) -> None:
+        # A PTY nobody reads takes 10-19 KB, by how far the kernel has moved it on: keep under.
+        os.set_blocking(self.slave, False)
+        view = memoryview(data)
+        while view:  # the tty takes a write in parts of up to 10 KiB
+            view = view[os.write(self.slave, view) :]
+
+    def close(self) -> None:
+        for fd in (self.slave, self.fd):
+            try:
+                os.close(fd)
+            except OSError:
+                pass
+
+
+def one_round(*ready: Reader) -> None:
+    """Mark ``ready`` readable in this order, as the loop's reader callbacks do, and run the
+    round (it runs on the next loop pass)."""
+
+    async def go() -> None:
+        rounds = ptyio.ReadRounds(asyncio.get_running_loop())
+        for r in ready:
+            rounds.ready(r)
+        await asyncio.sleep(0)  # the pass that runs the round
+        await asyncio.sleep(0)
+
+    asyncio.run(go())
+
+
+def rest(r: Reader, log: list[tuple[str, bytes, bool]], want: int) -> bytes:
+    """Further rounds until ``want`` bytes came (the kernel may not have moved them on yet)."""
+    got = b"".join(d for n, d, _ in log if n == r.name)
+    for _ in range(50):
+        if len(got) >= want:
+            break
+        one_round(r)
+        got += log[-1][1]
+    return got
+
+
+def test_a_round_reads_past_one_kernel_read_and_reports_the_end() -> None:
+    """Output the kernel hands out 4095 bytes at a time is read on within one delivery; an
+    empty PTY gives nothing and no end; the end comes once every holder of the tty is gone."""
+    log: list[tuple[str, bytes, bool]] = []
+    a = Reader("a", log)
     try:
-        os.set_blocking(master, False)
-        payload = b"z" * 8_000  # two kernel reads, and within what the tty buffers
-        os.write(slave, payload)
-        got, eof = ptyio.read_available(master)
-        assert not eof and len(got) > 4095 and payload.startswith(got)
-        rest, _ = ptyio.read_available(master)
-        assert got + rest == payload
-        assert ptyio.read_available(master) == (b"", False)  # nothing there: not an end
+        payload = b"z" * 8_000  # two kernel reads
+        a.write(payload)
+        one_round(a)
+        assert len(log[0][1]) >= ptyio.KERNEL_CHUNK
+        assert rest(a, log, 8_000) == payload
+        one_round(a)
+        assert log[-1] == ("a", b"", False)  # nothing there: not an end
+        os.close(a.slave)
+        one_round(a)
+        assert log[-1] == ("a", b"", True)
     finally:
-        os.close(slave)
+        a.close()
+
+
+def test_a_quiet_session_is_delivered_before_the_floods_ready_with_it() -> None:
+    """Ready PTYs are read in turns: a short answer leaves the round after its first read and
+    is delivered at once, not after a flood queued before it has read all it holds."""
+    log: list[tuple[str, bytes, bool]] = []
+    flood, quiet = Reader("flood", log), Reader("quiet", log)
     try:
-        assert ptyio.read_available(master)[1] is True  # every holder of the tty is gone
+        flood.write(b"f" * 9_000)
+        quiet.write(b"$ ")
+        one_round(flood, quiet)
+        assert log[0] == ("quiet", b"$ ", False)
+        assert log[1][0] == "flood" and len(log[1][1]) >= ptyio.KERNEL_CHUNK
+        assert rest(flood, log, 9_000) == b"f" * 9_000
     finally:
-        os.close(master)
+        flood.close()
+        quiet.close()
+
+
+def test_a_session_paused_within_a_round_gets_what_was_read_and_no_more() -> None:
+    """What one session delivers may pause another (flow control): that one is delivered what
+    the round had read for it, is not read again, and the rest stays in its PTY."""
+    log: list[tuple[str, bytes, bool]] = []
+    big, small = Reader("big", log), Reader("small", log)
+    try:
+        big.write(b"b" * 9_000)
+        small.write(b"s" * 100)
+
+        def pause_big() -> None:
+            big.reading = False
+
+        small.then = pause_big
+        one_round(big, small)
+        assert [n for n, _, _ in log] == ["small", "big"]
+        # its first turn's read, before small paused it: not what it had left
+        assert ptyio.KERNEL_CHUNK <= len(log[1][1]) < 9_000
+        big.reading = True
+        assert rest(big, log, 9_000) == b"b" * 9_000
+    finally:
+        big.close()
+        small.close()
 
 
 def test_split_utf8_keeps_an_incomplete_character_back() -> None:
@@ -50,12 +149,11 @@ def test_one_read_never_outruns_the_history_room() -> None:
         assert ptyio.history_room(limit) + ptyio.read_cap(limit) + ptyio.TRIM_SLACK == limit
         assert 0 < ptyio.read_cap(limit) <= ptyio.READ_SIZE
     assert ptyio.read_cap(1) == 1
-    master, slave = os.openpty()
+    log: list[tuple[str, bytes, bool]] = []
+    a = Reader("a", log, limit=3_000)
     try:
-        os.set_blocking(master, False)
-        os.write(slave, b"y" * 8_000)
-        got, _ = ptyio.read_available(master, 3_000)
-        assert len(got) == 3_000
+        a.write(b"y" * 8_000)
+        one_round(a)
+        assert len(log[0][1]) == 3_000
     finally:
-        os.close(slave)
-        os.close(master)
+        a.close()
