@@ -41,6 +41,8 @@ from .server import SERVER_SRC_ENV, JupyterServer, stop_servers_on_sigterm
 
 MB = 1_000_000
 TRANSPORTS = ["terminado", "v1", "v2"]
+#: the main benchmark's names for the same transports
+ALIASES = {"termmux": "v1", "termmux-v1": "v1", "termmux-v2": "v2"}
 TEXTS = ["ascii", "mixed"]
 HEADER = struct.Struct("<BIQ")  # PROTOCOL.md: type, channel, offset; little-endian; 13 bytes
 
@@ -326,7 +328,14 @@ async def one_run(transport: str, a: argparse.Namespace, text: str) -> dict[str,
             await client.close()
         mb = sum(e.payload for e in expects.values()) / MB
         errors = [e.error for e in expects.values() if e.error] + client.errors
-        return {"mb": mb, "mb_per_s": mb / elapsed, "ms_per_mb": cpu * 1000 / mb, "errors": errors}
+        return {
+            "mb": mb,
+            "mb_per_s": mb / elapsed,
+            "ms_per_mb": cpu * 1000 / mb,
+            "errors": errors,
+            # what the socket spoke, so a run can be checked against the transport it names
+            "subprotocol": client.conns[0].subprotocol if client.conns else None,
+        }
 
 
 def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
@@ -340,11 +349,12 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "ms_per_mb_range": [min(cpu), max(cpu)],
         "runs_mb_per_s": tp,
         "runs_ms_per_mb": cpu,
+        "subprotocols": sorted({str(r.get("subprotocol")) for r in runs}),
     }
 
 
 async def main_async(a: argparse.Namespace) -> int:
-    transports = (a.transports or ",".join(TRANSPORTS)).split(",")
+    transports = transport_names(a.transports)
     texts = a.text.split(",")
     results: dict[str, dict[str, list[dict[str, Any]]]] = {
         t: {x: [] for x in texts} for t in transports
@@ -415,6 +425,17 @@ async def main_async(a: argparse.Namespace) -> int:
     return 1 if failures or asked_unavailable else 0
 
 
+def transport_names(arg: Optional[str]) -> list[str]:
+    """``--transports``, with the main benchmark's names taken too. An unknown name is an error:
+    anything but ``terminado`` and ``v2`` used to run protocol v1 under the name given, so
+    ``termmux-v2`` measured v1 (the figures this client reported until 6af1435)."""
+    names = [ALIASES.get(t, t) for t in (arg or ",".join(TRANSPORTS)).split(",")]
+    unknown = [t for t in names if t not in TRANSPORTS]
+    if unknown:
+        raise SystemExit(f"unknown --transports {unknown}; choose from {TRANSPORTS}")
+    return names
+
+
 def main(argv: Optional[list[str]] = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.wsclient", description=__doc__)
     p.add_argument("--sessions", type=int, default=4)
@@ -423,8 +444,8 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--runs", type=int, default=5, help="interleaved runs (default 5)")
     p.add_argument(
         "--transports",
-        help="comma-separated out of terminado,v1,v2 (default all; v2 is skipped with a message "
-        "while the server does not speak it, and fails the run if asked for by name)",
+        help="comma-separated out of terminado,v1,v2 (or termmux-v1, termmux-v2; default all; v2 "
+        "is skipped with a message while the server does not speak it)",
     )
     p.add_argument("--timeout", type=float, default=120.0, help="seconds per run")
     p.add_argument("--json", help="write the results here")

@@ -177,3 +177,21 @@ def test_independent_websockets_client_runs_and_verifies(tmp_path: Path) -> None
     assert res["failures"] == []
     want = {"terminado", "v1"} | ({"v2"} if SERVER_SPEAKS_V2 else set())
     assert want <= {t for t, d in res["results"].items() if set(d) == {"ascii", "mixed"}}
+    spoke = {
+        t: {p for x in d.values() for p in x["subprotocols"]} for t, d in res["results"].items()
+    }
+    assert spoke["v1"] == {"None"}
+    if SERVER_SPEAKS_V2:
+        assert spoke["v2"] == {"termmux.v2"}, spoke
+
+
+def test_independent_client_names_its_transports_strictly() -> None:
+    """The main benchmark's names mean the same transports; an unknown one is an error, not
+    a silent protocol v1 run under another name."""
+    pytest.importorskip("websockets")
+    from benchmarks.wsclient import transport_names
+
+    assert transport_names("terminado,termmux-v1,termmux-v2") == ["terminado", "v1", "v2"]
+    assert transport_names(None) == ["terminado", "v1", "v2"]
+    with pytest.raises(SystemExit, match="unknown --transports"):
+        transport_names("terminado,v3")
