@@ -19,8 +19,8 @@ CATEGORIES: list[tuple[str, re.Pattern[str]]] = [
         ),
     ),
     ("PTY read (read1 syscall)", re.compile(r"^PtyProcess\.read \(ptyprocess")),
-    # the v2 server reads the PTY itself (terminals.py: os.read in ``_read``)
-    ("PTY read (termmux's own os.read)", re.compile(r"_read \(jupyter_termmux[/\\]terminals\.py")),
+    # termmux reads the PTYs itself (ptyio.py: os.read in ``ReadRounds._round``)
+    ("PTY read (termmux's own os.read)", re.compile(r"_round \(jupyter_termmux[/\\]ptyio\.py")),
     (
         "UTF-8 decode (ptyprocess)",
         re.compile(r"^PtyProcessUnicode\.read \(|IncrementalDecoder\.decode \(|decode \(codecs"),

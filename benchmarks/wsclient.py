@@ -429,10 +429,12 @@ def transport_names(arg: Optional[str]) -> list[str]:
     """``--transports``, with the main benchmark's names taken too. An unknown name is an error:
     anything but ``terminado`` and ``v2`` used to run protocol v1 under the name given, so
     ``termmux-v2`` measured v1 (the figures this client reported until 6af1435)."""
-    names = [ALIASES.get(t, t) for t in (arg or ",".join(TRANSPORTS)).split(",")]
+    names = list(dict.fromkeys(ALIASES.get(t, t) for t in (arg or ",".join(TRANSPORTS)).split(",")))
     unknown = [t for t in names if t not in TRANSPORTS]
     if unknown:
-        raise SystemExit(f"unknown --transports {unknown}; choose from {TRANSPORTS}")
+        raise SystemExit(
+            f"unknown --transports {unknown}; choose from {TRANSPORTS} (or {sorted(ALIASES)})"
+        )
     return names
 
 
@@ -444,8 +446,9 @@ def main(argv: Optional[list[str]] = None) -> int:
     p.add_argument("--runs", type=int, default=5, help="interleaved runs (default 5)")
     p.add_argument(
         "--transports",
-        help="comma-separated out of terminado,v1,v2 (or termmux-v1, termmux-v2; default all; v2 "
-        "is skipped with a message while the server does not speak it)",
+        help="comma-separated out of terminado,v1,v2 (or the main benchmark's termmux, "
+        "termmux-v1, termmux-v2; default all; v2 is skipped with a message while the server "
+        "does not speak it, and fails the run if asked for by name)",
     )
     p.add_argument("--timeout", type=float, default=120.0, help="seconds per run")
     p.add_argument("--json", help="write the results here")

@@ -18,6 +18,7 @@ import logging
 import os
 import signal
 import uuid
+import weakref
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -340,14 +341,15 @@ class Pty:
 #: Tasks that must finish even if whoever started them goes away (a closing socket).
 _background: set[asyncio.Task[Any]] = set()
 
-#: One read round per event loop (tests run several servers' loops in one process).
-_ROUNDS: dict[asyncio.AbstractEventLoop, ReadRounds] = {}
+#: One read round per event loop (tests run several servers' loops in one process); a loop
+#: that goes away takes its entry with it.
+_ROUNDS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ReadRounds] = (
+    weakref.WeakKeyDictionary()
+)
 
 
 def _rounds(loop: asyncio.AbstractEventLoop) -> ReadRounds:
     rounds = _ROUNDS.get(loop)
     if rounds is None:
-        for old in [lp for lp in _ROUNDS if lp.is_closed()]:
-            del _ROUNDS[old]
         rounds = _ROUNDS[loop] = ReadRounds(loop)
     return rounds

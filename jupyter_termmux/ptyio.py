@@ -63,24 +63,34 @@ class ReadRounds:
     worker; a read that finds it empty sleeps until that worker has run
     (``tty_buffer_flush_work``). Reading the other ready PTYs in between gives each worker
     that time, so the loop sleeps less and every session keeps its program writing. Readiness
-    only queues a PTY; the round runs once per loop pass, after the pass's other callbacks.
-    A PTY leaves the round on a short read, at its ``read_limit`` or when it stops reading,
-    and its data goes out at once: a quiet session's echo does not wait for the floods.
+    only queues a PTY; the round runs first thing in the next loop pass. A PTY leaves the
+    round on a short read, at its ``read_limit`` or when it stops reading, and its data goes
+    out at once: a quiet session's echo does not wait for the floods.
     """
 
     def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
         self._loop = loop
         self._queued: dict[int, Readable] = {}  # by id, in the order they became ready
+        #: PTYs the round in this pass read to the end: the pass's readiness callbacks for them
+        #: are from before that (epoll reports an fd again while it holds more)
+        self._drained: set[int] = set()
 
     def ready(self, pty: Readable) -> None:
         """``pty``'s fd is readable (an ``add_reader`` callback): read it in the next round."""
+        if id(pty) in self._drained:
+            return
         if not self._queued:
             self._loop.call_soon(self._round)
         self._queued.setdefault(id(pty), pty)
 
+    def _forget_drained(self) -> None:
+        self._drained.clear()
+
     def _round(self) -> None:
         turn = list(self._queued.values())
         self._queued.clear()
+        # Cleared first thing in the next pass, before its readiness callbacks.
+        self._loop.call_soon(self._forget_drained)
         got: dict[int, list[bytes]] = {id(p): [] for p in turn}
         size: dict[int, int] = dict.fromkeys(got, 0)
         while turn:
@@ -103,18 +113,22 @@ class ReadRounds:
                     continue
                 got[key].append(chunk)
                 size[key] += len(chunk)
-                if len(chunk) >= KERNEL_CHUNK and size[key] < pty.read_limit:
+                if size[key] >= pty.read_limit:
+                    self._done(pty, got[key], False, at_limit=True)
+                elif len(chunk) >= KERNEL_CHUNK:
                     again.append(pty)
                 else:  # the PTY had no more than this: don't pay for an EAGAIN
                     self._done(pty, got[key], False)
             turn = again
 
-    def _done(self, pty: Readable, parts: list[bytes], eof: bool) -> None:
+    def _done(self, pty: Readable, parts: list[bytes], eof: bool, at_limit: bool = False) -> None:
+        if not at_limit:  # at the limit it may hold more: its pending callback saves a pass
+            self._drained.add(id(pty))
         try:
             pty.on_read(parts[0] if len(parts) == 1 else b"".join(parts), eof)
         except Exception as e:  # noqa: BLE001  # a bug in one session must not lose the others' data
             self._loop.call_exception_handler(
-                {"message": "termmux: delivering PTY output failed", "exception": e}
+                {"message": f"termmux: delivering output of PTY fd {pty.fd} failed", "exception": e}
             )
 
 
