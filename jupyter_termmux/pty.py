@@ -18,7 +18,6 @@ import logging
 import os
 import signal
 import uuid
-import weakref
 from collections.abc import Callable
 from datetime import datetime, timezone
 from typing import Any
@@ -57,8 +56,10 @@ class Pty:
         history_limit: int,
         settings: dict[str, Any],
         log: logging.Logger,
+        rounds: ReadRounds,
     ) -> None:
         self.manager = manager
+        self._rounds = rounds  # shared by every terminal of the server: they are read in turns
         self.name = name
         self.term = term
         self.log = log
@@ -119,7 +120,7 @@ class Pty:
             self._exit_check.cancel()
             self._exit_check = None
         if not self.reading and not self._ended and self.fd >= 0:
-            self._loop.add_reader(self.fd, _rounds(self._loop).ready, self)
+            self._loop.add_reader(self.fd, self._rounds.ready, self)
             self.reading = True
             self.reading_changed(True)
 
@@ -340,16 +341,3 @@ class Pty:
 
 #: Tasks that must finish even if whoever started them goes away (a closing socket).
 _background: set[asyncio.Task[Any]] = set()
-
-#: One read round per event loop (tests run several servers' loops in one process); a loop
-#: that goes away takes its entry with it.
-_ROUNDS: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, ReadRounds] = (
-    weakref.WeakKeyDictionary()
-)
-
-
-def _rounds(loop: asyncio.AbstractEventLoop) -> ReadRounds:
-    rounds = _ROUNDS.get(loop)
-    if rounds is None:
-        rounds = _ROUNDS[loop] = ReadRounds(loop)
-    return rounds

@@ -32,9 +32,10 @@ def history_room(limit: int) -> int:
 
 
 def read_cap(limit: int) -> int:
-    """Most bytes one wake-up may read into a history of ``limit`` bytes: what it holds beyond
-    ``history_room`` and the trimming slack, so one read never moves history past a position
-    it holds for (at least 1: a history too small for that cannot keep the promise)."""
+    """Most bytes one read round may take from a PTY into a history of ``limit`` bytes: what
+    it holds beyond ``history_room`` and the trimming slack, so one round never moves history
+    past a position it holds for (at least 1: a history too small for that cannot keep the
+    promise)."""
     return max(1, limit - history_room(limit) - TRIM_SLACK)
 
 

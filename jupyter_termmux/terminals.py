@@ -22,7 +22,7 @@ from terminado.management import MaxTerminalsReached
 
 from .profiles import Profile
 from .pty import Pty, TerminalError
-from .ptyio import READ_SIZE
+from .ptyio import READ_SIZE, ReadRounds
 
 __all__ = ["READ_SIZE", "Pty", "TerminalError", "Terminals"]
 
@@ -37,6 +37,7 @@ class Terminals:
         self.log = log
         self._adopted: dict[str, Pty] = {}
         self._numbers = itertools.count(1)
+        self._rounds: ReadRounds | None = None  # made on the loop, by the first adoption
 
     @property
     def available(self) -> bool:
@@ -66,7 +67,11 @@ class Terminals:
         pty = self._adopted.get(name)
         if pty is not None and pty.term is term:
             return pty
-        pty = Pty(self.manager, name, term, self.history_limit, self._settings, self.log)
+        if self._rounds is None:
+            self._rounds = ReadRounds(asyncio.get_running_loop())
+        pty = Pty(
+            self.manager, name, term, self.history_limit, self._settings, self.log, self._rounds
+        )
         self._adopted[name] = pty
         pty.exited.add_done_callback(lambda _: self._forget(pty))
         return pty
