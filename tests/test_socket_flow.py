@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import socket
 import time
 
 import pytest
@@ -19,6 +20,12 @@ SLOW_TIMEOUT = 1.0
 def termmux_config():
     """The default watermarks, spelled out, and a short slow-subscriber timeout."""
     return {"high_watermark": HIGH, "low_watermark": LOW, "slow_subscriber_timeout": SLOW_TIMEOUT}
+
+
+def pin_send_buffer(client, size):
+    """Fix the kernel send buffer of the server's side of ``client``'s socket (no autotuning)."""
+    sock = client.transport.ws_connection.stream.socket
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_SNDBUF, size)
 
 
 class SessionProbe:
@@ -183,12 +190,19 @@ async def test_slow_timer_rearms_when_one_of_two_stalled_sockets_recovers(
     a, b = await connect_raw("stalled_a"), await connect_raw("stalled_b")
     await a.attach(sid, replay=False)
     await b.attach(sid, replay=False)
+    # The premise is that neither stalled socket is "ready" (backlog at or under the low
+    # watermark). With autotuned kernel buffers, the server's loopback send buffer of one socket
+    # could absorb most of a megabyte and make it ready by accident: pin both small.
+    for client in router.clients():
+        pin_send_buffer(client, 32 * 1024)
     probe = SessionProbe(router, sid)
     bmark = len(b.frames)
     a.stall()
     b.stall()
     b.type(sid, f"python3 {gen_script.name} burst R {n}\r")
     await probe.wait(lambda: probe.pauses >= 1, 60, "the session to pause")
+    backlogs = [sub.client.backlog(sub) for sub in router.sessions[sid].subscribers.values()]
+    assert min(backlogs) > LOW, backlogs
     # Both hold it through two slow-subscriber checks: with nobody ready, nobody is detached.
     await probe.wait(lambda: probe.slow_checks >= 2, 10 * SLOW_TIMEOUT, "two slow checks")
     assert router.stats()["sessions"][sid]["subscribers"] == 2, router.stats()
