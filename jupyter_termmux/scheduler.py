@@ -14,7 +14,7 @@ Rules, each unit-tested with a fake clock (tests/test_scheduler.py):
 * **Order.** Urgent streams (recent input, small output) are served first, smallest first;
   bulk streams share the rest in turn (deficit round robin with ``quantum``), starting one
   further each pass, so one flood cannot starve another. No frame carries more than
-  ``quantum`` bytes: a browser parses a frame in one task.
+  ``quantum`` bytes (the connection picks it per protocol version: ``output.py``).
 * **Accounting.** A stream never has more than ``window`` bytes in flight, the socket never
   more than ``socket_window`` of bulk; urgent output may exceed the socket's share (it is
   small), so an echo never waits behind more than the socket window of bulk data. While
@@ -211,8 +211,8 @@ class Scheduler:
             return
         urgent = sorted((s for s in ready if self._urgent(s, now)), key=lambda s: s.pending)
         for stream in urgent:
-            # At most a quantum at once, urgent or not: a browser parses each frame in one task,
-            # so a large frame is a long task on a slow page (and what remains is shared fairly).
+            # At most a quantum at once, urgent or not: frames stay bounded (a v1 frame is one
+            # task on the page), and what remains is shared fairly.
             self._send_from(stream, min(stream.pending, stream.credit, self.quantum))
         bulk = [s for s in ready if s.pending > 0 and s.credit > 0]
         if bulk:

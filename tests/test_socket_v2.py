@@ -13,7 +13,7 @@ import pytest
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
-from jupyter_termmux import frames, screen
+from jupyter_termmux import frames, output, screen
 
 from conftest import SOCKET_PATH
 
@@ -487,3 +487,22 @@ class TestTypingWindow:
         await client.until(
             lambda: len(client.stream(shared["channel"])) >= 4 * 16384, "the socket window"
         )
+
+
+async def test_frames_are_bounded_per_version(connect_v2: Any, make_terminal: Any) -> None:
+    """A flood goes out in v2 frames of at most 64 KiB, larger than v1's (fewer frames and
+    acks per MB), and in v1 frames of at most 32 KiB (the panel parses a v1 frame whole)."""
+    sid = await make_terminal("frames")
+    v2, v1 = await connect_v2(), await connect_v2(v2=False)
+    ch = (await v2.attach(sid))["channel"]
+    await v1.request({"type": "session.attach", "sessionId": sid})
+    v2.type(sid, "seq 1 400000; echo FIN_$((6*7))\r")
+    await v2.wait_text(ch, r"FIN_42", timeout=60)
+    sizes = [len(f.payload) for f in v2.output if f.channel == ch]
+    assert max(sizes) <= output.V2_FRAME_BYTES
+    assert max(sizes) > output.V1_FRAME_BYTES, sorted(sizes)[-5:]
+    await v1.until(
+        lambda: any("FIN_42" in m.get("data", "") for m in v1.control), "FIN_42 on v1", 60
+    )
+    texts = [m["data"] for m in v1.control if m.get("type") == "terminal.output"]
+    assert max(len(t.encode()) for t in texts) <= output.V1_FRAME_BYTES
