@@ -66,7 +66,8 @@ class Stream:
         self.last_input = NEVER
         #: The session has other subscribers (on this socket's scale, it does not set the pace).
         self.shared = False
-        #: Bytes sent since the last input to it: a quantum or more, and it may be streaming.
+        #: Bytes sent since the last input to it: ``streaming_bytes`` or more, and it may be
+        #: streaming.
         self.answered = 0
 
     @property
@@ -96,6 +97,7 @@ class Scheduler:
         answer_window: float = 0.05,
         typing_window: int | None = None,
         typing_hold: float = 0.0,
+        streaming_bytes: int | None = None,
     ) -> None:
         self._clock = clock
         self._call_later = call_later
@@ -103,6 +105,9 @@ class Scheduler:
         self.coalesce_delay = coalesce_delay
         self.socket_window = socket_window
         self.quantum = quantum
+        #: Bytes sent since its input after which a stream typed into counts as streaming
+        #: (default: the quantum).
+        self.streaming_bytes = quantum if streaming_bytes is None else streaming_bytes
         self.interactive_bytes = interactive_bytes
         self.answer_window = answer_window
         self.typing_window = socket_window if typing_window is None else typing_window
@@ -231,11 +236,15 @@ class Scheduler:
 
     def _streaming(self, stream: Stream, now: float) -> bool:
         """Whether ``stream`` is answering its input with a stream of its own: it has much to
-        send, or it has sent a quantum since its input and is still at it (right after a flush
-        a streaming session has nothing pending; a finished ``ls`` of 40 KB is quiet again)."""
+        send, or it has sent ``streaming_bytes`` since its input and is still at it (right after
+        a flush a streaming session has nothing pending; a finished ``ls`` of 40 KB is quiet
+        again)."""
         return stream.pending >= self.interactive_bytes or (
-            stream.answered >= self.quantum
-            and (now - stream.last_output < self.answer_window or stream.inflight >= self.quantum)
+            stream.answered >= self.streaming_bytes
+            and (
+                now - stream.last_output < self.answer_window
+                or stream.inflight >= self.streaming_bytes
+            )
         )
 
     def _share(self, bulk: list[Stream], now: float) -> None:

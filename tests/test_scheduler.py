@@ -355,3 +355,19 @@ def test_a_slow_acker_cannot_gather_the_whole_socket_window() -> None:
     assert sched.streams["hidden"].inflight <= 50_000
     shown = sum(n for k, n in sink.sent if k == "shown")
     assert shown >= 50 * 40_000
+
+
+def test_streaming_is_judged_by_streaming_bytes_not_by_the_frame_size() -> None:
+    """A session typed into that has sent ``streaming_bytes`` (less than a frame) counts as
+    streaming: the frame size of v2 (64 KiB) does not move when the typing window lets go."""
+    sched, loop, _ = make(
+        100_000, 16_000, typing_window=10_000, typing_hold=2.0, streaming_bytes=4000
+    )
+    for key in ("cat", "other"):
+        sched.add(key, 1 << 20)
+    sched.input("cat")
+    sched.notify("cat", 8000)  # half a frame, two times streaming_bytes
+    loop.run()
+    sched.notify("other", 1_000_000)
+    loop.run()
+    assert sched.streams["other"].inflight > 10_000
