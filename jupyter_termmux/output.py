@@ -34,12 +34,6 @@ V1_FRAME_BYTES = 32 * 1024
 V2_FRAME_BYTES = 64 * 1024
 
 
-#: A session typed into that has sent this much since counts as streaming (``cat big.log``),
-#: not as answering: the typing window stops applying to the others (tuned with 32 KiB frames;
-#: kept when v2 frames grew).
-STREAMING_BYTES = 32 * 1024
-
-
 class Transport(Protocol):
     """The socket under a connection (the tornado handler)."""
 
@@ -73,7 +67,6 @@ class OutputPath:
             typing_window=limits.typing_window if version >= 2 else None,
             typing_hold=limits.typing_hold if version >= 2 else 0.0,
             quantum=V2_FRAME_BYTES if version >= 2 else V1_FRAME_BYTES,
-            streaming_bytes=STREAMING_BYTES,
         )
         self._window = limits.window if version >= 2 else 2**62
         self._channels: dict[int, Subscriber] = {}

@@ -97,7 +97,7 @@ class Scheduler:
         answer_window: float = 0.05,
         typing_window: int | None = None,
         typing_hold: float = 0.0,
-        streaming_bytes: int | None = None,
+        streaming_bytes: int = 32 * 1024,
     ) -> None:
         self._clock = clock
         self._call_later = call_later
@@ -106,8 +106,9 @@ class Scheduler:
         self.socket_window = socket_window
         self.quantum = quantum
         #: Bytes sent since its input after which a stream typed into counts as streaming
-        #: (default: the quantum).
-        self.streaming_bytes = quantum if streaming_bytes is None else streaming_bytes
+        #: (``cat big.log``), so the typing window stops applying to the others. Tuned with
+        #: 32 KiB frames, and kept apart from the frame size when v2 frames grew.
+        self.streaming_bytes = streaming_bytes
         self.interactive_bytes = interactive_bytes
         self.answer_window = answer_window
         self.typing_window = socket_window if typing_window is None else typing_window

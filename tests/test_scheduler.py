@@ -251,7 +251,7 @@ def test_credit_does_not_cut_a_flood_into_small_frames() -> None:
 
 
 def make_typing(hold: float) -> tuple[Scheduler, FakeLoop, Sink]:
-    return make(100_000, 4000, typing_window=10_000, typing_hold=hold)
+    return make(100_000, 4000, typing_window=10_000, typing_hold=hold, streaming_bytes=4000)
 
 
 def test_typing_shrinks_the_bulk_window_until_the_hold_passes() -> None:
