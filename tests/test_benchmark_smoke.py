@@ -195,3 +195,22 @@ def test_independent_client_names_its_transports_strictly() -> None:
     assert transport_names(None) == ["terminado", "v1", "v2"]
     with pytest.raises(SystemExit, match="unknown --transports"):
         transport_names("terminado,v3")
+
+
+@pytest.mark.timeout(200)
+def test_mesh_subscribers_that_keep_up_are_never_truncated(tmp_path: Path) -> None:
+    """16 client sockets (another process's, as in a browser) attached to overlapping sets of
+    4 flooding sessions, each session shared by 4 sockets, 1 MB each at full size: all keep
+    up, so none falls a whole history behind another subscriber of its session (no
+    ``session.truncated``, every line once). v2 frames of 128 KiB under a 256 KiB socket window
+    broke this: a socket's turns grew so coarse that one subscriber fell that far behind."""
+    if not SERVER_SPEAKS_V2:
+        pytest.skip("the server does not speak protocol v2")
+    cmd = [sys.executable, "-m", "benchmarks", "--only", "mesh", "--transports", "termmux-v2"]
+    cmd += ["--runs", "1", "--scale-mb", "1", "--quiet-wait", "0", "--no-plots"]
+    proc = subprocess.run(
+        [*cmd, "--out", str(tmp_path)], cwd=REPO, capture_output=True, text=True, timeout=190
+    )
+    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    mesh = json.loads((tmp_path / "latest.json").read_text())["transports"]["termmux-v2"]["mesh"]
+    assert mesh["ok"] and mesh["mb_delivered"] > 63, mesh
