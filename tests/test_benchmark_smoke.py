@@ -28,6 +28,27 @@ SERVER_SPEAKS_V2 = any(
 )
 
 
+def run_benchmark(args: list[str], timeout: float) -> str:
+    """``python -m <args>`` in the repository; its output. A run past ``timeout`` is stopped
+    with SIGTERM, not the SIGKILL of ``subprocess.run(timeout=)``: the benchmark then stops its
+    server (started in a session of its own) and the server its shells."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", *args],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    try:
+        out, _ = proc.communicate(timeout=timeout)
+    except subprocess.TimeoutExpired:
+        proc.terminate()
+        out, _ = proc.communicate(timeout=30)
+        pytest.fail(f"{args[0]} did not finish in {timeout:.0f} s:\n{out[-4000:]}")
+    assert proc.returncode == 0, out[-8000:]
+    return out
+
+
 def stream(lines: list[str]) -> str:
     """What a subscriber sees: the shell's echo, the markers, the lines, the next prompt."""
     return (
@@ -136,14 +157,7 @@ def test_smoke_run_delivers_every_line_over_every_transport(tmp_path: Path) -> N
     termmux-v2 is skipped (reported as unavailable) only while the server's source does not
     offer the ``termmux.v2`` subprotocol at all.
     """
-    proc = subprocess.run(
-        [sys.executable, "-m", "benchmarks", "--smoke", "--out", str(tmp_path)],
-        cwd=REPO,
-        capture_output=True,
-        text=True,
-        timeout=320,
-    )
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    run_benchmark(["benchmarks", "--smoke", "--out", str(tmp_path)], timeout=290)
     res = json.loads((tmp_path / "smoke.json").read_text())
     transports = ["terminado", "termmux"]
     if SERVER_SPEAKS_V2 or "termmux-v2" not in res["unavailable"]:
@@ -169,10 +183,8 @@ def test_independent_websockets_client_runs_and_verifies(tmp_path: Path) -> None
     ASCII and mixed text over every transport the server speaks and checks every byte."""
     pytest.importorskip("websockets")
     out = tmp_path / "ws.json"
-    cmd = [sys.executable, "-m", "benchmarks.wsclient", "--sessions", "2", "--mb", "0.2"]
-    cmd += ["--runs", "1", "--json", str(out)]
-    proc = subprocess.run(cmd, cwd=REPO, capture_output=True, text=True, timeout=190)
-    assert proc.returncode == 0, proc.stdout[-4000:] + proc.stderr[-4000:]
+    args = ["benchmarks.wsclient", "--sessions", "2", "--mb", "0.2", "--runs", "1"]
+    run_benchmark([*args, "--json", str(out)], timeout=160)
     res = json.loads(out.read_text())
     assert res["failures"] == []
     want = {"terminado", "v1"} | ({"v2"} if SERVER_SPEAKS_V2 else set())
@@ -206,19 +218,7 @@ def test_mesh_subscribers_that_keep_up_are_never_truncated(tmp_path: Path) -> No
     broke this: a socket's turns grew so coarse that one subscriber fell that far behind."""
     if not SERVER_SPEAKS_V2:
         pytest.skip("the server does not speak protocol v2")
-    cmd = [sys.executable, "-m", "benchmarks", "--only", "mesh", "--transports", "termmux-v2"]
-    cmd += ["--scale-mb", "1", "--quiet-wait", "0", "--no-plots", "--out", str(tmp_path)]
-    proc = subprocess.Popen(
-        cmd, cwd=REPO, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True
-    )
-    try:
-        out, _ = proc.communicate(timeout=150)
-    except subprocess.TimeoutExpired:
-        # SIGTERM, not the SIGKILL of run(timeout=): the benchmark then stops its server
-        # (started in a session of its own) and the server its shells.
-        proc.terminate()
-        out, _ = proc.communicate(timeout=30)
-        pytest.fail("the mesh run did not finish in 150 s:\n" + out[-4000:])
-    assert proc.returncode == 0, out[-4000:]
+    args = ["benchmarks", "--only", "mesh", "--transports", "termmux-v2", "--scale-mb", "1"]
+    run_benchmark([*args, "--quiet-wait", "0", "--no-plots", "--out", str(tmp_path)], 150)
     mesh = json.loads((tmp_path / "latest.json").read_text())["transports"]["termmux-v2"]["mesh"]
     assert mesh["ok"] and mesh["mb_delivered"] > 63, mesh
