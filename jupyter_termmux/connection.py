@@ -208,8 +208,7 @@ class MuxConnection(OutputPath):
         if sub is None:
             return  # a channel released meanwhile: its credit went with it
         self.scheduler.credit(sub, req.args["bytes"])
-        if not sub.session.pty.reading:  # credit only ever lets a paused PTY read again
-            self.router.update(sub.session)
+        self.router.acked(sub.session)
 
     # --- end -------------------------------------------------------------------------
 

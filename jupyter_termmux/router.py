@@ -201,6 +201,12 @@ class Router:
             sub.client.wake(sub)
         self.update(session)
 
+    def acked(self, session: Session) -> None:
+        """A v2 client returned credit for ``session``. Credit only lowers a backlog, so it can
+        only let a paused PTY read again: one already reading has nothing to update."""
+        if not session.pty.reading:
+            self.update(session)
+
     def update(self, session: Session) -> None:
         """Read the session's PTY or not, and watch for slow v1 holders."""
         now = self._loop.time()
