@@ -94,10 +94,21 @@ def test_sigterm_closes_every_socket_with_1001_and_leaves_no_child() -> None:
                 assert time.monotonic() < deadline, "the server did not exit after SIGTERM"
                 await asyncio.sleep(0.1)
             codes = [c.close_code for c in clients]
-            left = [k.pid for k in kids if not gone(k.pid)]
-            print(f"SIGTERM: close codes {codes}; {len(kids)} children before, {len(left)} left")
             assert codes == [1001] * len(clients), f"close codes {codes}\n{server.log_tail()}"
-            assert not left, f"children still running after the server exited: {left}"
+            # The shells' programs get their SIGHUP from the shell or the kernel as the shells
+            # go, so they may still be exiting (a few ms, seen in CI) when the server is gone.
+            # Dying is fine; anything still running after 10 s was left behind.
+            left = [k.pid for k in kids if not gone(k.pid)]
+            try:
+                await poll_until(lambda: all(gone(p) for p in left), 10, "the children to exit")
+            except AssertionError:
+                running = [p for p in left if not gone(p)]
+                raise AssertionError(
+                    f"children still running 10 s after the server exited: {running}"
+                ) from None
+            print(
+                f"SIGTERM: close codes {codes}; {len(kids)} children before, {len(left)} still exiting as the server exited"
+            )
 
     asyncio.run(scenario())
 
