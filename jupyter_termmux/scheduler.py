@@ -12,9 +12,10 @@ Rules, each unit-tested with a fake clock (tests/test_scheduler.py):
   ``answer_window`` of input to that stream go out on the next loop pass. A stream that keeps
   printing is merged for at most ``coalesce_delay`` into fewer, larger frames.
 * **Order.** Urgent streams (recent input, small output) are served first, smallest first;
-  bulk streams share the rest in turn (deficit round robin with ``quantum``), starting one
-  further each pass, so one flood cannot starve another. No frame carries more than
-  ``quantum`` bytes (the connection picks it per protocol version: ``output.py``).
+  bulk streams share the rest in turn (deficit round robin with ``quantum``), the furthest
+  behind its session first and otherwise starting one further each pass, so one flood cannot
+  starve another and the subscribers of a shared session do not drift apart. No frame carries
+  more than ``quantum`` bytes (the connection picks it per protocol version: ``output.py``).
 * **Accounting.** A stream never has more than ``window`` bytes in flight, the socket never
   more than ``socket_window`` of bulk; urgent output may exceed the socket's share (it is
   small), so an echo never waits behind more than the socket window of bulk data. While
@@ -254,7 +255,11 @@ class Scheduler:
         slowly (a hidden, paced tab) gather the whole window and starve a fast one."""
         start = self._turn % len(bulk)
         self._turn += 1
-        order = bulk[start:] + bulk[:start]
+        # The furthest behind first (pending is a stream's lag behind its session's output),
+        # in turn among equals: a shared session is read while any subscriber has credit, so a
+        # subscriber whose socket serves it late would drift behind the others until history
+        # moves past it; lag first keeps each socket's streams level instead.
+        order = sorted(bulk[start:] + bulk[:start], key=_lag, reverse=True)
         part = max(self.quantum, self.socket_window // len(bulk))
         limits = [(stream, self._limit(stream, now)) for stream in order]  # once per flush
         progress = True
@@ -278,3 +283,7 @@ class Scheduler:
             # next character may just not fit: it waits for more credit, it is not gone.
             stream.pending = 0
         return sent
+
+
+def _lag(stream: Stream) -> int:
+    return stream.pending

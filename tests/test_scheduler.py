@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Callable
 from typing import Any
 
@@ -101,7 +102,7 @@ def test_a_stream_is_coalesced_for_at_most_the_delay() -> None:
 
 def test_small_output_is_never_held_back() -> None:
     """Output under 1 KB (an echo, a prompt) goes out on the next pass even mid-stream."""
-    sched, loop, sink = make()
+    sched, loop, _sink = make()
     sched.add("a", 1 << 20)
     sched.notify("a", 5000)
     loop.run()
@@ -112,7 +113,7 @@ def test_small_output_is_never_held_back() -> None:
 
 def test_output_answering_input_is_not_held_back() -> None:
     """Within 50 ms of input, even large output (an editor's redraw) goes out at once."""
-    sched, loop, sink = make()
+    sched, loop, _sink = make()
     sched.add("a", 1 << 20)
     sched.notify("a", 5000)
     loop.run()
@@ -158,6 +159,46 @@ def test_the_first_turn_rotates_between_passes() -> None:
     assert sink.sent[1][0] != first
 
 
+def test_the_stream_furthest_behind_goes_first() -> None:
+    """Bulk streams are served by lag (pending bytes) before turn: with room for one frame, the
+    stream with the most pending sends it, whichever stream's turn it is."""
+    lags = {"a": 10_000, "b": 50_000, "c": 20_000}
+    for order in itertools.permutations(lags):  # whichever stream the turn starts with
+        sched, loop, sink = make(socket_window=1000, quantum=1000)
+        for key in order:
+            sched.add(key, 1 << 20)
+            sched.notify(key, lags[key])
+        loop.run()
+        assert sink.sent == [("b", 1000)], order
+
+
+def test_a_shared_stream_keeps_up_on_a_busy_socket() -> None:
+    """A shared session is read while any subscriber has credit, so on a busy socket its output
+    can grow faster than the socket's turns give it: here a frame per step, on a socket with
+    room for two frames and three other floods (each read only while its backlog is
+    under its window). Lag first keeps the shared stream level; in turns alone it would get a
+    quarter of the room, fall behind by half a frame per step, and be truncated once history
+    moved past it, though its client kept up."""
+    q, window = 4000, 16000  # frames above interactive_bytes: all bulk
+    sched, loop, _ = make(socket_window=2 * q, quantum=q)
+    keys = ["shared", "b", "c", "d"]
+    for key in keys:
+        sched.add(key, window)
+    worst = 0
+    for _ in range(200):
+        for key in keys:
+            stream = sched.streams[key]
+            if key == "shared" or stream.backlog < window:  # its PTY is read this step
+                sched.notify(key, stream.pending + q)
+        loop.now += 1
+        loop.run()
+        worst = max(worst, sched.streams["shared"].pending)
+        for key in keys:  # the client acks all it got
+            sched.credit(key, sched.streams[key].inflight)
+    # The others' lag stops at their window (their PTYs pause); the shared one stays level.
+    assert worst <= window + q, f"the shared stream fell {worst} bytes behind"
+
+
 def test_stream_window_caps_bytes_in_flight_until_credit() -> None:
     """A stream never has more than its window in flight; credit lets it send again."""
     sched, loop, sink = make()
@@ -190,7 +231,7 @@ def test_socket_window_caps_bulk_but_not_an_echo() -> None:
 
 def test_removing_a_stream_returns_its_share_of_the_socket() -> None:
     """A detached stream's bytes in flight stop counting against the socket."""
-    sched, loop, sink = make()
+    sched, loop, _sink = make()
     sched.add("a", 1 << 20)
     sched.notify("a", 7000)
     loop.run()
@@ -240,7 +281,7 @@ def test_a_character_that_does_not_fit_waits_for_credit() -> None:
 def test_credit_does_not_cut_a_flood_into_small_frames() -> None:
     """A write completion or ack only triggers a flush when output waited for credit; otherwise
     a streaming session keeps being coalesced into large frames."""
-    sched, loop, sink = make()
+    sched, loop, _sink = make()
     sched.add("a", 1 << 20)
     sched.notify("a", 5000)
     loop.run()
