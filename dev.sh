@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One entry point for people and CI.
 #   ./dev.sh lab            set up, then start JupyterLab with the extension
-#   ./dev.sh test [args]    set up, then run the whole test suite (mypy, JS unit tests, pytest [args])
+#   ./dev.sh test [args]    set up, then run the whole test suite (mypy, ruff, JS unit tests, pytest [args])
 #   ./dev.sh bench [args]   set up, then run the benchmarks against terminado
 #   ./dev.sh setup          only set up
 # Setting up: a virtual environment in .venv (VENV=... to change), the package installed
@@ -53,6 +53,8 @@ case "$cmd" in
     setup
     need_chromium
     "$PY" -m mypy                      # the server package, strict (pyproject [tool.mypy])
+    "$PY" -m ruff check jupyter_termmux tests          # lint (pyproject [tool.ruff])
+    "$PY" -m ruff format --check jupyter_termmux tests
     (cd labextension && jlpm install >/dev/null && jlpm test)   # TypeScript unit tests (vitest)
     exec "$PY" -m pytest "$@"
     ;;

@@ -19,7 +19,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from benchmarks.verify import StreamVerifier, expected_body, line, utf8_split  # noqa: E402
+from benchmarks.verify import StreamVerifier, expected_body, line, utf8_split
 
 TAG, N = "tp4s01", 500
 #: once the server's source offers the v2 subprotocol, the smoke run must pass over v2 as well

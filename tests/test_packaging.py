@@ -24,7 +24,13 @@ ANSI = re.compile(r"\x1b\[[0-9;]*m")
 def run(cmd: list[str], env: dict[str, str] | None = None, cwd: Path | None = None) -> str:
     """Run a command, fail with its output if it fails, return stdout+stderr without colours."""
     proc = subprocess.run(
-        cmd, env=env, cwd=cwd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, timeout=600
+        cmd,
+        env=env,
+        cwd=cwd,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        timeout=600,
+        check=False,
     )
     out = ANSI.sub("", proc.stdout.decode(errors="replace"))
     assert proc.returncode == 0, f"{cmd} failed:\n{out}"

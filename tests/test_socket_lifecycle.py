@@ -101,7 +101,7 @@ async def test_a_full_pty_buffer_never_outruns_a_small_history(connect, make_ter
     start = len(client.frames)
     client.type(sid, f"sleep 0.3; python3 {gen_script.name} burst B 20000\r")
     await client.wait_output(sid, "burst B 20000", since=start)  # the shell has the command
-    time.sleep(1.5)  # block the server's loop (same process) while the program fills the PTY
+    time.sleep(1.5)  # noqa: ASYNC251  # block the server's loop (same process) while the program fills the PTY
     await client.wait_output(sid, "tm_end_B_20000", timeout=60, since=start)
     assert_contiguous(numbered(client.text(sid, start), "B"), 1, 20000, "v1 socket")
 

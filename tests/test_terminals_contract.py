@@ -8,9 +8,9 @@ from typing import Any
 
 import ptyprocess
 import terminado
-import terminado.management as management
 import terminado.websocket as tws
 from jupyter_server_terminals.terminalmanager import TerminalManager
+from terminado import management
 
 
 def test_manager_keeps_terminals_by_name_and_pty_by_fd() -> None:

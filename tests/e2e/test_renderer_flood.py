@@ -59,7 +59,7 @@ def probe_until(page: Any, needle: str, timeout_s: float) -> list[float]:
     """Time trivial page round trips until the visible terminal shows `needle`."""
     probes: list[float] = []
     deadline = time.monotonic() + timeout_s
-    check = """n => { const el = document.querySelector(%r);
+    check = """n => { const el = document.querySelector(SELECTOR);
         const t = el && el.termmuxTerminal;
         if (!t) { return false; }
         const b = t.buffer.active;
@@ -67,7 +67,7 @@ def probe_until(page: Any, needle: str, timeout_s: float) -> list[float]:
             const line = b.getLine(y);
             if (line && line.translateToString(true).includes(n)) { return true; }
         }
-        return false; }""" % VISIBLE_TERM
+        return false; }""".replace("SELECTOR", json.dumps(VISIBLE_TERM))
     while time.monotonic() < deadline:
         t0 = time.monotonic()
         done = page.evaluate(check, needle)
