@@ -28,10 +28,12 @@ V1_FRAME_BYTES = 32 * 1024
 
 #: Most payload bytes in one v2 frame. The panel cuts binary frames into 4 KiB writes, so the
 #: size costs a page nothing; each frame costs the server a write and an ack (a fast client acks
-#: every frame). 64 KiB against 32 KiB, 5 interleaved runs of 4 sessions x 10 MB: 47.9 against
-#: 41.8 MB/s and 7.75 against 9.25 ms/MB of server CPU on ASCII, 40.1 against 35.1 MB/s and
-#: 9.0 against 10.0 ms/MB on mixed text (docs/benchmarks.md).
-V2_FRAME_BYTES = 64 * 1024
+#: every frame), and the server's CPU per MB sets its throughput while programs flood (it gets
+#: its fair share of the cores, no more). Interleaved runs of 4 sessions x 10 MB
+#: (docs/benchmarks.md, items 8 and 11): 32 -> 64 KiB, 9.25 -> 7.75 ms/MB of server CPU on
+#: ASCII; 64 -> 128 KiB, 7.4 -> 6.9 (main client) and 8.1 -> 6.6 ms/MB (second client). 128 KiB
+#: needs the scheduler's lag-first order: in plain turns, shared sessions' subscribers drifted.
+V2_FRAME_BYTES = 128 * 1024
 
 
 class Transport(Protocol):

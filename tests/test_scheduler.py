@@ -400,7 +400,7 @@ def test_a_slow_acker_cannot_gather_the_whole_socket_window() -> None:
 
 def test_streaming_is_judged_by_streaming_bytes_not_by_the_frame_size() -> None:
     """A session typed into that has sent ``streaming_bytes`` (less than a frame) counts as
-    streaming: the frame size of v2 (64 KiB) does not move when the typing window lets go."""
+    streaming: the frame size of v2 (128 KiB) does not move when the typing window lets go."""
     sched, loop, _ = make(
         100_000, 16_000, typing_window=10_000, typing_hold=2.0, streaming_bytes=4000
     )

@@ -10,12 +10,11 @@ import re
 from typing import Any
 
 import pytest
+from conftest import SOCKET_PATH
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
 from jupyter_termmux import frames, output, screen
-
-from conftest import SOCKET_PATH
 
 
 class V2Client:
@@ -490,8 +489,9 @@ class TestTypingWindow:
 
 
 async def test_frames_are_bounded_per_version(connect_v2: Any, make_terminal: Any) -> None:
-    """A flood goes out in v2 frames of at most 64 KiB, larger than v1's (fewer frames and
-    acks per MB), and in v1 frames of at most 32 KiB (the panel parses a v1 frame whole)."""
+    """A flood goes out in v2 frames of at most ``V2_FRAME_BYTES`` (128 KiB), larger than v1's
+    (fewer frames and acks per MB), and in v1 frames of at most 32 KiB (the panel parses a v1
+    frame whole)."""
     sid = await make_terminal("frames")
     v2, v1 = await connect_v2(), await connect_v2(v2=False)
     ch = (await v2.attach(sid))["channel"]
