@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_termmux.scheduler import Scheduler
+from jupyter_termmux.scheduler import MAX_SKIPS, Scheduler
 
 DELAY = 0.004
 
@@ -147,7 +147,8 @@ def test_bulk_streams_share_the_socket_in_turn() -> None:
 
 
 def test_the_first_turn_rotates_between_passes() -> None:
-    """Each pass starts one stream further, so no flood always goes first."""
+    """Among streams as far behind, each pass starts with another one, so no flood always goes
+    first."""
     sched, loop, sink = make(socket_window=1000, quantum=1000)
     for key in ("a", "b"):
         sched.add(key, 1 << 20)
@@ -155,6 +156,8 @@ def test_the_first_turn_rotates_between_passes() -> None:
     loop.run()
     first = sink.sent[0][0]
     sched.credit(first, 1000)
+    for key in ("a", "b"):  # as far behind again
+        sched.notify(key, 50_000)
     loop.run()
     assert sink.sent[1][0] != first
 
@@ -197,6 +200,34 @@ def test_a_shared_stream_keeps_up_on_a_busy_socket() -> None:
             sched.credit(key, sched.streams[key].inflight)
     # The others' lag stops at their window (their PTYs pause); the shared one stays level.
     assert worst <= window + q, f"the shared stream fell {worst} bytes behind"
+
+
+def test_streams_further_behind_cannot_starve_a_flood() -> None:
+    """Two shared floods that lag ever further (their sessions run ahead with faster
+    subscribers elsewhere) on a socket too slow for all three, at v2's sizes: the third flood
+    is never left out of more than ``MAX_SKIPS`` flushes in a row. Lag alone handed the two the
+    whole window on every pass (the third got 0.5 of 52 MB)."""
+    k = 1024
+    q, window = 128 * k, 256 * k
+    sched, loop, sink = make(socket_window=256 * k, quantum=q)
+    keys = ["shared1", "shared2", "local"]
+    for key in keys:
+        sched.add(key, window)
+    longest = 0
+    for _ in range(200):
+        for key in ("shared1", "shared2"):  # history holds 512 KiB of lag at most
+            sched.notify(key, min(sched.streams[key].pending + q, 512 * k))
+        local = sched.streams["local"]
+        if local.backlog < window:  # its PTY is read only while it has room
+            sched.notify("local", local.pending + q)
+        loop.now += 1
+        loop.run()
+        longest = max(longest, local.skipped)
+        for key in keys:  # the client acks all it got
+            sched.credit(key, sched.streams[key].inflight)
+    sent = {key: sum(n for s, n in sink.sent if s == key) for key in keys}
+    assert longest <= MAX_SKIPS, longest
+    assert sent["local"] >= sum(sent.values()) / 12, sent
 
 
 def test_stream_window_caps_bytes_in_flight_until_credit() -> None:
