@@ -26,7 +26,7 @@ class TermMuxApp(ExtensionApp):
         help="""Bytes of each session's most recent output kept for replay, resume and
         catch-up (also what JupyterLab's classic terminal replays). Replaces terminado's buffer
         of the last 1000 chunks, which can hold 64 MB. The v2 window is capped at this less
-        64 KiB.""",
+        about 68 KiB (one read and the trimming slack).""",
     )
     max_message_size = Int(
         1024 * 1024,

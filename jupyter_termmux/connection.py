@@ -15,7 +15,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import __version__, protocol
-from .output import OutputPath, Transport
+from .output import V2_FRAME_BYTES, OutputPath, Transport
 from .protocol import ErrorCode, ProtocolError, Request
 from .router import Router
 from .session import Subscriber
@@ -79,6 +79,7 @@ class MuxConnection(OutputPath):
             "socketWindow": limits.socket_window,
             "ackBytes": limits.ack_bytes,
             "resumeHold": limits.resume_hold,
+            "frameBytes": V2_FRAME_BYTES,
         }
 
     # --- incoming --------------------------------------------------------------------

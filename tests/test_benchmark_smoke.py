@@ -214,8 +214,9 @@ def test_mesh_subscribers_that_keep_up_are_never_truncated(tmp_path: Path) -> No
     """16 client sockets (another process's, as in a browser) attached to overlapping sets of
     4 flooding sessions, each session shared by 4 sockets, 1 MB each at full size: all keep
     up, so none falls a whole history behind another subscriber of its session (no
-    ``session.truncated``, every line once). v2 frames of 128 KiB under a 256 KiB socket window
-    broke this: a socket's turns grew so coarse that one subscriber fell that far behind."""
+    ``session.truncated``, every line once). 128 KiB frames under a 256 KiB socket window
+    broke this while a socket served its streams in plain turns: they grew so coarse that one
+    subscriber fell that far behind (the scheduler now serves the furthest behind first)."""
     if not SERVER_SPEAKS_V2:
         pytest.skip("the server does not speak protocol v2")
     args = ["benchmarks", "--only", "mesh", "--transports", "termmux-v2", "--scale-mb", "1"]

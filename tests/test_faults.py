@@ -30,10 +30,11 @@ if str(REPO) not in sys.path:  # benchmarks/ is a folder of the checkout, not an
 from benchmarks.server import JupyterServer
 
 
-def gone(pid: int) -> bool:
-    """Whether ``pid`` no longer runs (reaped, or a zombie)."""
+def exited(proc: psutil.Process) -> bool:
+    """Whether ``proc`` no longer runs (reaped, or a zombie); a reused PID is another process
+    (``is_running`` compares creation times)."""
     try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+        return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
     except psutil.NoSuchProcess:
         return True
 
@@ -97,17 +98,22 @@ def test_sigterm_closes_every_socket_with_1001_and_leaves_no_child() -> None:
             assert codes == [1001] * len(clients), f"close codes {codes}\n{server.log_tail()}"
             # The shells' programs get their SIGHUP from the shell or the kernel as the shells
             # go, so they may still be exiting (a few ms, seen in CI) when the server is gone.
-            # Dying is fine; anything still running after 10 s was left behind.
-            left = [k.pid for k in kids if not gone(k.pid)]
+            # Dying is fine; anything still running after 10 s was left behind (this proves
+            # that nothing survives, whoever ended it: the server or the PTY's hang-up).
+            left = [k for k in kids if not exited(k)]
             try:
-                await poll_until(lambda: all(gone(p) for p in left), 10, "the children to exit")
+                await poll_until(lambda: all(exited(k) for k in left), 10, "the children to exit")
             except AssertionError:
-                running = [p for p in left if not gone(p)]
+                running = [k for k in left if not exited(k)]
+                for k in running:  # ours: the test's server started them
+                    k.kill()
+                pids = [k.pid for k in running]
                 raise AssertionError(
-                    f"children still running 10 s after the server exited: {running}"
+                    f"children still running 10 s after the server exited: {pids}"
                 ) from None
             print(
-                f"SIGTERM: close codes {codes}; {len(kids)} children before, {len(left)} still exiting as the server exited"
+                f"SIGTERM: close codes {codes}; {len(kids)} children before,"
+                f" {len(left)} still exiting as the server exited"
             )
 
     asyncio.run(scenario())

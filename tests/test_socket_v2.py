@@ -157,6 +157,7 @@ async def test_negotiation_hello_and_v1_fallback(connect_v2: Any, make_terminal:
     assert client.ws.selected_subprotocol == "termmux.v2"
     assert hello[0]["type"] == "hello" and hello[0]["protocol"] == 2
     assert {"historyLimit", "window", "ackBytes", "maxMessageSize"} <= set(hello[0]["limits"])
+    assert hello[0]["limits"]["frameBytes"] == output.V2_FRAME_BYTES
     old = await connect_v2(v2=False)
     sid = await make_terminal("nego")
     answer = await old.attach(sid)

@@ -114,6 +114,8 @@ export interface IServerLimits {
   socketWindow?: number;
   ackBytes?: number;
   resumeHold?: number;
+  /** Most payload bytes in one binary output frame. */
+  frameBytes?: number;
 }
 
 /** v2: the server's first frame after selecting `termmux.v2`. */
