@@ -124,6 +124,15 @@ class Pty:
             self.reading = True
             self.reading_changed(True)
 
+    def hang_up(self) -> None:
+        """Close our end now, as a line hangs up: the terminal is being closed and its shell is
+        gone, but a program that ignores SIGHUP (a server started under ``nohup`` passes that
+        on to every terminal) can hold the PTY open, so its EOF would never come. What is
+        still unread is dropped; that program's next write to the terminal fails."""
+        if not self._ended:
+            self.log.info("termmux: session %s outlived its shell; hanging up", self.name)
+            self._eof()
+
     def _check_exit(self) -> None:
         """A paused PTY never reports its EOF: if its program ended (killed, or deleted through
         the REST API), read it to the end. What is left is at most the kernel's PTY buffer."""

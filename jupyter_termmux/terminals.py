@@ -26,6 +26,9 @@ from .ptyio import READ_SIZE, ReadRounds
 
 __all__ = ["READ_SIZE", "Pty", "TerminalError", "Terminals"]
 
+#: Seconds a closed terminal may take to reach its EOF before the server hangs up its end.
+HANG_UP_AFTER = 2.0
+
 
 class Terminals:
     """The server's terminal manager as termmux sees it: names, adoption, create, terminate."""
@@ -129,8 +132,12 @@ class Terminals:
         """End a terminal; returns once it has exited (and its exit was reported)."""
         pty = self.get(name)
         pty.resume()  # a paused PTY would never report its EOF
-        await self.manager.terminate(name, force=True)
-        await asyncio.wait_for(asyncio.shield(pty.exited), timeout=10)
+        await self.manager.terminate(name, force=True)  # the shell is gone after this
+        try:
+            await asyncio.wait_for(asyncio.shield(pty.exited), timeout=HANG_UP_AFTER)
+        except asyncio.TimeoutError:
+            pty.hang_up()  # programs that ignore SIGHUP still hold it open
+            await asyncio.wait_for(asyncio.shield(pty.exited), timeout=10)
         return pty
 
     def shutdown(self) -> None:

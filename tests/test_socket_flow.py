@@ -3,7 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
+import os
+import re
+import signal
 import socket
 import time
 
@@ -263,3 +267,27 @@ async def test_large_paste_arrives_whole_and_in_order(connect, make_terminal):
         )
     digest = hashlib.md5(payload.encode()).hexdigest()
     await client.wait_output(sid, digest, timeout=30, since=since)
+
+
+async def test_close_hangs_up_on_a_program_that_ignores_sighup(connect, make_terminal):
+    """session.close of a terminal whose program ignores SIGHUP (as every program does under a
+    server started with nohup) still closes it: once the shell is gone, the server hangs up its
+    end instead of waiting for an EOF that never comes."""
+    sid = await make_terminal("ignores_hup")
+    client = await connect("closer")
+    await client.attach(sid)
+    since = len(client.frames)
+    program = (
+        "import os, signal, time; signal.signal(signal.SIGHUP, signal.SIG_IGN); "
+        "print('pid', os.getpid(), 'up', 6 * 7, flush=True); time.sleep(600)"
+    )
+    client.type(sid, f'python3 -c "{program}"\r')
+    await client.wait_output(sid, "up 42", since=since)
+    pid = int(re.search(r"pid (\d+) up 42", client.text(sid, since)).group(1))
+    try:
+        closed = await client.request({"type": "session.close", "sessionId": sid}, timeout=30)
+        assert closed["type"] == "session.closed", closed
+        await client.wait_type("session.exited", timeout=10, sessionId=sid)
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)  # it ignored the hang-up, as it was written to
