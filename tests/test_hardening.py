@@ -21,7 +21,15 @@ from typing import Any
 
 import psutil
 import pytest
-from conftest import SOCKET_PATH, MuxClient, RawClient, poll_until, raw_handshake, sentinel
+from conftest import (
+    SOCKET_PATH,
+    MuxClient,
+    RawClient,
+    exited,
+    poll_until,
+    raw_handshake,
+    sentinel,
+)
 
 V2 = "termmux.v2"
 
@@ -128,14 +136,6 @@ _pids = iter(range(100, 10**6))
 async def terminal_names(jp_fetch: Any) -> list[str]:
     """Names in GET /api/terminals."""
     return [t["name"] for t in json.loads((await jp_fetch("api", "terminals")).body)]
-
-
-def gone(pid: int) -> bool:
-    """Whether ``pid`` no longer runs (reaped, or a zombie nobody will run again)."""
-    try:
-        return psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
-    except psutil.NoSuchProcess:
-        return True
 
 
 # ---------------------------------------------------- 1. sharing with JupyterLab's terminal
@@ -468,7 +468,7 @@ async def test_closing_50_sessions_does_not_stall_the_event_loop(connect, term_m
         created = await closer.request({"type": "session.create", "sessionId": f"bulk{i}"})
         assert created["type"] == "session.created", created
         sids.append(created["sessionId"])
-    pids = [term_manager.terminals[s].ptyproc.pid for s in sids]
+    shells = [psutil.Process(term_manager.terminals[s].ptyproc.pid) for s in sids]
     rtts: list[float] = []
     done = asyncio.Event()
 
@@ -500,7 +500,7 @@ async def test_closing_50_sessions_does_not_stall_the_event_loop(connect, term_m
         f"max round trip {max(rtts) * 1e3:.0f} ms, median {statistics.median(rtts) * 1e3:.1f} ms"
     )
     assert max(rtts) < 0.5, f"a ping waited {max(rtts):.2f} s while sessions were closed"
-    await poll_until(lambda: all(gone(p) for p in pids), 20, "every closed shell to be gone")
+    await poll_until(lambda: all(exited(p) for p in shells), 20, "every closed shell to be gone")
 
 
 # ------------------------------------------------------- 8. close survives a disconnect
@@ -512,6 +512,7 @@ async def test_close_finishes_after_the_requester_disconnects(connect_raw, make_
     raw = await connect_raw("closer")
     await raw.attach(sid)
     pid = await shell_pid(raw, sid, prefix="trap '' HUP INT TERM; ")
+    shell = psutil.Process(pid)
     frame = ws_frame(0x1, json.dumps({"type": "session.close", "sessionId": sid}).encode())
     await asyncio.get_running_loop().sock_sendall(raw.sock, frame)
     await raw.close()  # the TCP connection drops right after the request
@@ -521,7 +522,7 @@ async def test_close_finishes_after_the_requester_disconnects(connect_raw, make_
         if time.monotonic() > deadline:
             raise AssertionError("the terminal is still listed 20 s after session.close")
         await asyncio.sleep(0.1)
-    await poll_until(lambda: gone(pid), 10, f"the shell {pid} to be gone")
+    await poll_until(lambda: exited(shell), 10, f"the shell {pid} to be gone")
 
 
 # ------------------------------------------------------------- 9. second attach replays (v2)
