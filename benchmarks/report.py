@@ -133,6 +133,15 @@ def rows(res: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         )
     for k, n, x in conds:
         out.append(
+            (
+                f"  server CPU per second{x}, {n} sessions",
+                "cores",
+                f"{k}.{n}.server_cores",
+                "{:.2f}",
+            )
+        )
+    for k, n, x in conds:
+        out.append(
             (f"  frames per MB{x}, {n} sessions", "frames", f"{k}.{n}.frames_per_mb", "{:.0f}")
         )
     for k, n, x in conds:
@@ -334,6 +343,14 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
                 f"{lab}: server CPU s/MB{what} at 4 sessions ≤ {cheap}× terminado",
                 cheap,
                 False,
+            )
+        if mt == M2:
+            a, b = _get(m, "throughput.4.cpu_s_per_mb"), _get(m, "throughput_mixed.4.cpu_s_per_mb")
+            r = None if not (a and b) else b / a
+            add(
+                f"{lab}: mixed text at 4 sessions costs ≤ 1.10× ASCII's server CPU per MB",
+                None if r is None else round(r, 2),
+                None if r is None else r <= 1.10,
             )
         for k in ("3", "15") if mt == M2 else ("3",):
             a, b = _get(t, f"latency.{k}.p99_ms"), _get(m, f"latency.{k}.p99_ms")

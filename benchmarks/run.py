@@ -319,26 +319,46 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
         """Run a scenario per value, repeated, alternating transports (so load from anything
         else on the machine hits all alike); ``summarize`` turns the runs into one result."""
         for n in values:
-            got: dict[str, list[dict[str, Any]]] = {t: [] for t in transports}
-            for rep in range(repeats):
+            await interleaved_at(n, repeats, [(name, scenario)], summarize)
+
+    async def interleaved_at(
+        n: int,
+        repeats: int,
+        conditions: list[tuple[str, Callable[[str, int], Awaitable[dict[str, Any]]]]],
+        summarize: Callable[[list[dict[str, Any]]], dict[str, Any]],
+    ) -> None:
+        """Each repetition runs every condition (result key, scenario) at ``n`` on every
+        transport in turn, so drift of the machine's speed hits all conditions alike: the text
+        workloads are compared with each other (cost per byte), not only with terminado."""
+        got: dict[tuple[str, str], list[dict[str, Any]]] = {}
+        for rep in range(repeats):
+            for name, scenario in conditions if rep % 2 == 0 else conditions[::-1]:
                 for t in transports:
                     r = await step(t, f"{name} {n} #{rep + 1}", scenario(t, n))
                     if r:
-                        got[t].append(r)
-            for t, rs in got.items():
-                if rs:
-                    res["transports"][t].setdefault(name, {})[str(n)] = summarize(rs)
+                        got.setdefault((name, t), []).append(r)
+        for (name, t), rs in got.items():
+            res["transports"][t].setdefault(name, {})[str(n)] = summarize(rs)
+
+    def throughput_of(text: str) -> Callable[[str, int], Awaitable[dict[str, Any]]]:
+        def tp(t: str, n: int) -> Awaitable[dict[str, Any]]:
+            return scenarios.throughput(t, n, st, text=text)
+
+        return tp
 
     for sc in only:
         if sc == "throughput":
-            for text in st.texts:
-                key = "throughput" if text == "ascii" else f"throughput_{text}"
-                values = st.sessions if text == "ascii" else st.text_sessions
-
-                def tp(t: str, n: int, text: str = text) -> Awaitable[dict[str, Any]]:
-                    return scenarios.throughput(t, n, st, text=text)
-
-                await interleaved(key, values, runs, tp, median_of_runs)
+            # ASCII at every --sessions count, the other texts at --text-sessions; where they
+            # meet, the texts are interleaved run by run.
+            counts = list(dict.fromkeys(st.sessions + st.text_sessions))
+            for n in counts:
+                conditions = [
+                    ("throughput" if text == "ascii" else f"throughput_{text}", throughput_of(text))
+                    for text in st.texts
+                    if n in (st.sessions if text == "ascii" else st.text_sessions)
+                ]
+                if conditions:
+                    await interleaved_at(n, runs, conditions, median_of_runs)
             continue
         if sc == "latency":
 

@@ -332,6 +332,7 @@ async def one_run(transport: str, a: argparse.Namespace, text: str) -> dict[str,
             "mb": mb,
             "mb_per_s": mb / elapsed,
             "ms_per_mb": cpu * 1000 / mb,
+            "server_cores": cpu / elapsed,  # CPU per second: about the same whatever the text
             "errors": errors,
             # what the socket spoke, so a run can be checked against the transport it names
             "subprotocol": client.conns[0].subprotocol if client.conns else None,
@@ -349,6 +350,7 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "ms_per_mb_range": [min(cpu), max(cpu)],
         "runs_mb_per_s": tp,
         "runs_ms_per_mb": cpu,
+        "server_cores": statistics.median(r["server_cores"] for r in runs),
         "subprotocols": sorted({str(r.get("subprotocol")) for r in runs}),
     }
 
@@ -414,6 +416,14 @@ async def main_async(a: argparse.Namespace) -> int:
                 f"{s['mb_per_s_range'][0]:6.1f}-{s['mb_per_s_range'][1]:<6.1f} "
                 f"{s['ms_per_mb']:7.1f} {s['ms_per_mb_range'][0]:6.1f}-{s['ms_per_mb_range'][1]:<6.1f}"
                 + rel
+            )
+    for t, d in out["results"].items():
+        if "ascii" in d and "mixed" in d and d["ascii"]["ms_per_mb"]:
+            per_byte = d["mixed"]["ms_per_mb"] / d["ascii"]["ms_per_mb"]
+            print(
+                f"{t}: mixed text costs ×{per_byte:.2f} ASCII's server CPU per MB "
+                f"(server busy {d['ascii']['server_cores']:.2f} and "
+                f"{d['mixed']['server_cores']:.2f} cores)"
             )
     for t, why in unavailable.items():
         print(f"{t}: not run: {why}")
