@@ -29,6 +29,7 @@ from .history import History
 from .ptyio import (
     ACTIVITY_INTERVAL,
     EXIT_CHECK_INTERVAL,
+    HANG_UP_AFTER,
     INPUT_QUEUE_LIMIT,
     ReadRounds,
     read_cap,
@@ -88,7 +89,10 @@ class Pty:
         self._last_activity = 0.0
         self._exit_check: asyncio.TimerHandle | None = None
         self._ended = False
+        self._shell_watch: int | None = None  # a pidfd of the shell: readable once it exits
+        self._hang_up: asyncio.TimerHandle | None = None
         self._adopt()
+        self._watch_shell()
 
     # --- adoption --------------------------------------------------------------------
 
@@ -125,10 +129,10 @@ class Pty:
             self.reading_changed(True)
 
     def hang_up(self) -> None:
-        """Close our end now, as a line hangs up: the terminal is being closed and its shell is
-        gone, but a program that ignores SIGHUP (a server started under ``nohup`` passes that
-        on to every terminal) can hold the PTY open, so its EOF would never come. What is
-        still unread is dropped; that program's next write to the terminal fails."""
+        """Close our end now, as a line hangs up: the shell is gone, but a job it left running
+        or a program that ignores SIGHUP (a server started under ``nohup`` passes that on to
+        every terminal) can hold the PTY open, so its EOF would never come. What is still
+        unread is dropped; that program's next write to the terminal fails."""
         if not self._ended:
             self.log.info("termmux: session %s outlived its shell; hanging up", self.name)
             self._eof()
@@ -278,6 +282,35 @@ class Pty:
         if self._exit_check is not None:
             self._exit_check.cancel()
             self._exit_check = None
+        self._unwatch_shell()
+        if self._hang_up is not None:
+            self._hang_up.cancel()
+            self._hang_up = None
+
+    # --- the shell -------------------------------------------------------------------
+
+    def _watch_shell(self) -> None:
+        """Hang up ``HANG_UP_AFTER`` after the shell exits, as a terminal window closes with its
+        shell: a job it left running, or a program that ignores SIGHUP (every program, under a
+        server started with ``nohup``) after JupyterLab's "Shut Down" killed the shell, holds
+        the PTY open, so its EOF may never come."""
+        try:
+            fd = os.pidfd_open(self.term.ptyproc.pid)
+        except (AttributeError, OSError):  # not Linux 5.3+, or already reaped: the EOF decides
+            return
+        self._shell_watch = fd
+        self._loop.add_reader(fd, self._shell_exited)
+
+    def _shell_exited(self) -> None:
+        self._unwatch_shell()
+        if not self._ended:
+            self._hang_up = self._loop.call_later(HANG_UP_AFTER, self.hang_up)
+
+    def _unwatch_shell(self) -> None:
+        if self._shell_watch is not None:
+            self._loop.remove_reader(self._shell_watch)
+            os.close(self._shell_watch)
+            self._shell_watch = None
 
     def _eof(self) -> None:
         """The program ended: stop watching the fd, close it off the loop, report the exit."""

@@ -20,6 +20,10 @@ EXIT_CHECK_INTERVAL = 1.0
 #: Seconds between activity stamps for the culler (output is activity too).
 ACTIVITY_INTERVAL = 1.0
 
+#: Seconds a terminal whose shell is gone may take to reach its EOF before the server hangs up
+#: its end (more than EXIT_CHECK_INTERVAL: a paused PTY is read to its end first).
+HANG_UP_AFTER = 2.0
+
 
 #: Slack between a held position and history's start: trimming opens the kept part at the next
 #: line start up to 4 KiB on (history.py), and a read may carry 3 bytes of a cut character.

@@ -22,12 +22,9 @@ from terminado.management import MaxTerminalsReached
 
 from .profiles import Profile
 from .pty import Pty, TerminalError
-from .ptyio import READ_SIZE, ReadRounds
+from .ptyio import HANG_UP_AFTER, READ_SIZE, ReadRounds
 
 __all__ = ["READ_SIZE", "Pty", "TerminalError", "Terminals"]
-
-#: Seconds a closed terminal may take to reach its EOF before the server hangs up its end.
-HANG_UP_AFTER = 2.0
 
 
 class Terminals:
@@ -136,7 +133,7 @@ class Terminals:
         try:
             await asyncio.wait_for(asyncio.shield(pty.exited), timeout=HANG_UP_AFTER)
         except asyncio.TimeoutError:
-            pty.hang_up()  # programs that ignore SIGHUP still hold it open
+            pty.hang_up()  # programs that ignore SIGHUP still hold it open (no shell watch)
             await asyncio.wait_for(asyncio.shield(pty.exited), timeout=10)
         return pty
 

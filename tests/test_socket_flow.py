@@ -291,3 +291,53 @@ async def test_close_hangs_up_on_a_program_that_ignores_sighup(connect, make_ter
     finally:
         with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)  # it ignored the hang-up, as it was written to
+
+
+IGNORES_HUP = (
+    "import os, signal, time; signal.signal(signal.SIGHUP, signal.SIG_IGN); "
+    "print('pid', os.getpid(), 'up', 6 * 7, flush=True); time.sleep(600)"
+)
+
+
+async def test_rest_delete_hangs_up_on_a_program_that_ignores_sighup(
+    connect, make_terminal, jp_fetch
+):
+    """JupyterLab's "Shut Down" (REST DELETE) of a terminal whose program ignores SIGHUP: the
+    shell is killed, and once it is gone the server hangs up, so the terminal leaves
+    GET /api/terminals and its sockets hear session.exited (before: listed until the program
+    ended by itself)."""
+    sid = await make_terminal("rest_hup")
+    client = await connect("rest")
+    await client.attach(sid)
+    since = len(client.frames)
+    client.type(sid, f'python3 -c "{IGNORES_HUP}"\r')
+    await client.wait_output(sid, "up 42", since=since)
+    pid = int(re.search(r"pid (\d+) up 42", client.text(sid, since)).group(1))
+    try:
+        await jp_fetch("api", "terminals", sid, method="DELETE")
+        await client.wait_type("session.exited", timeout=15, sessionId=sid)
+        listed = json.loads((await jp_fetch("api", "terminals")).body)
+        assert sid not in [t["name"] for t in listed]
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+async def test_exit_with_a_background_job_ends_the_session(connect, make_terminal):
+    """`exit` in a shell that left a job running in the background ends the session, as a
+    terminal window closes when its shell exits: the job holds the PTY open, so no EOF comes;
+    the server hangs up once the shell has been gone a moment."""
+    sid = await make_terminal("exit_bg")
+    client = await connect("exiter")
+    await client.attach(sid)
+    since = len(client.frames)
+    client.type(sid, f'python3 -c "{IGNORES_HUP}" &\r')
+    await client.wait_output(sid, "up 42", since=since)
+    pid = int(re.search(r"pid (\d+) up 42", client.text(sid, since)).group(1))
+    try:
+        client.type(sid, "exit\r")
+        exited = await client.wait_type("session.exited", timeout=15, sessionId=sid)
+        assert exited.get("exitCode") == 0, exited
+    finally:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
