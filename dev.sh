@@ -53,8 +53,8 @@ case "$cmd" in
     setup
     need_chromium
     "$PY" -m mypy                      # the server package, strict (pyproject [tool.mypy])
-    "$PY" -m ruff check jupyter_termmux tests          # lint (pyproject [tool.ruff])
-    "$PY" -m ruff format --check jupyter_termmux tests
+    "$PY" -m ruff check jupyter_termmux tests benchmarks   # lint (pyproject [tool.ruff])
+    "$PY" -m ruff format --check jupyter_termmux tests benchmarks
     (cd labextension && jlpm install >/dev/null && jlpm test)   # TypeScript unit tests (vitest)
     exec "$PY" -m pytest "$@"
     ;;

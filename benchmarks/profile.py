@@ -127,8 +127,10 @@ def text(prof: dict[str, Any]) -> str:
 
 def markdown(prof: dict[str, Any]) -> str:
     out = [
-        "Server profile during the 4-session throughput run "
-        "(py-spy, innermost matching frame wins):",
+        (
+            "Server profile during the 4-session throughput run "
+            "(py-spy, innermost matching frame wins):"
+        ),
         "",
     ]
     ts = list(prof)

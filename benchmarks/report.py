@@ -7,7 +7,7 @@ import os
 import platform
 import subprocess
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 T, M, M2 = "terminado", "termmux", "termmux-v2"
 #: column order; "termmux" is protocol v1
@@ -20,7 +20,7 @@ def transports_in(res: dict[str, Any]) -> list[str]:
     return [t for t in ORDER if t in res["transports"]]
 
 
-def machine(server_src: Optional[str] = None) -> dict[str, Any]:
+def machine(server_src: str | None = None) -> dict[str, Any]:
     """The facts needed to compare runs across machines."""
     import jupyter_server
     import terminado
@@ -30,7 +30,7 @@ def machine(server_src: Optional[str] = None) -> dict[str, Any]:
         import jupyter_server_terminals
 
         jst = jupyter_server_terminals.__version__
-    except Exception:
+    except Exception:  # noqa: BLE001  # an old or odd install: say "?"
         jst = "?"
     cpu = "?"
     try:
@@ -43,7 +43,11 @@ def machine(server_src: Optional[str] = None) -> dict[str, Any]:
     try:
         here = Path(__file__).parent
         commit = subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, cwd=here
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=here,
+            check=False,
         ).stdout.strip()
         dirty = subprocess.run(
             [
@@ -58,6 +62,7 @@ def machine(server_src: Optional[str] = None) -> dict[str, Any]:
             capture_output=True,
             text=True,
             cwd=here.parent,
+            check=False,
         ).stdout.strip()
         if dirty:
             commit += "+uncommitted changes"
@@ -71,7 +76,7 @@ def machine(server_src: Optional[str] = None) -> dict[str, Any]:
         import psutil
 
         mem = psutil.virtual_memory().total // (1 << 20)
-    except Exception:
+    except Exception:  # noqa: BLE001, S110  # a machine description without its memory size
         pass
     return {
         "nproc": os.cpu_count(),
@@ -88,7 +93,7 @@ def machine(server_src: Optional[str] = None) -> dict[str, Any]:
     }
 
 
-def _get(d: dict[str, Any], path: str) -> Optional[float]:
+def _get(d: dict[str, Any], path: str) -> float | None:
     cur: Any = d
     for p in path.split("."):
         if not isinstance(cur, dict) or p not in cur:
@@ -187,8 +192,10 @@ def rows(res: dict[str, Any]) -> list[tuple[str, str, str, str]]:
         ),
         ("scale: slowest / median completion", "× ↓", "scale.max_over_median", "{:.2f}"),
         (
-            f"mesh: {res['settings']['mesh_sockets']} clients × "
-            f"{res['settings']['mesh_per_socket']} sessions",
+            (
+                f"mesh: {res['settings']['mesh_sockets']} clients × "
+                f"{res['settings']['mesh_per_socket']} sessions"
+            ),
             "MB/s delivered ↑",
             "mesh.mb_per_s_delivered",
             "{:.1f}",
@@ -313,7 +320,7 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
     t = tr.get(T, {})
     out: list[dict[str, Any]] = []
 
-    def add(name: str, value: Any, met: Optional[bool]) -> None:
+    def add(name: str, value: Any, met: bool | None) -> None:
         out.append({"target": name, "value": value, "met": met})
 
     def ratio(m: dict[str, Any], path: str, name: str, bound: float, higher: bool) -> None:
@@ -461,17 +468,21 @@ def markdown(res: dict[str, Any]) -> str:
     add_derived(res)
     m = res["machine"]
     out = [
-        f"Run {res['started']} at commit `{m['commit']}`, {res['wall_s']:.0f} s wall, "
-        f"command `{res['command']}`.",
+        (
+            f"Run {res['started']} at commit `{m['commit']}`, {res['wall_s']:.0f} s wall, "
+            f"command `{res['command']}`."
+        ),
         "",
-        f"Machine: {m['nproc']} cores ({m['cpu']}), {m['mem_mb']} MB RAM, Linux {m['kernel']}; "
-        f"Python {m['python']}, tornado {m['tornado']}, jupyter_server {m['jupyter_server']}, "
-        f"terminado {m['terminado']}, jupyter_server_terminals {m['jupyter_server_terminals']}. "
-        f"Load average at start {m.get('loadavg_1min_at_start', 0):.1f}, "
-        f"at end {res.get('loadavg_1min_at_end', 0):.1f} "
-        f"(other work on the machine skews the timings; every throughput figure is the median "
-        f"of {res['settings'].get('runs', 1)} interleaved runs, every latency percentile the "
-        f"median of {res['settings'].get('latency_runs', 1)} runs' percentiles).",
+        (
+            f"Machine: {m['nproc']} cores ({m['cpu']}), {m['mem_mb']} MB RAM, Linux {m['kernel']}; "
+            f"Python {m['python']}, tornado {m['tornado']}, jupyter_server {m['jupyter_server']}, "
+            f"terminado {m['terminado']}, jupyter_server_terminals {m['jupyter_server_terminals']}. "
+            f"Load average at start {m.get('loadavg_1min_at_start', 0):.1f}, "
+            f"at end {res.get('loadavg_1min_at_end', 0):.1f} "
+            f"(other work on the machine skews the timings; every throughput figure is the median "
+            f"of {res['settings'].get('runs', 1)} interleaved runs, every latency percentile the "
+            f"median of {res['settings'].get('latency_runs', 1)} runs' percentiles)."
+        ),
         "",
     ]
     for msg in res.get("unavailable", {}).values():

@@ -12,8 +12,9 @@ import statistics
 import sys
 import time
 import traceback
+from collections.abc import Awaitable
 from pathlib import Path
-from typing import Any, Awaitable, Callable
+from typing import Any, Callable
 
 import psutil
 
@@ -182,7 +183,7 @@ async def probe_v2(server_args: list[str]) -> str | None:
     async with JupyterServer(server_args) as srv:
         try:
             conn = await _connect(f"{srv.ws}api/termmux/socket", srv, subprotocols=[V2_SUBPROTOCOL])
-        except Exception as e:
+        except Exception as e:  # noqa: BLE001  # any refusal is the answer
             return f"the socket refused the v2 handshake: {type(e).__name__}: {e}"
         try:
             got = conn.selected_subprotocol
@@ -284,7 +285,7 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
         t0 = time.perf_counter()
         try:
             r = await asyncio.wait_for(coro, limit)
-        except Exception as e:  # a crashed scenario is a failed scenario, not a crashed run
+        except Exception as e:  # noqa: BLE001  # a crashed scenario is a failed scenario, not a crashed run
             traceback.print_exc()
             res["correctness"][t].append(f"{label}: {type(e).__name__}: {e}")
             print(f"  {t:10} {label:16} CRASHED {e}", flush=True)

@@ -15,7 +15,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import psutil
 
@@ -72,7 +72,7 @@ class RssSampler:
         self.peak = self.baseline
         self.last = self.baseline
         self.samples: list[tuple[float, int]] = []
-        self._task: Optional[asyncio.Task[None]] = None
+        self._task: asyncio.Task[None] | None = None
 
     def start(self) -> RssSampler:
         self._task = asyncio.ensure_future(self._run())
@@ -105,7 +105,7 @@ class CpuMeter:
         self.server = server
         self.me = psutil.Process()
 
-    def __enter__(self) -> CpuMeter:
+    def __enter__(self) -> CpuMeter:  # noqa: PYI034  # Self needs Python 3.11
         self.t0 = time.perf_counter()
         self.s0 = self.server.cpu()
         self.sys0 = self.server.ps.cpu_times().system  # type: ignore[union-attr]
@@ -114,7 +114,7 @@ class CpuMeter:
         self.m0 = psutil.cpu_times()
         return self
 
-    def __exit__(self, *exc: Any) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.wall = time.perf_counter() - self.t0
         self.server_s = self.server.cpu() - self.s0
         self.server_sys_s = self.server.ps.cpu_times().system - self.sys0  # type: ignore[union-attr]
@@ -148,7 +148,7 @@ class Waiter:
         self.buf: Chunk = ""
         self.needle = ""
         self.bneedle = b""
-        self.fut: Optional[asyncio.Future[float]] = None
+        self.fut: asyncio.Future[float] | None = None
 
     def arm(self, needle: str) -> asyncio.Future[float]:
         self.buf = ""
@@ -207,7 +207,7 @@ async def run_streams(
     gen: str,
     timeout: float,
     text: str = "ascii",
-    meter: Optional[contextlib.AbstractContextManager[Any]] = None,
+    meter: contextlib.AbstractContextManager[Any] | None = None,
 ) -> tuple[float, float, dict[tuple[int, str], StreamVerifier]]:
     """Start ``plan`` (session -> lines of ``text``) at once; wait for every subscriber's end
     marker.
@@ -286,14 +286,17 @@ class _Attached:
 
     def __init__(self, out: Path):
         self.out = out
-        self.proc: Optional[subprocess.Popen[bytes]] = None
+        self.proc: subprocess.Popen[bytes] | None = None
 
-    async def __aenter__(self) -> _Attached:
-        self.proc = subprocess.Popen(self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    async def __aenter__(self) -> _Attached:  # noqa: PYI034  # Self needs Python 3.11
+        # Popen returns at once: nothing here blocks the loop
+        self.proc = subprocess.Popen(  # noqa: ASYNC220
+            self.cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL
+        )
         await asyncio.sleep(1.0)  # let it attach
         return self
 
-    async def __aexit__(self, *exc: Any) -> None:
+    async def __aexit__(self, *exc: object) -> None:
         assert self.proc is not None
         self.proc.send_signal(signal.SIGINT)
         try:
@@ -352,8 +355,8 @@ async def throughput(
     transport: str,
     n: int,
     st: Settings,
-    profile_to: Optional[Path] = None,
-    strace_to: Optional[Path] = None,
+    profile_to: Path | None = None,
+    strace_to: Path | None = None,
     text: str = "ascii",
 ) -> dict[str, Any]:
     """N sessions in one view each print ``st.mb`` MB of ``text`` at once: time, CPU, RSS,
@@ -443,7 +446,7 @@ async def fanout(transport: str, st: Settings) -> dict[str, Any]:
 def pct(xs: list[float], p: float) -> float:
     """Nearest-rank percentile of a non-empty list."""
     s = sorted(xs)
-    k = max(0, min(len(s) - 1, int(round(p / 100 * len(s) + 0.5)) - 1))
+    k = max(0, min(len(s) - 1, round(p / 100 * len(s) + 0.5) - 1))
     return s[k]
 
 
@@ -799,7 +802,7 @@ async def shared_stall(transport: str, st: Settings) -> dict[str, Any]:
         await close_all([fast])
         solo_mb_s = (solo1 + solo2) / 2
         hist = int(res.get("history_limit") or 0)
-        replayed: Optional[int] = res.get("replayed_bytes")
+        replayed: int | None = res.get("replayed_bytes")
         if replayed is not None and hist and replayed < hist // 2:
             errors.append(
                 f"stalled client: only {replayed} bytes replayed after the truncation, "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import os
 import secrets
@@ -14,7 +15,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 import psutil
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
@@ -55,19 +56,19 @@ class JupyterServer:
 
     def __init__(
         self,
-        extra_args: Optional[list[str]] = None,
-        log_dir: Optional[Path] = None,
-        src: Optional[str] = None,
+        extra_args: list[str] | None = None,
+        log_dir: Path | None = None,
+        src: str | None = None,
     ):
         self.extra_args = extra_args or []
         self.src = src or os.environ.get(SERVER_SRC_ENV) or str(REPO)
         self.log_dir = log_dir
-        self.proc: Optional[subprocess.Popen[bytes]] = None
+        self.proc: subprocess.Popen[bytes] | None = None
         self.tmp = Path(tempfile.mkdtemp(prefix="tmxb-"))
         self.root = self.tmp / "root"
         self.port = 0
         self.token = secrets.token_hex(16)
-        self.ps: Optional[psutil.Process] = None
+        self.ps: psutil.Process | None = None
         self._log: Any = None
 
     @property
@@ -136,8 +137,8 @@ class JupyterServer:
         ]
         log_path = (self.log_dir or self.tmp) / f"server-{self.port}.log"
         self.log_path = log_path
-        self._log = open(log_path, "wb")
-        self.proc = subprocess.Popen(
+        self._log = open(log_path, "wb")  # noqa: ASYNC230, SIM115  # the server's, closed in stop()
+        self.proc = subprocess.Popen(  # noqa: ASYNC220  # returns at once
             cmd,
             cwd=self.root,
             env=env,
@@ -193,10 +194,8 @@ class JupyterServer:
 
     async def delete_terminals(self, names: list[str]) -> None:
         for name in names:
-            try:
+            with contextlib.suppress(Exception):  # already gone: nothing to clean up
                 await self.api("DELETE", f"api/terminals/{name}")
-            except Exception:
-                pass
 
     def rss(self) -> int:
         assert self.ps is not None
@@ -248,14 +247,14 @@ class JupyterServer:
             self._log.close()
         shutil.rmtree(self.tmp, ignore_errors=True)
 
-    async def __aenter__(self) -> JupyterServer:
+    async def __aenter__(self) -> JupyterServer:  # noqa: PYI034  # Self needs Python 3.11
         try:
             return await self.start()
         except BaseException:
             await self.stop()
             raise
 
-    async def __aexit__(self, et: Any, ev: Any, tb: Any) -> None:
+    async def __aexit__(self, et: object, ev: object, tb: object) -> None:
         if et is not None and et is not asyncio.CancelledError:
             print(f"--- server log tail ({self.log_path}) ---\n{self.log_tail()}", file=sys.stderr)
         await self.stop()

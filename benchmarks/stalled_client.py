@@ -22,7 +22,7 @@ import os
 import signal
 import sys
 import time
-from typing import Any, Optional
+from typing import Any
 
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
@@ -52,12 +52,12 @@ class StalledV2View(TermmuxV2View):
         self.session = session
         self.ver = ver
         self.add_sink(session, ver)
-        self.body_base: Optional[int] = None  # stream offset of the body's first byte
+        self.body_base: int | None = None  # stream offset of the body's first byte
         self._tail = b""  # last bytes before the body, to find BEGIN across frames
         self._tail_off = 0
         self.truncations: list[dict[str, Any]] = []
         self.expect_replay = False
-        self.end_offset: Optional[int] = None
+        self.end_offset: int | None = None
         self.detached = asyncio.Event()
 
     def _output(self, session: str, ch: int, typ: int, off: int, payload: bytes) -> None:
@@ -91,7 +91,7 @@ class StalledV2View(TermmuxV2View):
     def _truncated(self, m: dict[str, Any]) -> None:
         self._truncate(m.get("channel"), m.get("offset"), "session.truncated")
 
-    def _truncate(self, ch: Any, offset: Any, how: str, want: Optional[int] = None) -> None:
+    def _truncate(self, ch: Any, offset: Any, how: str, want: int | None = None) -> None:
         if not isinstance(ch, int) or not isinstance(offset, int):
             self.errors.append(f"{how} without an integer channel/offset")
             return
@@ -174,7 +174,7 @@ async def stalled_v2(a: argparse.Namespace, ver: StreamVerifier, done: asyncio.E
         # detach before closing: a socket that just goes away leaves the session a reservation
         # of resume_hold seconds (PROTOCOL.md), which would hold back the fast client's next run
         await view.request({"type": "session.detach", "sessionId": a.session}, timeout=5)
-    except Exception as e:
+    except Exception as e:  # noqa: BLE001  # reported, then the socket closes anyway
         errors.append(f"detach failed: {e}")
     await view.close()
     ok = ver.ok and not errors

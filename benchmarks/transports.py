@@ -13,7 +13,7 @@ import asyncio
 import itertools
 import json
 import struct
-from typing import Any, Optional, Protocol
+from typing import Any, Protocol
 
 from tornado.websocket import WebSocketClientConnection, websocket_connect
 
@@ -78,7 +78,7 @@ class View:
 
 
 async def _connect(
-    url: str, server: JupyterServer, subprotocols: Optional[list[str]] = None
+    url: str, server: JupyterServer, subprotocols: list[str] | None = None
 ) -> WebSocketClientConnection:
     from tornado.httpclient import HTTPRequest
 
@@ -150,8 +150,8 @@ class TermmuxView(View):
 
     def __init__(self, server: JupyterServer, sessions: list[str]):
         super().__init__(server, sessions)
-        self.conn: Optional[WebSocketClientConnection] = None
-        self.task: Optional[asyncio.Task[None]] = None
+        self.conn: WebSocketClientConnection | None = None
+        self.task: asyncio.Task[None] | None = None
         self.pending: dict[int, asyncio.Future[dict[str, Any]]] = {}
         self.ids = itertools.count(1)
         self.exited: set[str] = set()
@@ -399,7 +399,7 @@ class TermmuxV2View(TermmuxView):
         assert self.conn is not None
         try:
             self.conn.write_message(json.dumps({"type": "ack", "channel": ch, "bytes": n}))
-        except Exception:  # the socket is closing; the reader will say so
+        except Exception:  # noqa: BLE001  # the socket is closing; the reader will say so
             return
         self.acks_sent += 1
         self.acked_bytes += n

@@ -24,7 +24,7 @@ fixed length in both units, and MB always means 10**6 UTF-8 bytes as delivered.
 from __future__ import annotations
 
 import time
-from typing import Callable, Optional, Union
+from typing import Callable, Union
 
 PAD = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-abcdefghijklmnopqrs"
 #: 54 characters, exactly 4 of them not ASCII (2, 2, 3 and 4 UTF-8 bytes)
@@ -97,8 +97,8 @@ class StreamVerifier:
         self,
         tag: str,
         nlines: int,
-        on_done: Optional[Callable[[], None]] = None,
-        body: Optional[Chunk] = None,
+        on_done: Callable[[], None] | None = None,
+        body: Chunk | None = None,
         text: str = "ascii",
         binary: bool = False,
     ):
@@ -108,7 +108,7 @@ class StreamVerifier:
         self.binary = binary
         if body is not None and isinstance(body, bytes) != binary:
             body = body.encode() if binary else body.decode()  # type: ignore[union-attr]
-        self.body: Optional[Chunk] = body
+        self.body: Chunk | None = body
         self.L = line_length(tag, text, binary)
         self.begin: Chunk = self._unit(f"BEGIN {tag}\r\n")
         self.end: Chunk = self._unit(f"END {tag}\r\n")
@@ -118,9 +118,9 @@ class StreamVerifier:
         self.state = "pre"  # pre -> body -> done | bad
         self._pre: Chunk = self._unit("")
         self.pos = 0
-        self.error: Optional[str] = None
-        self.begin_time: Optional[float] = None
-        self.done_time: Optional[float] = None
+        self.error: str | None = None
+        self.begin_time: float | None = None
+        self.done_time: float | None = None
         #: chunk units seen (characters for str chunks, bytes for binary ones)
         self.received = 0
         self._on_done = on_done
@@ -213,7 +213,7 @@ class StreamVerifier:
         return f"session {self.tag}: ok"
 
 
-def utf8_split(payload: bytes) -> Optional[str]:
+def utf8_split(payload: bytes) -> str | None:
     """Whether a frame's payload starts or ends inside a UTF-8 sequence (v2 forbids both).
 
     Looks at the first byte and at most the last 4: O(1), cheap enough for every frame.

@@ -28,7 +28,7 @@ import struct
 import sys
 import time
 from pathlib import Path
-from typing import Any, Optional
+from typing import Any
 
 try:
     from websockets.asyncio.client import ClientConnection, connect
@@ -88,7 +88,7 @@ class Expect:
         self.pre = b""
         self.started = False
         self.done = asyncio.Event()
-        self.error: Optional[str] = None
+        self.error: str | None = None
 
     def feed(self, data: bytes) -> None:
         if self.done.is_set():
@@ -143,7 +143,7 @@ class Client:
     def url(self, path: str) -> str:
         return f"{self.srv.ws}{path}"
 
-    async def _connect(self, path: str, subprotocols: Optional[list[str]] = None) -> Any:
+    async def _connect(self, path: str, subprotocols: list[str] | None = None) -> Any:
         return await connect(
             self.url(path),
             additional_headers=self.srv.headers,
@@ -371,7 +371,7 @@ async def main_async(a: argparse.Namespace) -> int:
                     continue
                 try:
                     r = await one_run(t, a, text)
-                except Exception as e:
+                except Exception as e:  # noqa: BLE001  # a failed run is reported, the rest go on
                     failures.append(f"{t} {text} run {run + 1}: {type(e).__name__}: {e}")
                     print(f"  {t:9} {text:5} run {run + 1}: FAILED {e}", flush=True)
                     continue
@@ -435,7 +435,7 @@ async def main_async(a: argparse.Namespace) -> int:
     return 1 if failures or asked_unavailable else 0
 
 
-def transport_names(arg: Optional[str]) -> list[str]:
+def transport_names(arg: str | None) -> list[str]:
     """``--transports``, with the main benchmark's names taken too. An unknown name is an error:
     anything but ``terminado`` and ``v2`` used to run protocol v1 under the name given, so
     ``termmux-v2`` measured v1 (the figures this client reported until 6af1435)."""
@@ -448,7 +448,7 @@ def transport_names(arg: Optional[str]) -> list[str]:
     return names
 
 
-def main(argv: Optional[list[str]] = None) -> int:
+def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.wsclient", description=__doc__)
     p.add_argument("--sessions", type=int, default=4)
     p.add_argument("--mb", type=float, default=10.0, help="MB printed per session (default 10)")
