@@ -31,6 +31,7 @@ from .ptyio import (
     EXIT_CHECK_INTERVAL,
     HANG_UP_AFTER,
     INPUT_QUEUE_LIMIT,
+    READ_SIZE,
     ReadRounds,
     read_cap,
     signal_name,
@@ -131,11 +132,28 @@ class Pty:
     def hang_up(self) -> None:
         """Close our end now, as a line hangs up: the shell is gone, but a job it left running
         or a program that ignores SIGHUP (a server started under ``nohup`` passes that on to
-        every terminal) can hold the PTY open, so its EOF would never come. What is still
-        unread is dropped; that program's next write to the terminal fails."""
+        every terminal) can hold the PTY open, so its EOF would never come. What the kernel
+        already holds is read first; that program's next write to the terminal fails."""
         if not self._ended:
             self.log.info("termmux: session %s outlived its shell; hanging up", self.name)
+            self._read_rest()
+        if not self._ended:
             self._eof()
+
+    def _read_rest(self) -> None:
+        """Read what the kernel holds now, paused or not (a paused PTY is read only a round a
+        second), up to one history's worth: a program that keeps writing cannot hold off the
+        hang-up."""
+        left = self.history.limit
+        while left > 0 and not self._ended:
+            try:
+                chunk = os.read(self.fd, min(READ_SIZE, left))
+            except BlockingIOError:
+                return
+            except OSError:  # EIO: every holder of the terminal is gone after all
+                chunk = b""
+            self.on_read(chunk, not chunk)
+            left -= len(chunk)
 
     def _check_exit(self) -> None:
         """A paused PTY never reports its EOF: if its program ended (killed, or deleted through
@@ -294,9 +312,16 @@ class Pty:
         shell: a job it left running, or a program that ignores SIGHUP (every program, under a
         server started with ``nohup``) after JupyterLab's "Shut Down" killed the shell, holds
         the PTY open, so its EOF may never come."""
+        ptyproc = self.term.ptyproc
+        if ptyproc.terminated:  # reaped before adoption (only this loop's thread reaps)
+            self._shell_exited()
+            return
         try:
-            fd = os.pidfd_open(self.term.ptyproc.pid)
-        except (AttributeError, OSError):  # not Linux 5.3+, or already reaped: the EOF decides
+            fd = os.pidfd_open(ptyproc.pid)
+        except ProcessLookupError:  # reaped by someone else: gone all the same
+            self._shell_exited()
+            return
+        except (AttributeError, OSError):  # not Linux 5.3+ (or not allowed): the EOF decides
             return
         self._shell_watch = fd
         self._loop.add_reader(fd, self._shell_exited)

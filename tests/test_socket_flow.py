@@ -11,8 +11,9 @@ import signal
 import socket
 import time
 
+import psutil
 import pytest
-from conftest import assert_contiguous, numbered
+from conftest import assert_contiguous, numbered, poll_until
 
 HIGH = 1024 * 1024
 LOW = 256 * 1024
@@ -295,10 +296,39 @@ async def test_close_hangs_up_on_a_program_that_ignores_sighup(connect, make_ter
 
 IGNORES_HUP = (
     "import os, signal, time; signal.signal(signal.SIGHUP, signal.SIG_IGN); "
-    "print('pid', os.getpid(), 'up', 6 * 7, flush=True); time.sleep(600)"
+    "print('pid', os.getpid(), 'up', 6 * 7, flush=True); time.sleep(120)"
 )
 
 
+def _has_pidfd() -> bool:
+    try:
+        fd = os.pidfd_open(os.getpid())
+    except (AttributeError, OSError):
+        return False
+    os.close(fd)
+    return True
+
+
+needs_pidfd = pytest.mark.skipif(
+    not _has_pidfd(), reason="no pidfd_open (Linux 5.3+): only the EOF ends a session"
+)
+
+
+async def _start_ignoring_hup(client, sid, background=False):
+    """Run a program that ignores SIGHUP in ``sid`` (in the background: ``&``); its pid."""
+    since = len(client.frames)
+    client.type(sid, f'python3 -c "{IGNORES_HUP}"{" &" if background else ""}\r')
+    await client.wait_output(sid, "up 42", since=since)
+    return int(re.search(r"pid (\d+) up 42", client.text(sid, since)).group(1))
+
+
+def _kill(pid):
+    if pid is not None:
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+
+@needs_pidfd
 async def test_rest_delete_hangs_up_on_a_program_that_ignores_sighup(
     connect, make_terminal, jp_fetch
 ):
@@ -309,20 +339,19 @@ async def test_rest_delete_hangs_up_on_a_program_that_ignores_sighup(
     sid = await make_terminal("rest_hup")
     client = await connect("rest")
     await client.attach(sid)
-    since = len(client.frames)
-    client.type(sid, f'python3 -c "{IGNORES_HUP}"\r')
-    await client.wait_output(sid, "up 42", since=since)
-    pid = int(re.search(r"pid (\d+) up 42", client.text(sid, since)).group(1))
+    pid = None
     try:
+        pid = await _start_ignoring_hup(client, sid)
         await jp_fetch("api", "terminals", sid, method="DELETE")
         await client.wait_type("session.exited", timeout=15, sessionId=sid)
         listed = json.loads((await jp_fetch("api", "terminals")).body)
         assert sid not in [t["name"] for t in listed]
+        os.kill(pid, 0)  # the program still runs: the hang-up ended the session, not its exit
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+        _kill(pid)
 
 
+@needs_pidfd
 async def test_exit_with_a_background_job_ends_the_session(connect, make_terminal):
     """`exit` in a shell that left a job running in the background ends the session, as a
     terminal window closes when its shell exits: the job holds the PTY open, so no EOF comes;
@@ -330,14 +359,35 @@ async def test_exit_with_a_background_job_ends_the_session(connect, make_termina
     sid = await make_terminal("exit_bg")
     client = await connect("exiter")
     await client.attach(sid)
-    since = len(client.frames)
-    client.type(sid, f'python3 -c "{IGNORES_HUP}" &\r')
-    await client.wait_output(sid, "up 42", since=since)
-    pid = int(re.search(r"pid (\d+) up 42", client.text(sid, since)).group(1))
+    pid = None
     try:
+        pid = await _start_ignoring_hup(client, sid, background=True)
         client.type(sid, "exit\r")
         exited = await client.wait_type("session.exited", timeout=15, sessionId=sid)
         assert exited.get("exitCode") == 0, exited
+        os.kill(pid, 0)  # the job outlived the terminal
     finally:
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+        _kill(pid)
+
+
+async def test_hang_up_first_reads_what_the_kernel_holds(connect, make_terminal, router):
+    """A hang-up reads what the PTY still holds before it closes, paused or not: the last
+    output of a shell that exited while its session was paused (flow control reads a paused
+    PTY only a round a second) reaches the client."""
+    sid = await make_terminal("hup_rest")
+    client = await connect("rest")
+    await client.attach(sid)
+    pty = router.sessions[sid].pty
+    shell = psutil.Process(pty.term.ptyproc.pid)
+    pid = None
+    try:
+        pid = await _start_ignoring_hup(client, sid, background=True)
+        since = len(client.frames)
+        pty.pause()  # as flow control would; every output so far was written and credited
+        client.type(sid, "printf 'tm_rest_%s\\n' $((6*7)); exit\r")
+        await poll_until(lambda: shell.status() == psutil.STATUS_ZOMBIE, 10, "the shell's exit")
+        pty.hang_up()
+        await client.wait_type("session.exited", timeout=10, sessionId=sid)
+        assert "tm_rest_42" in client.text(sid, since)
+    finally:
+        _kill(pid)
