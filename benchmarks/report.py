@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import platform
+import statistics
 import subprocess
 from pathlib import Path
 from typing import Any
@@ -91,6 +92,15 @@ def machine(server_src: str | None = None) -> dict[str, Any]:
         "commit": commit,
         "loadavg_1min_at_start": load,
     }
+
+
+def _node(d: dict[str, Any], path: str) -> dict[str, Any] | None:
+    cur: Any = d
+    for p in path.split("."):
+        if not isinstance(cur, dict) or p not in cur:
+            return None
+        cur = cur[p]
+    return cur if isinstance(cur, dict) else None
 
 
 def _get(d: dict[str, Any], path: str) -> float | None:
@@ -313,6 +323,22 @@ def table(res: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def per_byte(m: dict[str, Any], a: str, b: str) -> tuple[float, float] | None:
+    """Server CPU per MB of condition ``b`` over ``a`` (paths like ``throughput.4``): the ratio
+    of their medians, and the median of the ratios of runs of the same repetition."""
+    ra, rb = _node(m, a), _node(m, b)
+    if not ra or not rb or not ra.get("cpu_s_per_mb") or not rb.get("cpu_s_per_mb"):
+        return None
+    of = dict(zip(ra.get("runs_rep", []), ra.get("runs_cpu_s_per_mb", [])))
+    pairs = [
+        y / of[i]
+        for i, y in zip(rb.get("runs_rep", []), rb.get("runs_cpu_s_per_mb", []))
+        if of.get(i)
+    ]
+    medians = rb["cpu_s_per_mb"] / ra["cpu_s_per_mb"]
+    return medians, statistics.median(pairs) if pairs else medians
+
+
 def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
     """The project's targets, evaluated on this run (None when a scenario was not run): v1 by
     the version-1 targets, v2 by those of protocol v2 and flow control (issues 8 and 9)."""
@@ -352,12 +378,12 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
                 False,
             )
         if mt == M2:
-            a, b = _get(m, "throughput.4.cpu_s_per_mb"), _get(m, "throughput_mixed.4.cpu_s_per_mb")
-            r = None if not (a and b) else b / a
+            r = per_byte(m, "throughput.4", "throughput_mixed.4")
             add(
-                f"{lab}: mixed text at 4 sessions costs ≤ 1.10× ASCII's server CPU per MB",
-                None if r is None else round(r, 2),
-                None if r is None else r <= 1.10,
+                f"{lab}: mixed text at 4 sessions costs ≤ 1.10× ASCII's server CPU per MB "
+                "(ratio of the medians, and median of the paired runs' ratios)",
+                None if r is None else f"{r[0]:.2f}, paired {r[1]:.2f}",
+                None if r is None else max(r) <= 1.10,
             )
         for k in ("3", "15") if mt == M2 else ("3",):
             a, b = _get(t, f"latency.{k}.p99_ms"), _get(m, f"latency.{k}.p99_ms")

@@ -220,9 +220,10 @@ def median_of_runs(runs: list[dict[str, Any]]) -> dict[str, Any]:
         xs = [r[k] for r in runs if isinstance(r.get(k), (int, float))]
         if xs:
             out[k] = statistics.median(xs)
-    for k in ("mb_per_s", "cpu_s_per_mb", "client_cpu_s_per_mb", "rss_growth_mb"):
+    for k in ("mb_per_s", "cpu_s_per_mb", "client_cpu_s_per_mb", "rss_growth_mb", "rep"):
         if k in runs[0]:
             out[f"runs_{k}"] = [r.get(k) for r in runs]
+    out.pop("rep", None)
     out["runs"] = len(runs)
     out["errors"] = [e for r in runs for e in r.get("errors", [])]
     out["ok"] = all(r.get("ok", False) for r in runs)
@@ -337,6 +338,7 @@ async def run(a: argparse.Namespace) -> dict[str, Any]:
                 for t in transports:
                     r = await step(t, f"{name} {n} #{rep + 1}", scenario(t, n))
                     if r:
+                        r["rep"] = rep  # pairs the conditions' runs (cost per byte)
                         got.setdefault((name, t), []).append(r)
         for (name, t), rs in got.items():
             res["transports"][t].setdefault(name, {})[str(n)] = summarize(rs)

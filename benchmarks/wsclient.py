@@ -339,6 +339,13 @@ async def one_run(transport: str, a: argparse.Namespace, text: str) -> dict[str,
         }
 
 
+def paired_ratio(a: dict[str, Any], b: dict[str, Any]) -> float:
+    """Median over runs of b's server CPU per MB over a's in the same run."""
+    sa = dict(zip(a["runs_index"], a["runs_ms_per_mb"]))
+    ratios = [y / sa[i] for i, y in zip(b["runs_index"], b["runs_ms_per_mb"]) if sa.get(i)]
+    return statistics.median(ratios) if ratios else float("nan")
+
+
 def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     tp = [r["mb_per_s"] for r in runs]
     cpu = [r["ms_per_mb"] for r in runs]
@@ -350,6 +357,7 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
         "ms_per_mb_range": [min(cpu), max(cpu)],
         "runs_mb_per_s": tp,
         "runs_ms_per_mb": cpu,
+        "runs_index": [r["run"] for r in runs],
         "server_cores": statistics.median(r["server_cores"] for r in runs),
         "subprotocols": sorted({str(r.get("subprotocol")) for r in runs}),
     }
@@ -364,7 +372,7 @@ async def main_async(a: argparse.Namespace) -> int:
     unavailable: dict[str, str] = {}
     failures: list[str] = []
     for run in range(a.runs):
-        for text in texts:
+        for text in texts if run % 2 == 0 else texts[::-1]:  # no text always goes first
             k = run % len(transports)
             for t in transports[k:] + transports[:k]:  # rotate: no transport always goes first
                 if t in unavailable:
@@ -380,6 +388,7 @@ async def main_async(a: argparse.Namespace) -> int:
                     print(f"  {t}: not run: {r['unavailable']}", flush=True)
                     continue
                 failures += [f"{t} {text} run {run + 1}: {e}" for e in r["errors"]]
+                r["run"] = run  # pairs the texts' runs (per-byte ratio)
                 results[t][text].append(r)
                 print(
                     f"  {t:9} {text:5} run {run + 1}: {r['mb_per_s']:6.1f} MB/s "
@@ -420,8 +429,10 @@ async def main_async(a: argparse.Namespace) -> int:
     for t, d in out["results"].items():
         if "ascii" in d and "mixed" in d and d["ascii"]["ms_per_mb"]:
             per_byte = d["mixed"]["ms_per_mb"] / d["ascii"]["ms_per_mb"]
+            paired = paired_ratio(d["ascii"], d["mixed"])
             print(
                 f"{t}: mixed text costs ×{per_byte:.2f} ASCII's server CPU per MB "
+                f"(median of the runs' ratios: ×{paired:.2f}) "
                 f"(server busy {d['ascii']['server_cores']:.2f} and "
                 f"{d['mixed']['server_cores']:.2f} cores)"
             )
