@@ -110,6 +110,15 @@ class TermMuxApp(ExtensionApp):
         0 turns it off.""",
     )
 
+    lag_hold = Float(
+        0.1,
+        config=True,
+        help="""Protocol v2: seconds a subscriber that lags behind the other clients of a shared
+        session may hold its PTY after it last acknowledged output, before history would move
+        past it: a client that is slower but still taking its output is not truncated, and one
+        that stops acknowledging holds the others up for at most this long. 0 turns it off.""",
+    )
+
     profiles = List(
         Dict(),
         config=True,
@@ -138,6 +147,7 @@ class TermMuxApp(ExtensionApp):
             typing_hold=self.typing_hold,
             ack_bytes=min(self.ack_bytes, max(1, window // 2)),
             resume_hold=self.resume_hold,
+            lag_hold=self.lag_hold,
         )
 
     def config_errors(self) -> list[str]:
@@ -156,7 +166,13 @@ class TermMuxApp(ExtensionApp):
         errors += [f"{name} must be positive" for name in positive if getattr(self, name) <= 0]
         if not 0 <= self.low_watermark < self.high_watermark:
             errors.append("low_watermark must be >= 0 and below high_watermark")
-        for name in ("coalesce_delay", "slow_subscriber_timeout", "resume_hold", "typing_hold"):
+        for name in (
+            "coalesce_delay",
+            "slow_subscriber_timeout",
+            "resume_hold",
+            "typing_hold",
+            "lag_hold",
+        ):
             if getattr(self, name) < 0:
                 errors.append(f"{name} must not be negative")
         try:

@@ -12,6 +12,10 @@ output otherwise, the backpressure a terminal has always had; nothing is ever dr
   ready is detached (``slow_holders``).
 * a *reservation* (a v2 socket that dropped without detaching, for ``resume_hold`` seconds)
   holds the PTY before history would move past what that client last received.
+* a v2 subscriber that lags behind the others of its session but is still taking its output
+  (it returned credit within ``lag_hold`` seconds) holds the PTY the same way: a page that is
+  a little slower, or a socket busy with other sessions, is not truncated; one that stops
+  acknowledging is, a moment later, so it cannot stall the others.
 """
 
 from __future__ import annotations
@@ -40,6 +44,7 @@ class Limits:
     typing_hold: float = 2.0
     ack_bytes: int = 16 * 1024
     resume_hold: float = 5.0
+    lag_hold: float = 0.1
 
 
 @dataclass(frozen=True)
@@ -64,14 +69,16 @@ def should_read(
     v2_backlogs: Iterable[tuple[int, int]],
     reserved_lag: int | None,
     history_room: int,
+    lag_held: bool = False,
 ) -> bool:
     """Whether a session's PTY should be read now.
 
     ``v2_backlogs`` holds (backlog, window) per v2 subscriber; ``reserved_lag`` is how far the
     history's end is past the oldest live reservation (None without one); ``history_room`` is
-    how far it may get (the history limit less one read).
+    how far it may get (the history limit less one read); ``lag_held``: a v2 subscriber still
+    taking its output is that far behind.
     """
-    if v1_holding:
+    if v1_holding or lag_held:
         return False
     if reserved_lag is not None and reserved_lag >= history_room:
         return False

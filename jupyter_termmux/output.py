@@ -95,6 +95,11 @@ class OutputPath:
         stream = self.scheduler.streams.get(sub)
         return sub.sent - (stream.inflight if stream is not None else 0)
 
+    def last_credit(self, sub: Subscriber) -> float:
+        """When ``sub``'s client last acknowledged output, or its stream started."""
+        stream = self.scheduler.streams.get(sub)
+        return stream.last_credit if stream is not None else float("-inf")
+
     def forget(self, sub: Subscriber) -> None:
         """``sub`` ended: stop scheduling it."""
         self.scheduler.remove(sub)

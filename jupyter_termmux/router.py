@@ -186,7 +186,7 @@ class Router:
     def _drop_session(self, session: Session) -> None:
         session.pty.on_output = _ignore_output
         session.pty.on_exit = _ignore_exit
-        for timer in (session.slow_timer, session.reservation_timer):
+        for timer in (session.slow_timer, session.reservation_timer, session.lag_timer):
             if timer is not None:
                 timer.cancel()
         session.pty.resume()  # nobody holds it now
@@ -212,10 +212,16 @@ class Router:
         now = self._loop.time()
         holding = False
         v2: list[tuple[int, int]] = []
+        room = history_room(session.history.limit)
+        lapses: list[float] = []  # when each hold of a lagging v2 subscriber lapses
         for sub in session.subscribers.values():
             backlog = sub.client.backlog(sub)
             if sub.client.version >= 2:
                 v2.append((backlog, self.limits.window))
+                if backlog >= room:
+                    lapse = sub.client.last_credit(sub) + self.limits.lag_hold
+                    if lapse > now:
+                        lapses.append(lapse)
                 continue
             holds = self.watermarks.holds(sub.hold_since is not None, backlog)
             if holds and sub.hold_since is None:
@@ -227,13 +233,26 @@ class Router:
             v1_holding=holding,
             v2_backlogs=v2,
             reserved_lag=session.reserved_lag(),
-            history_room=history_room(session.history.limit),
+            history_room=room,
+            lag_held=bool(lapses),
         )
         if read:
             session.pty.resume()
         else:
             session.pty.pause()
         self._watch_slow(session)
+        self._watch_lag(session, min(lapses, default=None))
+
+    def _watch_lag(self, session: Session, lapse: float | None) -> None:
+        """Look again when a lagging subscriber's hold lapses: credit from it re-decides
+        sooner, and one that sent none since is truncated from then on."""
+        if session.lag_timer is not None:
+            session.lag_timer.cancel()
+            session.lag_timer = None
+        if lapse is not None:
+            session.lag_timer = self._loop.call_later(
+                lapse - self._loop.time(), self.update, session
+            )
 
     def _watch_slow(self, session: Session) -> None:
         """Arm one timer at the earliest v1 holder's deadline."""
@@ -334,7 +353,7 @@ class Router:
     def shutdown(self) -> None:
         """Stop every timer (the sockets are being closed)."""
         for session in list(self.sessions.values()):
-            for timer in (session.slow_timer, session.reservation_timer):
+            for timer in (session.slow_timer, session.reservation_timer, session.lag_timer):
                 if timer is not None:
                     timer.cancel()
         self.terminals.shutdown()

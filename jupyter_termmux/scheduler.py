@@ -56,6 +56,7 @@ class Stream:
         "answered",
         "inflight",
         "key",
+        "last_credit",
         "last_input",
         "last_output",
         "pending",
@@ -71,6 +72,8 @@ class Stream:
         self.inflight = 0
         self.last_output = NEVER
         self.last_input = NEVER
+        #: When its client last returned credit (or it was added): it is taking its output.
+        self.last_credit = NEVER
         #: The session has other subscribers (on this socket's scale, it does not set the pace).
         self.shared = False
         #: Bytes sent since the last input to it: ``streaming_bytes`` or more, and it may be
@@ -138,6 +141,7 @@ class Scheduler:
     def add(self, key: Hashable, window: int) -> Stream:
         """Start scheduling a subscription."""
         stream = self.streams[key] = Stream(key, window)
+        stream.last_credit = self._clock()
         return stream
 
     def remove(self, key: Hashable) -> None:
@@ -185,6 +189,7 @@ class Scheduler:
         stream = self.streams.get(key)
         if stream is None:
             return
+        stream.last_credit = self._clock()
         n = min(n, stream.inflight)
         stream.inflight -= n
         self.inflight -= n

@@ -25,6 +25,9 @@ class Client(Protocol):
 
     def delivered(self, sub: Subscriber) -> int: ...
 
+    def last_credit(self, sub: Subscriber) -> float:
+        """When ``sub``'s client last acknowledged output (v2), or it started streaming."""
+
     def forget(self, sub: Subscriber) -> None: ...
 
     def finish(self, sub: Subscriber, msg: dict[str, Any]) -> None: ...
@@ -79,6 +82,8 @@ class Session:
         self.reservations: list[tuple[int, float]] = []
         self.slow_timer: asyncio.TimerHandle | None = None
         self.reservation_timer: asyncio.TimerHandle | None = None
+        #: Looks again when the last lagging subscriber's hold lapses (``Limits.lag_hold``).
+        self.lag_timer: asyncio.TimerHandle | None = None
 
     @property
     def history(self) -> History:

@@ -54,6 +54,7 @@ def test_limits_are_documented_traits() -> None:
         "typing_hold",
         "ack_bytes",
         "resume_hold",
+        "lag_hold",
         "history_limit",
         "max_message_size",
         "max_sessions_per_socket",

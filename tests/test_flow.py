@@ -35,6 +35,18 @@ def test_read_while_one_v2_subscriber_keeps_up() -> None:
     assert read(v1_holding=False, v2_backlogs=[], reserved_lag=None, history_room=10**6)
 
 
+def test_a_lagging_subscriber_still_taking_output_pauses() -> None:
+    """A v2 subscriber that lags to the history's edge but still acknowledges holds the PTY,
+    even while another subscriber has credit."""
+    assert not flow.should_read(
+        v1_holding=False,
+        v2_backlogs=[(900, 100), (5, 100)],
+        reserved_lag=None,
+        history_room=800,
+        lag_held=True,
+    )
+
+
 def test_v1_holder_and_reservation_pause() -> None:
     """A holding v1 subscriber pauses the PTY; so does a reservation about to be overrun."""
     read = flow.should_read

@@ -20,9 +20,11 @@ from jupyter_termmux import frames, output, screen
 class V2Client:
     """A termmux v2 socket: JSON control frames, binary output decoded per channel."""
 
-    def __init__(self, ws: Any, ack: bool = True) -> None:
+    def __init__(self, ws: Any, ack: bool = True, ack_delay: float = 0.0) -> None:
         self.ws = ws
         self.ack = ack
+        #: Acknowledge each frame this many seconds after it arrives (a slower page).
+        self.ack_delay = ack_delay
         self.control: list[dict[str, Any]] = []
         self.output: list[frames.OutputFrame] = []
         self.channels: dict[int, str] = {}
@@ -43,9 +45,11 @@ class V2Client:
                 frame = frames.decode(msg)
                 self.output.append(frame)
                 if self.ack and frame.payload:
-                    self.send(
-                        {"type": "ack", "channel": frame.channel, "bytes": len(frame.payload)}
-                    )
+                    ack = {"type": "ack", "channel": frame.channel, "bytes": len(frame.payload)}
+                    if self.ack_delay:
+                        asyncio.get_running_loop().call_later(self.ack_delay, self.send, ack)
+                    else:
+                        self.send(ack)
                 else:
                     self.unacked[frame.channel] = self.unacked.get(frame.channel, 0) + len(
                         frame.payload
@@ -115,14 +119,14 @@ def connect_v2(
     """Open a termmux socket offering subprotocol termmux.v2 (or, with v2=False, none)."""
     clients: list[V2Client] = []
 
-    async def _connect(ack: bool = True, v2: bool = True) -> V2Client:
+    async def _connect(ack: bool = True, v2: bool = True, ack_delay: float = 0.0) -> V2Client:
         url = f"ws://127.0.0.1:{jp_http_port}{jp_base_url.rstrip('/')}/{'/'.join(SOCKET_PATH)}"
         ws = await websocket_connect(
             HTTPRequest(url, headers=dict(jp_auth_header)),
             subprotocols=["termmux.v2"] if v2 else None,
             max_message_size=64 * 1024 * 1024,
         )
-        client = V2Client(ws, ack)
+        client = V2Client(ws, ack, ack_delay)
         clients.append(client)
         return client
 
@@ -315,6 +319,26 @@ async def test_fast_subscriber_runs_on_while_a_stalled_one_lags(
     await slow.wait_text(s["channel"], r"OVER_42", timeout=60)
     truncations = [m for m in slow.control if m["type"] == "session.truncated"]
     assert truncations and truncations[0]["channel"] == s["channel"]
+
+
+async def test_a_slower_subscriber_that_keeps_acking_is_not_truncated(
+    connect_v2: Any, make_terminal: Any
+) -> None:
+    """On a shared session, a client that acknowledges late but steadily (a slower page, or a
+    socket busy with other sessions) holds the PTY before history would move past it: it gets
+    every byte without session.truncated, and the fast client goes at its pace meanwhile."""
+    fast = await connect_v2()
+    slow = await connect_v2(ack_delay=0.02)
+    sid = await make_terminal("slower")
+    f = await fast.attach(sid)
+    s = await slow.attach(sid)
+    fast.type(sid, "seq 1 300000; echo DONE_$((6*7))\r")
+    await slow.wait_text(s["channel"], r"DONE_42", timeout=120)
+    await fast.wait_text(f["channel"], r"DONE_42", timeout=30)
+    assert not [m for m in slow.control if m["type"] == "session.truncated"]
+    body = _check_contiguous(slow, s["channel"], s["offset"])
+    assert b"\r\n300000\r\n" in body
+    assert body.count(b"\r\n") >= 300000
 
 
 async def test_exit_reports_the_signal_and_names_are_new(
