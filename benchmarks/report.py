@@ -323,20 +323,29 @@ def table(res: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def paired_median(
+    a_runs: list[Any], a: list[float], b_runs: list[Any], b: list[float]
+) -> float | None:
+    """Median over runs of ``b`` over ``a`` in the same run (runs named by ``*_runs``)."""
+    of = dict(zip(a_runs, a))
+    ratios = [y / of[i] for i, y in zip(b_runs, b) if of.get(i)]
+    return statistics.median(ratios) if ratios else None
+
+
 def per_byte(m: dict[str, Any], a: str, b: str) -> tuple[float, float] | None:
     """Server CPU per MB of condition ``b`` over ``a`` (paths like ``throughput.4``): the ratio
     of their medians, and the median of the ratios of runs of the same repetition."""
     ra, rb = _node(m, a), _node(m, b)
     if not ra or not rb or not ra.get("cpu_s_per_mb") or not rb.get("cpu_s_per_mb"):
         return None
-    of = dict(zip(ra.get("runs_rep", []), ra.get("runs_cpu_s_per_mb", [])))
-    pairs = [
-        y / of[i]
-        for i, y in zip(rb.get("runs_rep", []), rb.get("runs_cpu_s_per_mb", []))
-        if of.get(i)
-    ]
+    paired = paired_median(
+        ra.get("runs_rep", []),
+        ra.get("runs_cpu_s_per_mb", []),
+        rb.get("runs_rep", []),
+        rb.get("runs_cpu_s_per_mb", []),
+    )
     medians = rb["cpu_s_per_mb"] / ra["cpu_s_per_mb"]
-    return medians, statistics.median(pairs) if pairs else medians
+    return medians, medians if paired is None else paired
 
 
 def targets(res: dict[str, Any]) -> list[dict[str, Any]]:

@@ -37,6 +37,7 @@ except ImportError:  # pragma: no cover
         "benchmarks.wsclient needs the websockets library (>= 13): pip install websockets"
     ) from None
 
+from .report import paired_median
 from .server import SERVER_SRC_ENV, JupyterServer, stop_servers_on_sigterm
 
 MB = 1_000_000
@@ -339,13 +340,6 @@ async def one_run(transport: str, a: argparse.Namespace, text: str) -> dict[str,
         }
 
 
-def paired_ratio(a: dict[str, Any], b: dict[str, Any]) -> float:
-    """Median over runs of b's server CPU per MB over a's in the same run."""
-    sa = dict(zip(a["runs_index"], a["runs_ms_per_mb"]))
-    ratios = [y / sa[i] for i, y in zip(b["runs_index"], b["runs_ms_per_mb"]) if sa.get(i)]
-    return statistics.median(ratios) if ratios else float("nan")
-
-
 def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
     tp = [r["mb_per_s"] for r in runs]
     cpu = [r["ms_per_mb"] for r in runs]
@@ -429,10 +423,13 @@ async def main_async(a: argparse.Namespace) -> int:
     for t, d in out["results"].items():
         if "ascii" in d and "mixed" in d and d["ascii"]["ms_per_mb"]:
             per_byte = d["mixed"]["ms_per_mb"] / d["ascii"]["ms_per_mb"]
-            paired = paired_ratio(d["ascii"], d["mixed"])
+            asc, mix = d["ascii"], d["mixed"]
+            paired = paired_median(
+                asc["runs_index"], asc["runs_ms_per_mb"], mix["runs_index"], mix["runs_ms_per_mb"]
+            )
             print(
                 f"{t}: mixed text costs ×{per_byte:.2f} ASCII's server CPU per MB "
-                f"(median of the runs' ratios: ×{paired:.2f}) "
+                f"(median of the runs' ratios: ×{paired or float('nan'):.2f}) "
                 f"(server busy {d['ascii']['server_cores']:.2f} and "
                 f"{d['mixed']['server_cores']:.2f} cores)"
             )

@@ -186,9 +186,7 @@ class Router:
     def _drop_session(self, session: Session) -> None:
         session.pty.on_output = _ignore_output
         session.pty.on_exit = _ignore_exit
-        for timer in (session.slow_timer, session.reservation_timer, session.lag_timer):
-            if timer is not None:
-                timer.cancel()
+        session.cancel_timers()
         session.pty.resume()  # nobody holds it now
         session.pty.reading_changed = _ignore_reading
         if self.sessions.get(session.name) is session:
@@ -241,7 +239,8 @@ class Router:
         else:
             session.pty.pause()
         self._watch_slow(session)
-        self._watch_lag(session, min(lapses, default=None))
+        if lapses or session.lag_timer is not None:  # update() runs on every read round
+            self._watch_lag(session, min(lapses, default=None))
 
     def _watch_lag(self, session: Session, lapse: float | None) -> None:
         """Look again when a lagging subscriber's hold lapses: credit from it re-decides
@@ -353,9 +352,7 @@ class Router:
     def shutdown(self) -> None:
         """Stop every timer (the sockets are being closed)."""
         for session in list(self.sessions.values()):
-            for timer in (session.slow_timer, session.reservation_timer, session.lag_timer):
-                if timer is not None:
-                    timer.cancel()
+            session.cancel_timers()
         self.terminals.shutdown()
 
     # --- introspection ---------------------------------------------------------------

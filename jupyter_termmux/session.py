@@ -85,6 +85,12 @@ class Session:
         #: Looks again when the last lagging subscriber's hold lapses (``Limits.lag_hold``).
         self.lag_timer: asyncio.TimerHandle | None = None
 
+    def cancel_timers(self) -> None:
+        """Stop every timer of the session (it is dropped, or the server stops)."""
+        for timer in (self.slow_timer, self.reservation_timer, self.lag_timer):
+            if timer is not None:
+                timer.cancel()
+
     @property
     def history(self) -> History:
         return self.pty.history
