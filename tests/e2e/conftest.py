@@ -275,16 +275,40 @@ def stop_lab(server: LabServer) -> None:
             server.proc.wait(5)
 
 
+class Chromium:
+    """The package's headless Chromium, launched again if it went away: one browser crash (seen
+    once in CI, while a test's context closed) must not fail every browser test after it."""
+
+    def __init__(self, pw: Any) -> None:
+        self._pw = pw
+        self._browser: Any = None
+
+    def get(self) -> Any:
+        if self._browser is None or not self._browser.is_connected():
+            self._browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        return self._browser
+
+    def close(self) -> None:
+        if self._browser is not None and self._browser.is_connected():
+            self._browser.close()
+
+
 @pytest.fixture(scope="package")
-def browser() -> Iterator[Any]:
+def chromium() -> Iterator[Chromium]:
     """Headless Debian Chromium driven by Playwright. Package-scoped: sync Playwright keeps an
     event loop running in this thread, which must be gone before pytest-jupyter's tests run."""
     if not Path(CHROMIUM).exists() and shutil.which("chromium") is None:
         pytest.skip("chromium is not installed")
     with playwright_sync.sync_playwright() as pw:
-        b = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
-        yield b
-        b.close()
+        c = Chromium(pw)
+        yield c
+        c.close()
+
+
+@pytest.fixture
+def browser(chromium: Chromium) -> Any:
+    """The running browser (relaunched first if the last one crashed)."""
+    return chromium.get()
 
 
 @pytest.fixture
