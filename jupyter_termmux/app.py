@@ -62,8 +62,9 @@ class TermMuxApp(ExtensionApp):
         5.0,
         config=True,
         help="""Seconds a congested socket may hold a session paused while another client of
-        that session is ready; then the slow socket is detached from the session
-        (session.detached with reason 'slow') so the others get full speed again.""",
+        that session is ready; then a slow v1 socket is detached from the session
+        (session.detached with reason 'slow'), and a v2 subscriber that has stayed behind that
+        long (lag_hold) stops holding it, so the others get full speed again.""",
     )
 
     window = Int(
@@ -116,7 +117,8 @@ class TermMuxApp(ExtensionApp):
         help="""Protocol v2: seconds a subscriber that lags behind the other clients of a shared
         session may hold its PTY after it last acknowledged output, before history would move
         past it: a client that is slower but still taking its output is not truncated, and one
-        that stops acknowledging holds the others up for at most this long. 0 turns it off.""",
+        that stops acknowledging holds the others up for at most this long, and one that
+        stays behind for slow_subscriber_timeout no longer holds them. 0 turns it off.""",
     )
 
     profiles = List(

@@ -15,7 +15,8 @@ output otherwise, the backpressure a terminal has always had; nothing is ever dr
 * a v2 subscriber that lags behind the others of its session but is still taking its output
   (it returned credit within ``lag_hold`` seconds) holds the PTY the same way: a page that is
   a little slower, or a socket busy with other sessions, is not truncated; one that stops
-  acknowledging is, a moment later, so it cannot stall the others.
+  acknowledging is, a moment later, so it cannot stall the others, and so is one that stays
+  behind for ``slow_subscriber_timeout`` (``lag_since``, ``lag_hold_until``).
 """
 
 from __future__ import annotations
@@ -88,6 +89,27 @@ def should_read(
             return True
         seen = True
     return not seen
+
+
+def lag_since(
+    since: float | None, backlog: int, history_room: int, window: int, now: float
+) -> float | None:
+    """When a v2 subscriber's current lag began (None: it keeps up). It lags from the moment
+    its backlog reaches ``history_room`` until it is back within one ``window`` of its
+    session's output: one that a hold lets creep just under the room is lagging still."""
+    if backlog >= history_room:
+        return now if since is None else since
+    if backlog <= window:
+        return None
+    return since
+
+
+def lag_hold_until(last_credit: float, since: float, lag_hold: float, timeout: float) -> float:
+    """Until when a lagging v2 subscriber holds its shared session: while it still takes its
+    output (credit within ``lag_hold``), and for at most ``timeout`` of one lag, as a v1 holder
+    may. A page that is steadily slower (a hidden tab, paced) would otherwise set the pace of
+    every other client of the session for as long as it streams."""
+    return min(last_credit + lag_hold, since + timeout)
 
 
 def slow_holders(

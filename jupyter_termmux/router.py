@@ -216,8 +216,15 @@ class Router:
             backlog = sub.client.backlog(sub)
             if sub.client.version >= 2:
                 v2.append((backlog, self.limits.window))
-                if backlog >= room:
-                    lapse = sub.client.last_credit(sub) + self.limits.lag_hold
+                since = flow.lag_since(sub.lag_since, backlog, room, self.limits.window, now)
+                sub.lag_since = since
+                if since is not None and backlog >= room:
+                    lapse = flow.lag_hold_until(
+                        sub.client.last_credit(sub),
+                        since,
+                        self.limits.lag_hold,
+                        self.limits.slow_subscriber_timeout,
+                    )
                     if lapse > now:
                         lapses.append(lapse)
                 continue

@@ -45,7 +45,16 @@ class Subscriber:
     it through the router).
     """
 
-    __slots__ = ("channel", "client", "hold_since", "replay_until", "sent", "session", "size")
+    __slots__ = (
+        "channel",
+        "client",
+        "hold_since",
+        "lag_since",
+        "replay_until",
+        "sent",
+        "session",
+        "size",
+    )
 
     def __init__(self, client: Client, session: Session, channel: int, sent: int) -> None:
         self.client = client
@@ -57,6 +66,9 @@ class Subscriber:
         self.replay_until = sent
         #: When this v1 subscriber started holding the PTY (None: it does not).
         self.hold_since: float | None = None
+        #: When this v2 subscriber fell a history's room behind and has not caught up since
+        #: (``flow.lag_since``).
+        self.lag_since: float | None = None
         self.size: tuple[int | None, int | None] = (None, None)
 
 

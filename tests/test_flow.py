@@ -62,3 +62,21 @@ def test_slow_holders_each_have_their_own_deadline() -> None:
     assert flow.slow_holders(5.0, since, 5.0, others_ready=False) == []
     assert flow.next_deadline(since, 5.0) == 5.0
     assert flow.next_deadline({}, 5.0) is None
+
+
+def test_a_lag_lasts_from_the_history_room_until_back_within_a_window() -> None:
+    """A subscriber lags from when its backlog reaches the history's room; a hold that lets it
+    creep just under the room does not end the lag, only being back within one window does."""
+    room, window = 1000, 300
+    assert flow.lag_since(None, 999, room, window, now=5.0) is None
+    assert flow.lag_since(None, 1000, room, window, now=5.0) == 5.0
+    assert flow.lag_since(5.0, 1200, room, window, now=6.0) == 5.0  # still the same lag
+    assert flow.lag_since(5.0, 600, room, window, now=7.0) == 5.0  # under the room, not caught up
+    assert flow.lag_since(5.0, 300, room, window, now=8.0) is None  # within a window: caught up
+
+
+def test_a_lagging_subscriber_holds_while_it_acks_and_for_at_most_the_timeout() -> None:
+    """The hold ends lag_hold after the last credit, and slow_subscriber_timeout after the lag
+    began however steadily it acks: a steadily slower page cannot set everyone's pace."""
+    assert flow.lag_hold_until(last_credit=10.0, since=9.5, lag_hold=0.1, timeout=5.0) == 10.1
+    assert flow.lag_hold_until(last_credit=14.95, since=9.5, lag_hold=0.1, timeout=5.0) == 14.5

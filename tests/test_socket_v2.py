@@ -341,6 +341,35 @@ async def test_a_slower_subscriber_that_keeps_acking_is_not_truncated(
     assert body.count(b"\r\n") >= 300000
 
 
+class TestSteadilySlowerSubscriber:
+    """A lag hold of 0.5 s, so that a client acking every 0.2 s holds steadily, and a
+    slow-subscriber timeout of 1 s."""
+
+    @pytest.fixture
+    def termmux_config(self) -> dict[str, Any]:
+        return {"lag_hold": 0.5, "slow_subscriber_timeout": 1.0}
+
+    async def test_holds_a_shared_session_only_for_the_slow_timeout(
+        self, connect_v2: Any, make_terminal: Any
+    ) -> None:
+        """A client of a shared session that keeps acknowledging but stays far behind (a
+        hidden, paced tab in another page) holds the PTY for at most slow_subscriber_timeout of
+        one lag: then the fast client gets the rest at its own pace, whole, and the slow one is
+        told that history moved past it."""
+        fast = await connect_v2()
+        slow = await connect_v2(ack_delay=0.2)  # about 1.3 MB/s with a 256 KiB window
+        sid = await make_terminal("paced")
+        f = await fast.attach(sid)
+        await slow.attach(sid)
+        fast.type(sid, "seq 1 800000; echo DONE_$((6*7))\r")
+        await fast.wait_text(f["channel"], r"DONE_42", timeout=60)
+        truncated = [m for m in slow.control if m["type"] == "session.truncated"]
+        assert truncated, "the slow client set the session's pace for the whole stream"
+        body = _check_contiguous(fast, f["channel"], f["offset"])
+        assert b"\r\n800000\r\n" in body
+        assert body.count(b"\r\n") >= 800000
+
+
 async def test_exit_reports_the_signal_and_names_are_new(
     connect_v2: Any, make_terminal: Any
 ) -> None:
