@@ -96,7 +96,9 @@ def lag_since(
 ) -> float | None:
     """When a v2 subscriber's current lag began (None: it keeps up). It lags from the moment
     its backlog reaches ``history_room`` until it is back within one ``window`` of its
-    session's output: one that a hold lets creep just under the room is lagging still."""
+    session's output: one that a hold lets creep just under the room is lagging still. (It is
+    looked at on every read round: after a quiet spell the first round sees the caught-up
+    backlog and ends an old lag before a new one could count it.)"""
     if backlog >= history_room:
         return now if since is None else since
     if backlog <= window:
