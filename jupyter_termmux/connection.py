@@ -209,7 +209,7 @@ class MuxConnection(OutputPath):
         if sub is None:
             return  # a channel released meanwhile: its credit went with it
         self.scheduler.credit(sub, req.args["bytes"])
-        self.router.acked(sub.session)
+        self.router.acked(sub.session, sub)
 
     # --- end -------------------------------------------------------------------------
 

@@ -91,19 +91,32 @@ def should_read(
     return not seen
 
 
+#: Seconds a lagging v2 subscriber must stay within one window of its session's output for its
+#: lag to end. One burst of acks brings a held subscriber that close for a moment (it has at
+#: most a window unacknowledged), although it is as slow as before: a hidden tab's page parses
+#: in throttled bursts.
+CAUGHT_UP_AFTER = 1.0
+
+
 def lag_since(
-    since: float | None, backlog: int, history_room: int, window: int, now: float
-) -> float | None:
-    """When a v2 subscriber's current lag began (None: it keeps up). It lags from the moment
-    its backlog reaches ``history_room`` until it is back within one ``window`` of its
-    session's output: one that a hold lets creep just under the room is lagging still. (It is
-    looked at on every read round: after a quiet spell the first round sees the caught-up
-    backlog and ends an old lag before a new one could count it.)"""
+    since: float | None,
+    caught_up: float | None,
+    backlog: int,
+    history_room: int,
+    window: int,
+    now: float,
+) -> tuple[float | None, float | None]:
+    """(When a v2 subscriber's current lag began, None if it keeps up; since when it has been
+    within one ``window`` of its session's output.) It lags from the moment its backlog reaches
+    ``history_room`` until it has stayed within one window for ``CAUGHT_UP_AFTER``."""
     if backlog >= history_room:
-        return now if since is None else since
-    if backlog <= window:
-        return None
-    return since
+        return (now if since is None else since), None
+    if backlog > window:
+        return since, None
+    caught_up = now if caught_up is None else caught_up
+    if since is not None and now - caught_up >= CAUGHT_UP_AFTER:
+        return None, caught_up
+    return since, caught_up
 
 
 def lag_hold_until(last_credit: float, since: float, lag_hold: float, timeout: float) -> float:

@@ -199,10 +199,11 @@ class Router:
             sub.client.wake(sub)
         self.update(session)
 
-    def acked(self, session: Session) -> None:
-        """A v2 client returned credit for ``session``. Credit only lowers a backlog, so it can
-        only let a paused PTY read again: one already reading has nothing to update."""
-        if not session.pty.reading:
+    def acked(self, session: Session, sub: Subscriber) -> None:
+        """``sub``'s client returned credit for ``session``. Credit only lowers a backlog, so
+        it can only let a paused PTY read again, or bring a lagging ``sub`` back (its lag must
+        be seen to end while the session is quiet, or it would count against the next one)."""
+        if not session.pty.reading or sub.lag_since is not None:
             self.update(session)
 
     def update(self, session: Session) -> None:
@@ -216,7 +217,9 @@ class Router:
             backlog = sub.client.backlog(sub)
             if sub.client.version >= 2:
                 v2.append((backlog, self.limits.window))
-                since = flow.lag_since(sub.lag_since, backlog, room, self.limits.window, now)
+                since, sub.caught_up = flow.lag_since(
+                    sub.lag_since, sub.caught_up, backlog, room, self.limits.window, now
+                )
                 sub.lag_since = since
                 if since is not None and backlog >= room:
                     lapse = flow.lag_hold_until(

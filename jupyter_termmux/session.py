@@ -46,6 +46,7 @@ class Subscriber:
     """
 
     __slots__ = (
+        "caught_up",
         "channel",
         "client",
         "hold_since",
@@ -66,9 +67,10 @@ class Subscriber:
         self.replay_until = sent
         #: When this v1 subscriber started holding the PTY (None: it does not).
         self.hold_since: float | None = None
-        #: When this v2 subscriber fell a history's room behind and has not caught up since
-        #: (``flow.lag_since``).
+        #: When this v2 subscriber fell a history's room behind and has not caught up since,
+        #: and since when it has been within one window again (``flow.lag_since``).
         self.lag_since: float | None = None
+        self.caught_up: float | None = None
         self.size: tuple[int | None, int | None] = (None, None)
 
 

@@ -64,15 +64,23 @@ def test_slow_holders_each_have_their_own_deadline() -> None:
     assert flow.next_deadline({}, 5.0) is None
 
 
-def test_a_lag_lasts_from_the_history_room_until_back_within_a_window() -> None:
-    """A subscriber lags from when its backlog reaches the history's room; a hold that lets it
-    creep just under the room does not end the lag, only being back within one window does."""
-    room, window = 1000, 300
-    assert flow.lag_since(None, 999, room, window, now=5.0) is None
-    assert flow.lag_since(None, 1000, room, window, now=5.0) == 5.0
-    assert flow.lag_since(5.0, 1200, room, window, now=6.0) == 5.0  # still the same lag
-    assert flow.lag_since(5.0, 600, room, window, now=7.0) == 5.0  # under the room, not caught up
-    assert flow.lag_since(5.0, 300, room, window, now=8.0) is None  # within a window: caught up
+def test_a_lag_lasts_from_the_history_room_until_it_stays_back_within_a_window() -> None:
+    """A subscriber lags from when its backlog reaches the history's room. Creeping just under
+    the room does not end the lag, nor does a moment within one window (one burst of acks):
+    only staying within one window for CAUGHT_UP_AFTER does."""
+    room, window, settle = 1000, 300, flow.CAUGHT_UP_AFTER
+
+    def lag(since: float | None, caught: float | None, backlog: int, now: float) -> object:
+        return flow.lag_since(since, caught, backlog, room, window, now)
+
+    assert lag(None, None, 999, 5.0) == (None, None)
+    assert lag(None, None, 1000, 5.0) == (5.0, None)
+    assert lag(5.0, None, 1200, 6.0) == (5.0, None)  # still the same lag
+    assert lag(5.0, None, 600, 7.0) == (5.0, None)  # under the room, not caught up
+    assert lag(5.0, None, 300, 8.0) == (5.0, 8.0)  # within a window: a burst of acks, maybe
+    assert lag(5.0, 8.0, 900, 8.1) == (5.0, None)  # behind again: the same lag goes on
+    assert lag(5.0, 8.0, 100, 8.0 + settle / 2) == (5.0, 8.0)
+    assert lag(5.0, 8.0, 100, 8.0 + settle) == (None, 8.0)  # stayed close: caught up
 
 
 def test_a_lagging_subscriber_holds_while_it_acks_and_for_at_most_the_timeout() -> None:
