@@ -138,7 +138,7 @@ def rows(res: dict[str, Any]) -> list[tuple[str, str, str, str]]:
             )
         )
     for k, n, x in conds:
-        # The programs and the kernel's PTY work: the same for every transport, and the larger
+        # The programs and the kernel's PTY work, outside the server and the client: the larger
         # it is, the closer the transports' MB/s (docs/benchmarks.md, "The targets, honestly").
         out.append(
             (

@@ -275,6 +275,16 @@ def stop_lab(server: LabServer) -> None:
             server.proc.wait(5)
 
 
+#: Tests before which Chromium had to be launched again (it crashed), for the run's summary.
+RELAUNCHES: list[str] = []
+
+
+def pytest_terminal_summary(terminalreporter: Any) -> None:
+    """A crash between tests fails none of them: say so at the end of the run."""
+    for test in RELAUNCHES:
+        terminalreporter.write_line(f"termmux: Chromium had crashed; relaunched before {test}")
+
+
 class Chromium:
     """The package's headless Chromium, launched again if it went away: one browser crash (seen
     once in CI, while a test's context closed) must not fail every browser test after it."""
@@ -284,7 +294,10 @@ class Chromium:
         self._browser: Any = None
 
     def get(self) -> Any:
-        if self._browser is None or not self._browser.is_connected():
+        if self._browser is not None and not self._browser.is_connected():
+            RELAUNCHES.append(os.environ.get("PYTEST_CURRENT_TEST", "?"))
+            self._browser = None
+        if self._browser is None:
             self._browser = self._pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
         return self._browser
 
