@@ -106,13 +106,16 @@ def lag_since(
     window: int,
     now: float,
 ) -> tuple[float | None, float | None]:
-    """(When a v2 subscriber's current lag began, None if it keeps up; since when it has been
-    within one ``window`` of its session's output.) It lags from the moment its backlog reaches
-    ``history_room`` until it has stayed within one window for ``CAUGHT_UP_AFTER``."""
+    """(When a v2 subscriber's current lag began, None if it keeps up; when it first came back
+    within one ``window`` of its session's output since it last reached ``history_room``.) It
+    lags from the moment its backlog reaches the room until ``CAUGHT_UP_AFTER`` after it came
+    back within a window, if it has not reached the room again meanwhile. Going above a window
+    in between does not count against it: during a flood every backlog swings around one
+    window (a round reads up to 64 KiB while anyone has credit), even a client that keeps up."""
     if backlog >= history_room:
         return (now if since is None else since), None
     if backlog > window:
-        return since, None
+        return since, caught_up
     caught_up = now if caught_up is None else caught_up
     if since is not None and now - caught_up >= CAUGHT_UP_AFTER:
         return None, caught_up

@@ -201,9 +201,19 @@ class Router:
 
     def acked(self, session: Session, sub: Subscriber) -> None:
         """``sub``'s client returned credit for ``session``. Credit only lowers a backlog, so
-        it can only let a paused PTY read again, or bring a lagging ``sub`` back (its lag must
-        be seen to end while the session is quiet, or it would count against the next one)."""
-        if not session.pty.reading or sub.lag_since is not None:
+        it can only let a paused PTY read again, or bring a lagging ``sub`` back: that is noted
+        here, as a quiet session has no read rounds to see it (the lag would otherwise count
+        against the next one)."""
+        if sub.lag_since is not None and sub.caught_up is None:
+            sub.lag_since, sub.caught_up = flow.lag_since(
+                sub.lag_since,
+                None,
+                sub.client.backlog(sub),
+                history_room(session.history.limit),
+                self.limits.window,
+                self._loop.time(),
+            )
+        if not session.pty.reading:
             self.update(session)
 
     def update(self, session: Session) -> None:

@@ -72,7 +72,9 @@ class Stream:
         self.inflight = 0
         self.last_output = NEVER
         self.last_input = NEVER
-        #: When its client last returned credit (or it was added): it is taking its output.
+        #: When its client last returned credit, or output went in flight with none before (or
+        #: it was added): it is taking its output. A client that had nothing to acknowledge
+        #: for a while has not stopped acknowledging.
         self.last_credit = NEVER
         #: The session has other subscribers (on this socket's scale, it does not set the pace).
         self.shared = False
@@ -291,6 +293,8 @@ class Scheduler:
     def _send_from(self, stream: Stream, n: int) -> int:
         sent = self._send(stream.key, n)
         if sent > 0:
+            if stream.inflight == 0:
+                stream.last_credit = self._clock()
             stream.skipped = 0
             stream.answered += sent
             stream.pending -= sent

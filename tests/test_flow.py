@@ -64,10 +64,11 @@ def test_slow_holders_each_have_their_own_deadline() -> None:
     assert flow.next_deadline({}, 5.0) is None
 
 
-def test_a_lag_lasts_from_the_history_room_until_it_stays_back_within_a_window() -> None:
+def test_a_lag_lasts_from_the_history_room_until_a_second_back_within_a_window() -> None:
     """A subscriber lags from when its backlog reaches the history's room. Creeping just under
-    the room does not end the lag, nor does a moment within one window (one burst of acks):
-    only staying within one window for CAUGHT_UP_AFTER does."""
+    the room does not end the lag, nor does a moment within one window (one burst of acks)
+    followed by the room again: only CAUGHT_UP_AFTER since it came within a window, without
+    reaching the room meanwhile, does."""
     room, window, settle = 1000, 300, flow.CAUGHT_UP_AFTER
 
     def lag(since: float | None, caught: float | None, backlog: int, now: float) -> object:
@@ -78,9 +79,10 @@ def test_a_lag_lasts_from_the_history_room_until_it_stays_back_within_a_window()
     assert lag(5.0, None, 1200, 6.0) == (5.0, None)  # still the same lag
     assert lag(5.0, None, 600, 7.0) == (5.0, None)  # under the room, not caught up
     assert lag(5.0, None, 300, 8.0) == (5.0, 8.0)  # within a window: a burst of acks, maybe
-    assert lag(5.0, 8.0, 900, 8.1) == (5.0, None)  # behind again: the same lag goes on
+    assert lag(5.0, 8.0, 900, 8.1) == (5.0, 8.0)  # above a window: a flood's normal swing
     assert lag(5.0, 8.0, 100, 8.0 + settle / 2) == (5.0, 8.0)
-    assert lag(5.0, 8.0, 100, 8.0 + settle) == (None, 8.0)  # stayed close: caught up
+    assert lag(5.0, 8.0, 100, 8.0 + settle) == (None, 8.0)  # stayed off the room: caught up
+    assert lag(5.0, 8.0, 1000, 8.5) == (5.0, None)  # at the room again: the same lag goes on
 
 
 def test_a_lagging_subscriber_holds_while_it_acks_and_for_at_most_the_timeout() -> None:

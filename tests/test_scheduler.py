@@ -458,3 +458,23 @@ def test_streaming_is_judged_by_streaming_bytes_not_by_the_frame_size() -> None:
     sched.notify("other", 1_000_000)
     loop.run()
     assert sched.streams["other"].inflight > 10_000
+
+
+def test_the_credit_clock_starts_when_output_goes_in_flight_after_none() -> None:
+    """A client that had nothing to acknowledge has not stopped acknowledging: a stream's
+    last credit moves to the first send after everything was acknowledged (the lag hold asks
+    whether its client still takes its output), and not on later sends while some is in
+    flight."""
+    sched, loop, _ = make()
+    stream = sched.add("a", 1 << 20)
+    loop.now += 10.0  # a quiet spell
+    sched.notify("a", 5000)
+    loop.run()
+    assert stream.last_credit == loop.now
+    sent_at = loop.now
+    loop.now += 1.0
+    sched.notify("a", 5000)  # more while the first is unacknowledged
+    loop.run()
+    assert stream.last_credit == sent_at
+    sched.credit("a", 10000)
+    assert stream.last_credit == loop.now

@@ -14,17 +14,25 @@ from conftest import SOCKET_PATH
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
-from jupyter_termmux import frames, output, screen
+from jupyter_termmux import flow, frames, output, screen
 
 
 class V2Client:
     """A termmux v2 socket: JSON control frames, binary output decoded per channel."""
 
-    def __init__(self, ws: Any, ack: bool = True, ack_delay: float = 0.0) -> None:
+    def __init__(
+        self, ws: Any, ack: bool = True, ack_delay: float = 0.0, keep: bool = True
+    ) -> None:
         self.ws = ws
         self.ack = ack
         #: Acknowledge each frame this many seconds after it arrives (a slower page).
         self.ack_delay = ack_delay
+        #: Keep every frame; else only each channel's last 64 KiB, for floods of many MB (the
+        #: offsets are checked as frames come: ``gaps``).
+        self.keep = keep
+        self.tails: dict[int, bytes] = {}
+        self.next_offset: dict[int, int] = {}
+        self.gaps: list[tuple[int, int, int]] = []  # (channel, expected offset, frame's offset)
         self.control: list[dict[str, Any]] = []
         self.output: list[frames.OutputFrame] = []
         self.channels: dict[int, str] = {}
@@ -43,7 +51,15 @@ class V2Client:
                 return
             if isinstance(msg, bytes):
                 frame = frames.decode(msg)
-                self.output.append(frame)
+                if self.keep:
+                    self.output.append(frame)
+                else:
+                    expected = self.next_offset.get(frame.channel, frame.offset)
+                    if frame.type == 1 and frame.offset != expected:
+                        self.gaps.append((frame.channel, expected, frame.offset))
+                    self.next_offset[frame.channel] = frame.offset + len(frame.payload)
+                    tail = self.tails.get(frame.channel, b"") + frame.payload
+                    self.tails[frame.channel] = tail[-65536:]
                 if self.ack and frame.payload:
                     ack = {"type": "ack", "channel": frame.channel, "bytes": len(frame.payload)}
                     if self.ack_delay:
@@ -98,6 +114,8 @@ class V2Client:
         return answer
 
     def stream(self, channel: int, kinds: tuple[int, ...] = (1, 2)) -> bytes:
+        if not self.keep:
+            return self.tails.get(channel, b"")
         return b"".join(f.payload for f in self.output if f.channel == channel and f.type in kinds)
 
     async def wait_text(self, channel: int, pattern: str, timeout: float = 20.0) -> None:
@@ -119,14 +137,16 @@ def connect_v2(
     """Open a termmux socket offering subprotocol termmux.v2 (or, with v2=False, none)."""
     clients: list[V2Client] = []
 
-    async def _connect(ack: bool = True, v2: bool = True, ack_delay: float = 0.0) -> V2Client:
+    async def _connect(
+        ack: bool = True, v2: bool = True, ack_delay: float = 0.0, keep: bool = True
+    ) -> V2Client:
         url = f"ws://127.0.0.1:{jp_http_port}{jp_base_url.rstrip('/')}/{'/'.join(SOCKET_PATH)}"
         ws = await websocket_connect(
             HTTPRequest(url, headers=dict(jp_auth_header)),
             subprotocols=["termmux.v2"] if v2 else None,
             max_message_size=64 * 1024 * 1024,
         )
-        client = V2Client(ws, ack, ack_delay)
+        client = V2Client(ws, ack, ack_delay, keep)
         clients.append(client)
         return client
 
@@ -395,6 +415,62 @@ class TestSteadilySlowerSubscriber:
         body = _check_contiguous(fast, f["channel"], f["offset"])
         assert b"\r\n800000\r\n" in body
         assert body.count(b"\r\n") >= 800000
+
+
+class TestDriftingSubscriber:
+    """A lag hold of 0.5 s and a slow-subscriber timeout of 2 s."""
+
+    @pytest.fixture
+    def termmux_config(self) -> dict[str, Any]:
+        return {"lag_hold": 0.5, "slow_subscriber_timeout": 2.0}
+
+    async def test_brief_drifts_in_one_long_flood_are_each_held(
+        self, connect_v2: Any, make_terminal: Any
+    ) -> None:
+        """Two clients that keep up share a flood; one falls behind for a moment twice (a busy
+        page), the second time more than slow_subscriber_timeout after the first. Each drift is
+        held and it is never truncated: it caught up in between, although during a flood every
+        backlog swings above a window."""
+        a = await connect_v2(ack_delay=0.01, keep=False)
+        b = await connect_v2(ack_delay=0.01, keep=False)
+        sid = await make_terminal("drift")
+        fa = await a.attach(sid)
+        fb = await b.attach(sid)
+        a.type(sid, "yes 0123456789abcdef\r")
+        await b.wait_text(fb["channel"], r"(0123456789abcdef\r\n){100}")
+        for _ in range(2):  # the choreography is in time: time is what the rule measures
+            b.ack_delay = 0.15
+            await asyncio.sleep(0.4)
+            b.ack_delay = 0.01
+            await asyncio.sleep(2.6)
+        a.type(sid, "\x03")
+        await asyncio.sleep(0)
+        a.type(sid, "echo DONE_$((6*7))\r")
+        await a.wait_text(fa["channel"], r"DONE_42", timeout=60)
+        await b.wait_text(fb["channel"], r"DONE_42", timeout=60)
+        assert not [m for m in b.control if m["type"] == "session.truncated"]
+        assert not b.gaps and not a.gaps
+        assert b.next_offset[fb["channel"]] > 20_000_000  # it was a flood throughout
+
+    async def test_a_lag_that_ended_in_a_quiet_spell_does_not_count_against_the_next(
+        self, connect_v2: Any, make_terminal: Any
+    ) -> None:
+        """A slower client is held through one short flood and catches up once it is over;
+        a later flood that it lags in again holds it afresh (its acks in the quiet spell ended
+        the first lag: a quiet session has no read rounds to see that)."""
+        fast = await connect_v2()
+        slow = await connect_v2(ack_delay=0.2)  # about 1.3 MB/s with a 256 KiB window
+        sid = await make_terminal("twice")
+        await fast.attach(sid)
+        s = await slow.attach(sid)
+        fast.type(sid, "seq 1 150000; echo DONE_1$((6*7))\r")
+        await slow.wait_text(s["channel"], r"DONE_142", timeout=60)
+        await asyncio.sleep(flow.CAUGHT_UP_AFTER + 0.5)  # time is what the rule measures
+        fast.type(sid, "seq 1 150000; echo DONE_2$((6*7))\r")
+        await slow.wait_text(s["channel"], r"DONE_242", timeout=60)
+        assert not [m for m in slow.control if m["type"] == "session.truncated"]
+        body = _check_contiguous(slow, s["channel"], s["offset"])
+        assert body.count(b"\r\n150000\r\n") == 2
 
 
 async def test_exit_reports_the_signal_and_names_are_new(
