@@ -91,10 +91,10 @@ def should_read(
     return not seen
 
 
-#: Seconds a lagging v2 subscriber must stay within one window of its session's output for its
-#: lag to end. One burst of acks brings a held subscriber that close for a moment (it has at
-#: most a window unacknowledged), although it is as slow as before: a hidden tab's page parses
-#: in throttled bursts.
+#: Seconds after a lagging v2 subscriber came back within one window of its session's output
+#: at which its lag ends, unless it reached the history room again meanwhile. One burst of acks
+#: brings a held subscriber that close for a moment (it has at most a window unacknowledged),
+#: although it is as slow as before: a hidden tab's page parses in throttled bursts.
 CAUGHT_UP_AFTER = 1.0
 
 

@@ -96,7 +96,7 @@ class OutputPath:
         return sub.sent - (stream.inflight if stream is not None else 0)
 
     def last_credit(self, sub: Subscriber) -> float:
-        """When ``sub``'s client last acknowledged output, or its stream started."""
+        """When ``sub``'s client last acknowledged output, or output went in flight after none."""
         stream = self.scheduler.streams.get(sub)
         return stream.last_credit if stream is not None else float("-inf")
 

@@ -205,14 +205,7 @@ class Router:
         here, as a quiet session has no read rounds to see it (the lag would otherwise count
         against the next one)."""
         if sub.lag_since is not None and sub.caught_up is None:
-            sub.lag_since, sub.caught_up = flow.lag_since(
-                sub.lag_since,
-                None,
-                sub.client.backlog(sub),
-                history_room(session.history.limit),
-                self.limits.window,
-                self._loop.time(),
-            )
+            self._track_lag(sub, sub.client.backlog(sub), history_room(session.history.limit))
         if not session.pty.reading:
             self.update(session)
 
@@ -227,10 +220,9 @@ class Router:
             backlog = sub.client.backlog(sub)
             if sub.client.version >= 2:
                 v2.append((backlog, self.limits.window))
-                since, sub.caught_up = flow.lag_since(
-                    sub.lag_since, sub.caught_up, backlog, room, self.limits.window, now
-                )
-                sub.lag_since = since
+                if sub.lag_since is None and backlog < room:
+                    continue  # keeps up: the common case, on every read round
+                since = self._track_lag(sub, backlog, room)
                 if since is not None and backlog >= room:
                     lapse = flow.lag_hold_until(
                         sub.client.last_credit(sub),
@@ -261,6 +253,13 @@ class Router:
         self._watch_slow(session)
         if lapses or session.lag_timer is not None:  # update() runs on every read round
             self._watch_lag(session, min(lapses, default=None))
+
+    def _track_lag(self, sub: Subscriber, backlog: int, room: int) -> float | None:
+        """Move ``sub``'s lag on (``flow.lag_since``); when its current lag began."""
+        sub.lag_since, sub.caught_up = flow.lag_since(
+            sub.lag_since, sub.caught_up, backlog, room, self.limits.window, self._loop.time()
+        )
+        return sub.lag_since
 
     def _watch_lag(self, session: Session, lapse: float | None) -> None:
         """Look again when a lagging subscriber's hold lapses: credit from it re-decides

@@ -26,7 +26,8 @@ class Client(Protocol):
     def delivered(self, sub: Subscriber) -> int: ...
 
     def last_credit(self, sub: Subscriber) -> float:
-        """When ``sub``'s client last acknowledged output (v2), or it started streaming."""
+        """When ``sub``'s client last acknowledged output (v2), or output went in flight to it
+        after none (``scheduler.Stream.last_credit``)."""
 
     def forget(self, sub: Subscriber) -> None: ...
 
