@@ -137,5 +137,6 @@ class Session:
 
     def reserved_lag(self) -> int | None:
         """How far history's end is past the oldest reservation (None without one)."""
-        oldest = min((o for o, _ in self.reservations), default=None)
-        return None if oldest is None else self.history.end - oldest
+        if not self.reservations:  # the common case, on every read round
+            return None
+        return self.history.end - min(o for o, _ in self.reservations)
