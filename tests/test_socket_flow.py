@@ -370,6 +370,31 @@ async def test_exit_with_a_background_job_ends_the_session(connect, make_termina
         _kill(pid)
 
 
+async def test_a_shell_reaped_before_adoption_still_ends_its_session(
+    connect, make_terminal, term_manager, jp_root_dir
+):
+    """A terminal whose shell exited and was reaped before termmux adopted it (a classic
+    JupyterLab terminal, then a termmux tab): a background job holds the PTY, so no EOF comes
+    and no pidfd can watch the shell any more; adoption notices it is gone and hangs up."""
+    sid = await make_terminal("reaped")
+    ptyproc = term_manager.get_terminal(sid).ptyproc
+    shell = psutil.Process(ptyproc.pid)
+    pidfile = jp_root_dir / "tm_reaped.pid"
+    pid = None
+    try:
+        ptyproc.write(f'python3 -c "{IGNORES_HUP}" & echo $! > {pidfile.name}; exit\r')
+        await poll_until(lambda: shell.status() == psutil.STATUS_ZOMBIE, 10, "the shell's exit")
+        pid = int(pidfile.read_text())
+        assert not ptyproc.isalive()  # reaps the shell, as the classic terminal's checks do
+        client = await connect("late")
+        await client.attach(sid)
+        exited = await client.wait_type("session.exited", timeout=15, sessionId=sid)
+        assert exited.get("exitCode") == 0, exited
+        os.kill(pid, 0)  # the job still holds the PTY: the hang-up ended the session
+    finally:
+        _kill(pid)
+
+
 async def test_hang_up_first_reads_what_the_kernel_holds(connect, make_terminal, router):
     """A hang-up reads what the PTY still holds before it closes, paused or not: the last
     output of a shell that exited while its session was paused (flow control reads a paused
