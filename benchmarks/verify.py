@@ -14,9 +14,10 @@ string comparison instead of a per-line Python loop (the client shares 2 cores w
 The command line the shell echoes (``python3 gen.py <tag> <n> <text>``) never contains
 ``BEGIN <tag>`` or ``END <tag>``, so the echo cannot be mistaken for output.
 
-Two texts (``TEXTS``): ``ascii`` (100-byte lines, written in blocks of 2,000 lines) and
+Three texts (``TEXTS``): ``ascii`` (100-byte lines, written in blocks of 2,000 lines),
 ``mixed`` (70-character lines of which 4 are not ASCII: ``ä``, ``ö``, ``€`` and the 4-byte
-``𝄞``, so 77 bytes + CRLF; written in blocks of 1,000 lines). A verifier checks ``str`` chunks
+``𝄞``, so 77 bytes + CRLF; written in blocks of 1,000 lines) and ``ascii-shaped`` (ASCII lines
+of mixed text's 77 bytes, in blocks of 1,000: it differs from ``mixed`` only in its content). A verifier checks ``str`` chunks
 (v1 and terminado deliver decoded text) or ``bytes`` chunks (v2's binary frames); lines have a
 fixed length in both units, and MB always means 10**6 UTF-8 bytes as delivered.
 """
@@ -30,8 +31,12 @@ PAD = "abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ-abcdefghij
 #: 54 characters, exactly 4 of them not ASCII (2, 2, 3 and 4 UTF-8 bytes)
 MIXED_PAD = "Kräfte: zwölf Takte 𝄞 kosten 12,50 € pro Stunde, oder?"
 
+#: ASCII in mixed text's shape: lines as long in bytes and as many per write(), so that it and
+#: ``mixed`` differ in their content alone (a control for the server's cost per byte)
+SHAPED_PAD = PAD[: len(MIXED_PAD.encode())]
+
 #: text kind -> (pad, lines per write() of the generator)
-TEXTS = {"ascii": (PAD, 2000), "mixed": (MIXED_PAD, 1000)}
+TEXTS = {"ascii": (PAD, 2000), "mixed": (MIXED_PAD, 1000), "ascii-shaped": (SHAPED_PAD, 1000)}
 
 Chunk = Union[str, bytes]
 

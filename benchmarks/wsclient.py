@@ -44,7 +44,7 @@ MB = 1_000_000
 TRANSPORTS = ["terminado", "v1", "v2"]
 #: the main benchmark's names for the same transports
 ALIASES = {"termmux": "v1", "termmux-v1": "v1", "termmux-v2": "v2"}
-TEXTS = ["ascii", "mixed"]
+TEXTS = ["ascii", "mixed", "ascii-shaped"]
 HEADER = struct.Struct("<BIQ")  # PROTOCOL.md: type, channel, offset; little-endian; 13 bytes
 
 # Its own workload: the same shape as the main benchmark's (ASCII lines; 70-character lines with
@@ -55,7 +55,10 @@ FILLS = {
     # four characters not ASCII: ä (2 bytes), ö (2), 𝄞 (4), € (3); lines of 71 characters
     "mixed": "Der Bär spielt zwölf Takte 𝄞 und zahlt 5 € pro Stunde, gut",
 }
-STEPS = {"ascii": 2000, "mixed": 1000}  # lines per write()
+# ASCII of mixed text's length in bytes, written as many lines per write: it and mixed text
+# differ in their content alone (a control for the server's cost per byte)
+FILLS["ascii-shaped"] = FILLS["ascii"][: len(FILLS["mixed"].encode())]
+STEPS = {"ascii": 2000, "mixed": 1000, "ascii-shaped": 1000}  # lines per write()
 WS_GEN = (
     "import sys\n"
     "tag, n, text = sys.argv[1], int(sys.argv[2]), sys.argv[3]\n"
@@ -306,7 +309,7 @@ async def one_run(transport: str, a: argparse.Namespace, text: str) -> dict[str,
             except Unavailable as e:
                 return {"unavailable": str(e)}
             for n in names:
-                if text == "mixed":
+                if text != "ascii":
                     await client.resize(n, 50, 200)
                 client.sinks[n] = Ready(f"UP{n}42".encode())
                 await client.type(n, f"echo UP{n}$((6*7))\r")
@@ -360,6 +363,8 @@ def summary(runs: list[dict[str, Any]]) -> dict[str, Any]:
 async def main_async(a: argparse.Namespace) -> int:
     transports = transport_names(a.transports)
     texts = a.text.split(",")
+    if set(texts) - set(TEXTS):
+        raise SystemExit(f"unknown --text {sorted(set(texts) - set(TEXTS))}; choose from {TEXTS}")
     results: dict[str, dict[str, list[dict[str, Any]]]] = {
         t: {x: [] for x in texts} for t in transports
     }
@@ -404,7 +409,7 @@ async def main_async(a: argparse.Namespace) -> int:
         f"(server CPU from /proc/<pid>/stat)"
     )
     print(
-        f"{'transport':10} {'text':6} {'runs':>4} {'MB/s':>7} {'range':>13} {'ms/MB':>7} {'range':>13}"
+        f"{'transport':10} {'text':12} {'runs':>4} {'MB/s':>7} {'range':>13} {'ms/MB':>7} {'range':>13}"
     )
     base = out["results"].get("terminado", {})
     for t, d in out["results"].items():
@@ -415,23 +420,24 @@ async def main_async(a: argparse.Namespace) -> int:
                 cpu = f"×{s['ms_per_mb'] / b['ms_per_mb']:.2f}" if b["ms_per_mb"] else "-"
                 rel = f"  ×{s['mb_per_s'] / b['mb_per_s']:.2f} MB/s, {cpu} ms/MB vs terminado"
             print(
-                f"{t:10} {x:6} {s['runs']:>4} {s['mb_per_s']:7.1f} "
+                f"{t:10} {x:12} {s['runs']:>4} {s['mb_per_s']:7.1f} "
                 f"{s['mb_per_s_range'][0]:6.1f}-{s['mb_per_s_range'][1]:<6.1f} "
                 f"{s['ms_per_mb']:7.1f} {s['ms_per_mb_range'][0]:6.1f}-{s['ms_per_mb_range'][1]:<6.1f}"
                 + rel
             )
     for t, d in out["results"].items():
-        if "ascii" in d and "mixed" in d and d["ascii"]["ms_per_mb"]:
-            per_byte = d["mixed"]["ms_per_mb"] / d["ascii"]["ms_per_mb"]
-            asc, mix = d["ascii"], d["mixed"]
+        # against ASCII, then against ASCII in mixed text's shape (the content alone)
+        for base_text, what in (("ascii", "ASCII's"), ("ascii-shaped", "ASCII-shaped text's")):
+            if base_text not in d or "mixed" not in d or not d[base_text]["ms_per_mb"]:
+                continue
+            asc, mix = d[base_text], d["mixed"]
             paired = paired_median(
                 asc["runs_index"], asc["runs_ms_per_mb"], mix["runs_index"], mix["runs_ms_per_mb"]
             )
             print(
-                f"{t}: mixed text costs ×{per_byte:.2f} ASCII's server CPU per MB "
-                f"(median of the runs' ratios: ×{paired or float('nan'):.2f}) "
-                f"(server busy {d['ascii']['server_cores']:.2f} and "
-                f"{d['mixed']['server_cores']:.2f} cores)"
+                f"{t}: mixed text costs ×{mix['ms_per_mb'] / asc['ms_per_mb']:.2f} {what} server "
+                f"CPU per MB (median of the runs' ratios: ×{paired or float('nan'):.2f}) "
+                f"(server busy {asc['server_cores']:.2f} and {mix['server_cores']:.2f} cores)"
             )
     for t, why in unavailable.items():
         print(f"{t}: not run: {why}")
@@ -460,7 +466,12 @@ def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m benchmarks.wsclient", description=__doc__)
     p.add_argument("--sessions", type=int, default=4)
     p.add_argument("--mb", type=float, default=10.0, help="MB printed per session (default 10)")
-    p.add_argument("--text", default="ascii,mixed", help="ascii, mixed or both (default both)")
+    p.add_argument(
+        "--text",
+        default="ascii,mixed",
+        help="comma-separated out of ascii, mixed and ascii-shaped (ASCII in mixed text's shape, "
+        "a control for the cost per byte); default ascii,mixed",
+    )
     p.add_argument("--runs", type=int, default=5, help="interleaved runs (default 5)")
     p.add_argument(
         "--transports",

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import random
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -183,18 +184,42 @@ def test_independent_websockets_client_runs_and_verifies(tmp_path: Path) -> None
     ASCII and mixed text over every transport the server speaks and checks every byte."""
     pytest.importorskip("websockets")
     out = tmp_path / "ws.json"
+    texts = {"ascii", "mixed", "ascii-shaped"}
     args = ["benchmarks.wsclient", "--sessions", "2", "--mb", "0.2", "--runs", "1"]
-    run_benchmark([*args, "--json", str(out)], timeout=160)
+    run_benchmark([*args, "--text", ",".join(texts), "--json", str(out)], timeout=200)
     res = json.loads(out.read_text())
     assert res["failures"] == []
     want = {"terminado", "v1"} | ({"v2"} if SERVER_SPEAKS_V2 else set())
-    assert want <= {t for t, d in res["results"].items() if set(d) == {"ascii", "mixed"}}
+    assert want <= {t for t, d in res["results"].items() if set(d) == texts}
     spoke = {
         t: {p for x in d.values() for p in x["subprotocols"]} for t, d in res["results"].items()
     }
     assert spoke["v1"] == {"None"}
     if SERVER_SPEAKS_V2:
         assert spoke["v2"] == {"termmux.v2"}, spoke
+
+
+def test_ascii_shaped_text_differs_from_mixed_text_in_its_content_alone() -> None:
+    """The control for the cost per byte: lines as long in bytes, as many per write, and
+    nothing but ASCII (both clients' workloads)."""
+    from benchmarks.verify import TEXTS, line_length
+
+    for tag in ("a", "tp4s01"):
+        assert line_length(tag, "ascii-shaped", binary=True) == line_length(tag, "mixed", True)
+    assert TEXTS["ascii-shaped"][0].isascii() and not TEXTS["mixed"][0].isascii()
+    assert TEXTS["ascii-shaped"][1] == TEXTS["mixed"][1]
+    pytest.importorskip("websockets")
+    from benchmarks.wsclient import FILLS, STEPS
+
+    assert len(FILLS["ascii-shaped"].encode()) == len(FILLS["mixed"].encode())
+    assert FILLS["ascii-shaped"].isascii() and STEPS["ascii-shaped"] == STEPS["mixed"]
+
+
+def test_byte_path_micro_benchmark_runs() -> None:
+    """``python -m benchmarks.perbyte`` (the server's byte path on ASCII-shaped and mixed
+    text, in process) runs and prints both figures and their ratio."""
+    out = run_benchmark(["benchmarks.perbyte", "--mb", "1", "--runs", "1"], timeout=60)
+    assert re.search(r"mixed over ascii-shaped: ×\d", out), out
 
 
 def test_independent_client_names_its_transports_strictly() -> None:
