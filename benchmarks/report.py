@@ -407,8 +407,8 @@ def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
                 None if r is None else f"{r[0]:.2f}, paired {r[1]:.2f}",
                 None if r is None else max(r) <= 1.10,
             )
-            # The same question with the generators' share of the machine held equal: ASCII
-            # lines of mixed text's length, as many per write (run with --text ...,ascii-shaped).
+            # The same question with the workloads' shape held equal: ASCII lines of mixed
+            # text's length, as many per write (run with --text ...,ascii-shaped).
             r = per_byte(m, "throughput_ascii-shaped.4", "throughput_mixed.4")
             if r is not None:
                 add(

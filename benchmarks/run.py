@@ -70,8 +70,7 @@ def parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument(
         "--text",
         help=f"comma-separated text workloads out of {','.join(TEXTS)} (default: ascii,mixed); "
-        "ascii runs "
-        "at every --sessions count, the others at --text-sessions",
+        "ascii runs at every --sessions count, the others at --text-sessions",
     )
     p.add_argument(
         "--text-sessions",

@@ -17,9 +17,10 @@ The command line the shell echoes (``python3 gen.py <tag> <n> <text>``) never co
 Three texts (``TEXTS``): ``ascii`` (100-byte lines, written in blocks of 2,000 lines),
 ``mixed`` (70-character lines of which 4 are not ASCII: ``ä``, ``ö``, ``€`` and the 4-byte
 ``𝄞``, so 77 bytes + CRLF; written in blocks of 1,000 lines) and ``ascii-shaped`` (ASCII lines
-of mixed text's 77 bytes, in blocks of 1,000: it differs from ``mixed`` only in its content). A verifier checks ``str`` chunks
-(v1 and terminado deliver decoded text) or ``bytes`` chunks (v2's binary frames); lines have a
-fixed length in both units, and MB always means 10**6 UTF-8 bytes as delivered.
+of mixed text's 77 bytes, in blocks of 1,000: it differs from ``mixed`` only in its content).
+A verifier checks ``str`` chunks (v1 and terminado deliver decoded text) or ``bytes`` chunks
+(v2's binary frames); lines have a fixed length in both units, and MB always means 10**6
+UTF-8 bytes as delivered.
 """
 
 from __future__ import annotations
