@@ -76,13 +76,16 @@ class OutputPath:
 
     # --- the router's view (router.Client) -------------------------------------------
 
-    def wake(self, sub: Subscriber) -> None:
-        """``sub``'s session has output this socket may not have sent yet."""
+    def wake(self, sub: Subscriber, live: bool = False) -> None:
+        """``sub``'s session has output this socket may not have sent yet (``live``: just read
+        from the terminal; otherwise an attach, whose answer must go out first)."""
         if sub not in self.scheduler.streams:
             self.scheduler.add(sub, self._window)
             self._channels[sub.channel] = sub
         session = sub.session
-        self.scheduler.notify(sub, session.history.end - sub.sent, len(session.subscribers) > 1)
+        self.scheduler.notify(
+            sub, session.history.end - sub.sent, len(session.subscribers) > 1, live=live
+        )
 
     def backlog(self, sub: Subscriber) -> int:
         """Bytes of ``sub`` not yet credited: unsent plus in flight."""

@@ -196,7 +196,7 @@ class Router:
 
     def _output(self, session: Session, data: bytes) -> None:
         for sub in list(session.subscribers.values()):
-            sub.client.wake(sub)
+            sub.client.wake(sub, live=True)
         self.update(session)
 
     def acked(self, session: Session, sub: Subscriber) -> None:

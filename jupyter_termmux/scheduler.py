@@ -8,9 +8,11 @@ to ``n`` bytes from the session's history and returns how many it sent.
 
 Rules, each unit-tested with a fake clock (tests/test_scheduler.py):
 
-* **Coalescing.** Output after idle, output under ``interactive_bytes`` and output within
-  ``answer_window`` of input to that stream go out on the next loop pass. A stream that keeps
-  printing is merged for at most ``coalesce_delay`` into fewer, larger frames.
+* **Coalescing.** Output within ``answer_window`` of input to that stream (an echo, an
+  editor's redraw) and a quiet stream's output under ``interactive_bytes`` (a prompt, a clock)
+  go out at once, from within the read round that read them; other output after idle, and
+  any small output, go out on the next loop pass. A stream that keeps printing is merged for
+  at most ``coalesce_delay`` into fewer, larger frames.
 * **Order.** Urgent streams (recent input, small output) are served first, smallest first;
   bulk streams share the rest in turn (deficit round robin with ``quantum``), the furthest
   behind its session first and otherwise starting one further each pass, so one flood cannot
@@ -162,9 +164,10 @@ class Scheduler:
 
     # --- events ----------------------------------------------------------------------
 
-    def notify(self, key: Hashable, pending: int, shared: bool = False) -> None:
+    def notify(self, key: Hashable, pending: int, shared: bool = False, live: bool = False) -> None:
         """``key`` has ``pending`` bytes to send now; ``shared``: its session has other
-        subscribers."""
+        subscribers; ``live``: they were just read from the terminal, so urgent output may go
+        at once (otherwise, as after an attach, the caller has something to send first)."""
         stream = self.streams[key]
         stream.pending = pending
         stream.shared = shared
@@ -173,7 +176,16 @@ class Scheduler:
         now = self._clock()
         woke = now - stream.last_output > self.coalesce_delay
         stream.last_output = now
-        if woke or self._urgent(stream, now):
+        urgent = self._urgent(stream, now)
+        if live and (now - stream.last_input < self.answer_window or (woke and urgent)):
+            # An answer to input, or a quiet session's small output (not a flood's last few
+            # bytes): at once, not on the next pass. This runs inside the read round that
+            # delivered it, which may go on reading other sessions' floods for milliseconds.
+            if stream.credit > 0:
+                self._send_from(stream, min(stream.pending, stream.credit, self.quantum))
+            if stream.pending > 0:
+                self._schedule(0.0)
+        elif urgent or woke:
             self._schedule(0.0)
         else:
             self._schedule(self.coalesce_delay)

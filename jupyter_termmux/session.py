@@ -19,7 +19,9 @@ class Client(Protocol):
     label: str
     version: int
 
-    def wake(self, sub: Subscriber) -> None: ...
+    def wake(self, sub: Subscriber, live: bool = False) -> None:
+        """``sub``'s session has output the socket may not have sent; ``live``: just read from
+        the terminal (urgent output may go at once, see ``Scheduler.notify``)."""
 
     def backlog(self, sub: Subscriber) -> int: ...
 

@@ -101,26 +101,68 @@ def test_a_stream_is_coalesced_for_at_most_the_delay() -> None:
 
 
 def test_small_output_is_never_held_back() -> None:
-    """Output under 1 KB (an echo, a prompt) goes out on the next pass even mid-stream."""
+    """Output under 1 KB goes out on the next pass even mid-stream (a flood's last bytes)."""
     sched, loop, _sink = make()
     sched.add("a", 1 << 20)
     sched.notify("a", 5000)
     loop.run()
     loop.now += 0.001
-    sched.notify("a", 10)
+    sched.notify("a", 10, live=True)
     assert loop.pending() == [0.0]
+
+
+def test_a_quiet_streams_small_output_goes_at_once() -> None:
+    """A prompt or a clock's tick in a quiet session goes out at once: not on the next pass,
+    which comes only after the read round that read it has read the other sessions' floods."""
+    sched, loop, sink = make()
+    sched.add("a", 1 << 20)
+    sched.notify("a", 5000)
+    loop.run()
+    loop.now += 1.0
+    sched.notify("a", 10, live=True)
+    assert sink.sent[-1] == ("a", 10)
+    assert loop.pending() == []
 
 
 def test_output_answering_input_is_not_held_back() -> None:
     """Within 50 ms of input, even large output (an editor's redraw) goes out at once."""
-    sched, loop, _sink = make()
+    sched, loop, sink = make()
     sched.add("a", 1 << 20)
     sched.notify("a", 5000)
     loop.run()
     loop.now += 0.001
     sched.input("a")
-    sched.notify("a", 50_000)
+    sched.notify("a", 50_000, live=True)
+    assert sink.sent[-1] == ("a", 50_000)
+    assert loop.pending() == []
+
+
+def test_urgent_output_of_an_attach_waits_for_the_next_pass() -> None:
+    """Output that is not live (an attach's replay) goes on the next pass even when small: the
+    connection answers the attach first, and a v2 client learns the channel from that answer."""
+    sched, loop, sink = make()
+    sched.add("a", 1 << 20)
+    sched.notify("a", 10)
+    assert sink.sent == []
     assert loop.pending() == [0.0]
+    loop.run()
+    assert sink.sent == [("a", 10)]
+
+
+def test_urgent_output_goes_at_once_within_its_credit_and_quantum() -> None:
+    """At once means one frame of at most a quantum within the stream's credit; the rest
+    follows on the next pass (or with credit), as any output does."""
+    sched, loop, sink = make(quantum=1000)
+    sched.add("a", 1500)
+    sched.input("a")
+    sched.notify("a", 2500, live=True)
+    assert sink.sent == [("a", 1000)]
+    assert loop.pending() == [0.0]
+    loop.run()
+    assert sink.sent == [("a", 1000), ("a", 500)]  # the window is full
+    sched.credit("a", 1500)
+    loop.run()
+    assert sink.sent[-1] == ("a", 1000)
 
 
 def test_urgent_streams_go_first_smallest_first() -> None:
