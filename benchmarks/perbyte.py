@@ -64,6 +64,10 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--mb", type=float, default=40.0, help="MB per pass (default 40)")
     p.add_argument("--runs", type=int, default=9, help="interleaved runs (default 9)")
     a = p.parse_args(argv)
+    if a.runs < 1:
+        p.error("--runs must be at least 1")
+    if a.mb * MB < KERNEL_CHUNK:
+        p.error(f"--mb must be at least one read ({KERNEL_CHUNK / MB} MB)")
     data = {t: stream(t, a.mb) for t in TEXTS}
     runs: dict[str, list[float]] = {t: [] for t in TEXTS}
     for i in range(a.runs):

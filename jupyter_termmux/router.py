@@ -196,7 +196,12 @@ class Router:
 
     def _output(self, session: Session, data: bytes) -> None:
         for sub in list(session.subscribers.values()):
-            sub.client.wake(sub, live=True)
+            try:  # a live wake may send at once: a bug there must not starve the others
+                sub.client.wake(sub, live=True)
+            except Exception:
+                self.log.exception(
+                    "termmux: output of %s to %s failed", session.name, sub.client.label
+                )
         self.update(session)
 
     def acked(self, session: Session, sub: Subscriber) -> None:

@@ -137,6 +137,24 @@ def test_output_answering_input_is_not_held_back() -> None:
     assert loop.pending() == []
 
 
+def test_urgent_output_without_credit_goes_once_credit_returns() -> None:
+    """Live urgent output that finds its window full is not dropped or stalled: it waits for a
+    flush, and the credit that frees the window sends it."""
+    sched, loop, sink = make(quantum=1000)
+    sched.add("a", 1000)
+    sched.input("a")
+    sched.notify("a", 1000, live=True)
+    assert sink.sent == [("a", 1000)]
+    sched.notify("a", 10, live=True)
+    assert sink.sent == [("a", 1000)]
+    assert loop.pending() == [0.0]
+    loop.run()
+    assert sink.sent == [("a", 1000)]
+    sched.credit("a", 1000)
+    loop.run()
+    assert sink.sent == [("a", 1000), ("a", 10)]
+
+
 def test_urgent_output_of_an_attach_waits_for_the_next_pass() -> None:
     """Output that is not live (an attach's replay) goes on the next pass even when small: the
     connection answers the attach first, and a v2 client learns the channel from that answer."""

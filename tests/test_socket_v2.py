@@ -35,6 +35,8 @@ class V2Client:
         self.gaps: list[tuple[int, int, int]] = []  # (channel, expected offset, frame's offset)
         self.control: list[dict[str, Any]] = []
         self.output: list[frames.OutputFrame] = []
+        #: Every message in arrival order: a control message's type, or "frame:<channel>".
+        self.sequence: list[str] = []
         self.channels: dict[int, str] = {}
         self.unacked: dict[int, int] = {}
         self.changed = asyncio.Event()
@@ -51,6 +53,7 @@ class V2Client:
                 return
             if isinstance(msg, bytes):
                 frame = frames.decode(msg)
+                self.sequence.append(f"frame:{frame.channel}")
                 if self.keep:
                     self.output.append(frame)
                 else:
@@ -73,6 +76,7 @@ class V2Client:
             else:
                 m = json.loads(msg)
                 self.control.append(m)
+                self.sequence.append(m["type"])
                 if m["type"] == "session.attached" and "channel" in m:
                     self.channels[m["channel"]] = m["sessionId"]
             self.changed.set()
@@ -187,6 +191,27 @@ async def test_negotiation_hello_and_v1_fallback(connect_v2: Any, make_terminal:
     answer = await old.attach(sid)
     assert old.ws.selected_subprotocol is None and "channel" not in answer
     assert old.control[0]["type"] == "session.attached"  # no hello on v1
+
+
+async def test_an_attach_answer_comes_before_its_output(
+    connect_v2: Any, make_terminal: Any
+) -> None:
+    """Attaching to a session whose history holds a little output (a replay under 1 KB, which
+    the scheduler counts as urgent): the answer goes out before any output of the session, on
+    v2 (the client learns the channel from it) and on v1."""
+    first = await connect_v2()
+    sid = await make_terminal("order")
+    a = await first.attach(sid)
+    first.type(sid, "echo ORDER_$((6*7))\r")
+    await first.wait_text(a["channel"], r"ORDER_42")
+    late = await connect_v2()
+    b = await late.attach(sid, replay=True)
+    await late.wait_text(b["channel"], r"ORDER_42")
+    assert late.sequence.index("session.attached") < late.sequence.index(f"frame:{b['channel']}")
+    old = await connect_v2(v2=False)
+    await old.attach(sid, replay=True)
+    await old.until(lambda: "terminal.output" in old.sequence, "the v1 replay")
+    assert old.sequence.index("session.attached") < old.sequence.index("terminal.output")
 
 
 async def test_binary_output_has_contiguous_offsets_and_whole_characters(
