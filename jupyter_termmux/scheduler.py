@@ -176,8 +176,9 @@ class Scheduler:
         now = self._clock()
         woke = now - stream.last_output > self.coalesce_delay
         stream.last_output = now
-        urgent = self._urgent(stream, now)
-        if live and (now - stream.last_input < self.answer_window or (woke and urgent)):
+        answering = now - stream.last_input < self.answer_window
+        small = stream.pending < self.interactive_bytes
+        if live and (answering or (woke and small)):
             # An answer to input, or a quiet session's small output (not a flood's last few
             # bytes): at once, not on the next pass. This runs inside the read round that
             # delivered it, which may go on reading other sessions' floods for milliseconds.
@@ -185,7 +186,7 @@ class Scheduler:
                 self._send_from(stream, min(stream.pending, stream.credit, self.quantum))
             if stream.pending > 0:
                 self._schedule(0.0)
-        elif urgent or woke:
+        elif answering or small or woke:
             self._schedule(0.0)
         else:
             self._schedule(self.coalesce_delay)
@@ -216,6 +217,7 @@ class Scheduler:
     # --- sending ---------------------------------------------------------------------
 
     def _urgent(self, stream: Stream, now: float) -> bool:
+        """Small output, or output answering input (``notify`` spells the two out)."""
         return (
             stream.pending < self.interactive_bytes or now - stream.last_input < self.answer_window
         )

@@ -17,6 +17,26 @@ from jupyter_termmux.ptyio import INPUT_QUEUE_LIMIT
 from jupyter_termmux.session import Session
 
 
+async def test_a_failing_live_wake_does_not_starve_the_other_subscribers(
+    connect: Any, make_terminal: Any, router: Any, caplog: Any
+) -> None:
+    """Live output may be sent from within the router's wake of each subscriber: a bug in one
+    socket's send path is logged, and the session's other subscribers still get the output."""
+    sid = await make_terminal("wakefail")
+    first, second = await connect("first"), await connect("second")
+    await first.attach(sid)
+    await second.attach(sid)
+    broken = next(c for c in router.clients() if router.subscriber(c, sid) is not None)
+
+    def fail(sub: Any, live: bool = False) -> None:
+        raise RuntimeError("a bug in a send path")
+
+    broken.wake = fail  # woken first: the router wakes subscribers in the order they attached
+    second.type(sid, "echo WAKE_$((6*7))\r")
+    await second.wait_output(sid, "WAKE_42")
+    assert "output of wakefail to" in caplog.text
+
+
 async def test_classic_paste_larger_than_the_input_queue_arrives(
     connect: Any, make_terminal: Any, jp_ws_fetch: Any
 ) -> None:

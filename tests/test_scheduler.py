@@ -73,6 +73,17 @@ def make(
     return sched, loop, sink
 
 
+def streaming(gap: float) -> tuple[Scheduler, FakeLoop, Sink]:
+    """A scheduler whose stream ``a`` sent a frame ``gap`` seconds ago (the sink is empty)."""
+    sched, loop, sink = make()
+    sched.add("a", 1 << 20)
+    sched.notify("a", 5000)
+    loop.run()
+    sink.sent.clear()
+    loop.now += gap
+    return sched, loop, sink
+
+
 def test_output_after_idle_goes_out_on_the_next_pass() -> None:
     """The first output after an idle period is sent without waiting for the coalesce delay."""
     sched, loop, sink = make()
@@ -102,11 +113,7 @@ def test_a_stream_is_coalesced_for_at_most_the_delay() -> None:
 
 def test_small_output_is_never_held_back() -> None:
     """Output under 1 KB goes out on the next pass even mid-stream (a flood's last bytes)."""
-    sched, loop, _sink = make()
-    sched.add("a", 1 << 20)
-    sched.notify("a", 5000)
-    loop.run()
-    loop.now += 0.001
+    sched, loop, _sink = streaming(0.001)
     sched.notify("a", 10, live=True)
     assert loop.pending() == [0.0]
 
@@ -114,11 +121,7 @@ def test_small_output_is_never_held_back() -> None:
 def test_a_quiet_streams_small_output_goes_at_once() -> None:
     """A prompt or a clock's tick in a quiet session goes out at once: not on the next pass,
     which comes only after the read round that read it has read the other sessions' floods."""
-    sched, loop, sink = make()
-    sched.add("a", 1 << 20)
-    sched.notify("a", 5000)
-    loop.run()
-    loop.now += 1.0
+    sched, loop, sink = streaming(1.0)
     sched.notify("a", 10, live=True)
     assert sink.sent[-1] == ("a", 10)
     assert loop.pending() == []
@@ -126,11 +129,7 @@ def test_a_quiet_streams_small_output_goes_at_once() -> None:
 
 def test_output_answering_input_is_not_held_back() -> None:
     """Within 50 ms of input, even large output (an editor's redraw) goes out at once."""
-    sched, loop, sink = make()
-    sched.add("a", 1 << 20)
-    sched.notify("a", 5000)
-    loop.run()
-    loop.now += 0.001
+    sched, loop, sink = streaming(0.001)
     sched.input("a")
     sched.notify("a", 50_000, live=True)
     assert sink.sent[-1] == ("a", 50_000)
