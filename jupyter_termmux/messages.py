@@ -31,6 +31,9 @@ MAX_SIZE = 4096
 MAX_OFFSET = 2**53 - 1
 MAX_CHANNEL = 2**32 - 1
 MAX_ACK = 2**30
+#: A ``resume`` token sent back in ``session.attach``: the server issues at most 64 characters;
+#: the bound leaves it room to change its tokens without a new protocol version.
+MAX_RESUME = 128
 
 
 # --- field kinds -------------------------------------------------------------------------
@@ -97,6 +100,7 @@ KINDS: dict[str, Kind] = {
         Kind("channel", _bounded_int(1, MAX_CHANNEL), f"an integer from 1 to {MAX_CHANNEL}"),
         Kind("count", _bounded_int(1, MAX_ACK), f"an integer from 1 to {MAX_ACK}"),
         Kind("incarnation", _bounded_str(128), "a string of at most 128 characters"),
+        Kind("resume", _bounded_str(MAX_RESUME), f"a string of at most {MAX_RESUME} characters"),
         Kind("profile", _bounded_str(128), "a string of at most 128 characters"),
     )
 }
@@ -125,6 +129,7 @@ CLIENT_MESSAGES: dict[str, tuple[Field, ...]] = {
         _f("replay", "boolean", default=True),
         _f("since", "offset", since=2),
         _f("incarnation", "incarnation", since=2),
+        _f("resume", "resume", since=2),
     ),
     "session.detach": (_f("sessionId", "sessionId", True),),
     "terminal.input": (_f("sessionId", "sessionId", True), _f("data", "text", True)),

@@ -47,6 +47,7 @@ def test_v2_examples_parse_on_v2_only_where_new(msg: dict[str, Any]) -> None:
     assert req.type == msg["type"] and req.id == msg.get("id")
     if msg["type"] == "session.attach":
         assert req.args["since"] == msg["since"] and req.args["incarnation"] == msg["incarnation"]
+        assert req.args["resume"] == msg.get("resume")
         # v1 ignores the fields v2 added.
         assert protocol.parse(json.dumps(msg), LIMIT, 1).args["since"] is None
 
@@ -83,10 +84,49 @@ def test_defaults_are_filled() -> None:
         "replay": True,
         "since": None,
         "incarnation": None,
+        "resume": None,
     }
     req = protocol.parse('{"type":"session.create"}', LIMIT)
     assert req.session_id is None
     assert req.args == {"cwd": None, "rows": None, "cols": None, "profile": None}
+
+
+def _attach(**fields: Any) -> str:
+    return json.dumps({"type": "session.attach", "sessionId": "s1", "since": 10, **fields})
+
+
+@pytest.mark.parametrize("token", ["q3Jx0fZk9-VbN2Lw_7aYcQ", "", "x" * 64, "x" * 128])
+def test_resume_token_up_to_128_characters_parses_on_v2(token: str) -> None:
+    """A string resume token of at most 128 characters is passed on unchanged (v2)."""
+    assert protocol.parse(_attach(resume=token), LIMIT, 2).args["resume"] == token
+
+
+@pytest.mark.parametrize("value", [42, True, None, ["t"], {"t": 1}, 1.5])
+def test_resume_token_of_another_type_is_invalid_field(value: Any) -> None:
+    """A resume that is not a string is refused with invalid-field naming 'resume'."""
+    with pytest.raises(ProtocolError) as info:
+        protocol.parse(_attach(resume=value, id=3), LIMIT, 2)
+    assert info.value.to_message() == {
+        "type": "error",
+        "code": "invalid-field",
+        "message": "field 'resume' must be a string of at most 128 characters",
+        "sessionId": "s1",
+        "request": "session.attach",
+        "id": 3,
+    }
+
+
+def test_resume_token_too_long_is_invalid_field() -> None:
+    """A resume token of 129 characters is refused like an over-long incarnation."""
+    with pytest.raises(ProtocolError) as info:
+        protocol.parse(_attach(resume="x" * 129), LIMIT, 2)
+    assert info.value.code is ErrorCode.INVALID_FIELD
+    assert "'resume'" in info.value.message
+
+
+def test_resume_token_is_ignored_on_v1() -> None:
+    """v1 knows no resume field: even a malformed one is ignored, as since and incarnation are."""
+    assert protocol.parse(_attach(resume=42), LIMIT, 1).args["resume"] is None
 
 
 def test_binary_frame_refused() -> None:

@@ -137,7 +137,8 @@ function validAttached(v: JSONObject): boolean {
     isOptional(v.incarnation, isString) &&
     isOptional(v.offset, isOffset) &&
     isOptional(v.truncated, isBoolean) &&
-    isOptional(v.preamble, isString)
+    isOptional(v.preamble, isString) &&
+    isOptional(v.resume, isString)
   );
 }
 

@@ -24,6 +24,12 @@ export interface IAttachMessage {
   since?: number;
   /** v2: the incarnation this client saw (a different one means a new shell). */
   incarnation?: string;
+  /**
+   * v2, only with `since`: the `resume` token of this session's last
+   * `session.attached`, so the server releases exactly the reservation it
+   * kept for that subscription.
+   */
+  resume?: string;
   id?: RequestId;
 }
 
@@ -136,6 +142,8 @@ export interface IAttachedMessage {
   offset?: number;
   truncated?: boolean;
   preamble?: string;
+  /** An opaque token naming this subscription, sent back to resume it. */
+  resume?: string;
   id?: RequestId;
 }
 

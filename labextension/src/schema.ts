@@ -31,6 +31,7 @@ export type KindName =
   | 'channel'
   | 'count'
   | 'incarnation'
+  | 'resume'
   | 'profile';
 
 /** schema.json `kinds` (its comments aside). */
@@ -48,6 +49,8 @@ export const KINDS: { readonly [name in KindName]: IKind } = {
   channel: { type: 'integer', minimum: 1, maximum: 4294967295 },
   count: { type: 'integer', minimum: 1, maximum: 1073741824 },
   incarnation: { type: 'string', maxLength: 128, unicode: true },
+  // A token the server issued in `session.attached` (at most 64 characters), sent back unchanged.
+  resume: { type: 'string', maxLength: 128, unicode: true },
   // The name of one of the server's TermMuxApp.profiles.
   profile: { type: 'string', maxLength: 128, unicode: true }
 };
@@ -76,7 +79,8 @@ export const CLIENT_MESSAGES: {
       sessionId: { kind: 'sessionId', required: true },
       replay: { kind: 'boolean', default: true },
       since: { kind: 'offset', since: 2 },
-      incarnation: { kind: 'incarnation', since: 2 }
+      incarnation: { kind: 'incarnation', since: 2 },
+      resume: { kind: 'resume', since: 2 }
     }
   },
   'session.detach': {
