@@ -5,10 +5,14 @@
  * is unit-tested on its own.
  */
 import { IAttachedMessage, IAttachMessage, ProtocolVersion } from './protocol';
+import { kindError, KINDS } from './schema';
 import { SessionRecord } from './sessions';
 import { IAttachInfo } from './tokens';
 
-/** The attach request for `record`: on v2 it resumes when the tabs hold the output. */
+/**
+ * The attach request for `record`: on v2 it resumes (`since`, and the
+ * record's own `resume` token) when the tabs hold the output.
+ */
 export function attachRequest(
   record: SessionRecord,
   version: ProtocolVersion
@@ -23,6 +27,11 @@ export function attachRequest(
     // a new tab or a reloaded page has an empty screen and needs the replay.
     if (record.hasScreen && record.offset !== null) {
       msg.since = record.offset;
+      // The token names the subscription the server held for this record
+      // when the socket dropped: the server releases exactly that reservation.
+      if (record.resume !== null) {
+        msg.resume = record.resume;
+      }
     }
     if (record.incarnation !== null) {
       msg.incarnation = record.incarnation;
@@ -34,7 +43,8 @@ export function attachRequest(
 /**
  * Apply a v2 `session.attached` to `record`: reset the tabs when they must
  * draw from scratch, note a new shell under the same name or output lost
- * while away, and move the record to the answer's offset and incarnation.
+ * while away, and move the record to the answer's offset, incarnation and
+ * resume token.
  */
 export function applyAttached(
   record: SessionRecord,
@@ -62,6 +72,15 @@ export function applyAttached(
   if (msg.incarnation !== undefined) {
     record.incarnation = msg.incarnation;
   }
+  // Every attach issues a new token: keep this session's, if the server
+  // would take it back, and never another session's.
+  const token = msg.resume;
+  record.resume =
+    token !== undefined &&
+    msg.sessionId === record.sessionId &&
+    kindError(token, KINDS.resume) === null
+      ? token
+      : null;
   record.hasScreen = true;
   return info;
 }

@@ -29,6 +29,12 @@ export class SessionRecord {
   offset: number | null = null;
   /** v2: the terminal's life the tabs have seen. */
   incarnation: string | null = null;
+  /**
+   * v2: the `resume` token of this session's last `session.attached`, sent
+   * back with `since` after a drop. Never persisted: a reloaded page draws
+   * from scratch and has no reservation to claim.
+   */
+  resume: string | null = null;
   /** The tabs hold the output up to `offset`, so a re-attach may resume with `since`. */
   hasScreen = false;
 

@@ -219,6 +219,66 @@ describe('SessionMultiplexer on protocol v2', () => {
     ]);
   });
 
+  it('sends back each session its own resume token after a drop, and only then', () => {
+    const c = connect();
+    const a = new Recorder();
+    const b = new Recorder();
+    a.autoComplete = b.autoComplete = true;
+    c.attach('1', a);
+    c.attach('2', b);
+    lastSocket().openV2();
+    const first = lastSocket().ofType('session.attach');
+    expect(first.map(m => m.resume)).toEqual([undefined, undefined]);
+    for (const [i, m] of first.entries()) {
+      lastSocket().receive({
+        type: 'session.attached',
+        sessionId: m.sessionId,
+        id: m.id,
+        channel: i + 1,
+        incarnation: 'inc-A',
+        offset: 0,
+        truncated: false,
+        resume: `tok-${m.sessionId}`
+      });
+    }
+    lastSocket().frame(1, 0, 'one');
+    lastSocket().frame(2, 0, 'two!');
+    lastSocket().drop();
+    timers.runAll(BACKOFF_ONLY);
+    lastSocket().openV2();
+    const again = lastSocket().ofType('session.attach');
+    expect(again.map(m => [m.sessionId, m.since, m.resume])).toEqual([
+      ['1', 3, 'tok-1'],
+      ['2', 4, 'tok-2']
+    ]);
+    for (const m of again) {
+      expect(() => validateClientMessage(m, 2)).not.toThrow();
+    }
+  });
+
+  it('sends no token after a reload, nor when a tab attaches the name anew', () => {
+    const c = connect();
+    const a = new Recorder();
+    // A reloaded page: the resume point from workspace state, no token.
+    const ch = c.attach('1', a, { offset: 300, incarnation: 'inc-A' });
+    lastSocket().openV2();
+    expect(lastSocket().ofType('session.attach')[0].resume).toBeUndefined();
+    lastSocket().answer('session.attach', {
+      type: 'session.attached',
+      sessionId: '1',
+      channel: 1,
+      incarnation: 'inc-A',
+      offset: 300,
+      truncated: false,
+      resume: 'tok-old'
+    });
+    ch.dispose(); // the last tab left: detached, the record forgotten
+    c.attach('1', new Recorder());
+    const attach = lastSocket().ofType('session.attach')[1];
+    expect(attach.since).toBeUndefined();
+    expect(attach.resume).toBeUndefined();
+  });
+
   it('resets and writes the preamble when the answer says truncated', () => {
     const c = connect();
     const a = new Recorder();
