@@ -1,12 +1,14 @@
 """One adopted terminal: termmux reads, writes, sizes, watches and closes its PTY.
 
-Part of the adapter around terminado and ptyprocess (with ``terminals.py``); contract tests in
-``tests/test_terminals_contract.py`` pin what it assumes of them. Adopting a terminal takes
-over its reading (as bytes, cut at UTF-8 boundaries, instead of terminado's decoded text), keeps
-its byte-bounded ``History`` in ``read_buffer`` (JupyterLab's classic terminal socket replays
-from it), funnels every input, its own and that of classic sockets, through one ordered,
-non-blocking writer, notices its exit with the exit code or signal, and closes it off the event
-loop (ptyprocess sleeps 0.1 s in ``close``).
+Part of the adapter around terminado and ptyprocess (with ``terminals.py``, ``ptyinput.py``
+and ``ptyexit.py``); contract tests in ``tests/test_terminals_contract.py`` pin what it assumes
+of them. Adopting a terminal takes over its reading (as bytes, cut at UTF-8 boundaries, instead
+of terminado's decoded text), keeps its byte-bounded ``History`` in ``read_buffer`` (JupyterLab's
+classic terminal socket replays from it), funnels every input, its own and that of classic
+sockets, through one ordered, non-blocking writer (``ptyinput.PtyInput``), notices its exit with
+the exit code or signal (``ptyexit.ExitWatch``), and closes it off the event loop (ptyprocess
+sleeps 0.1 s in ``close``). termmux's subscribers join terminado's client list next to classic
+sockets, only through ``add_subscriber`` and ``remove_subscriber``.
 """
 
 from __future__ import annotations
@@ -16,27 +18,18 @@ import codecs
 import fcntl
 import logging
 import os
-import signal
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any
+from typing import Any, Protocol
 
 from terminado.management import PtyWithClients
 from tornado.websocket import WebSocketClosedError
 
+from . import ptyexit
 from .history import History
-from .ptyio import (
-    ACTIVITY_INTERVAL,
-    EXIT_CHECK_INTERVAL,
-    HANG_UP_AFTER,
-    INPUT_QUEUE_LIMIT,
-    READ_SIZE,
-    ReadRounds,
-    read_cap,
-    signal_name,
-    split_utf8,
-)
+from .ptyinput import PtyInput
+from .ptyio import ACTIVITY_INTERVAL, READ_SIZE, ReadRounds, read_cap, split_utf8
 
 
 class TerminalError(Exception):
@@ -45,6 +38,13 @@ class TerminalError(Exception):
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind  # "unknown", "exists", "limit", "cwd", "create", "overflow"
+
+
+class Viewer(Protocol):
+    """A termmux subscriber as terminado's client list sees it (``session.Subscriber``)."""
+
+    #: (rows, cols) of its view, None while unknown: ``resize_to_smallest`` reads it
+    size: tuple[int | None, int | None]
 
 
 class Pty:
@@ -76,24 +76,22 @@ class Pty:
         self.on_output: Callable[[bytes], None] = lambda data: None
         self.on_exit: Callable[[int | None, str | None], None] = lambda code, sig: None
         self.reading_changed: Callable[[bool], None] = lambda reading: None
-        self.exit_code: int | None = None
-        self.exit_signal: str | None = None
         self.exited = asyncio.get_running_loop().create_future()
         self.reading = False
         self._loop = asyncio.get_running_loop()
         self._carry = b""
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
-        self._input = bytearray()
-        self._writing = False
-        self._room = asyncio.Event()
-        self._room.set()
+        self._input = PtyInput(self.fd, self.exited, self.touch, name, log)
         self._last_activity = 0.0
-        self._exit_check: asyncio.TimerHandle | None = None
         self._ended = False
-        self._shell_watch: int | None = None  # a pidfd of the shell: readable once it exits
-        self._hang_up: asyncio.TimerHandle | None = None
+        self._exits = ptyexit.ExitWatch(self, term.ptyproc, log)
         self._adopt()
-        self._watch_shell()
+        self._exits.watch_shell()
+
+    @property
+    def ended(self) -> bool:
+        """Whether its EOF was handled: it is not read, written or watched again."""
+        return self._ended
 
     # --- adoption --------------------------------------------------------------------
 
@@ -106,7 +104,7 @@ class Pty:
         # Safe now that every read and write of this PTY is ours, on the event loop.
         fcntl.fcntl(self.fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
         self.term.read_buffer = self.history  # type: ignore[assignment]  # classic replays
-        self.term.ptyproc.write = self._write_from_thread  # classic sockets' input
+        self.term.ptyproc.write = self._input.write_from_thread  # classic sockets' input
         self.resume()
 
     # --- reading ---------------------------------------------------------------------
@@ -117,13 +115,11 @@ class Pty:
             self._loop.remove_reader(self.fd)
             self.reading = False
             self.reading_changed(False)
-            self._exit_check = self._loop.call_later(EXIT_CHECK_INTERVAL, self._check_exit)
+            self._exits.paused()  # a paused PTY never reports its EOF
 
     def resume(self) -> None:
         """Read again."""
-        if self._exit_check is not None:
-            self._exit_check.cancel()
-            self._exit_check = None
+        self._exits.resumed()
         if not self.reading and not self._ended and self.fd >= 0:
             self._loop.add_reader(self.fd, self._rounds.ready, self)
             self.reading = True
@@ -155,22 +151,6 @@ class Pty:
             self.on_read(chunk, not chunk)
             left -= len(chunk)
 
-    def _check_exit(self) -> None:
-        """A paused PTY never reports its EOF: if its program ended (killed, or deleted through
-        the REST API), read it to the end. What is left is at most the kernel's PTY buffer."""
-        self._exit_check = None
-        if self.reading or self._ended:
-            return
-        try:
-            alive = self.term.ptyproc.isalive()
-        except Exception:  # noqa: BLE001  # reaped elsewhere: it is not alive
-            alive = False
-        if alive:
-            self._exit_check = self._loop.call_later(EXIT_CHECK_INTERVAL, self._check_exit)
-        else:
-            self.log.info("termmux: paused session %s ended; reading its last output", self.name)
-            self.resume()
-
     def on_read(self, data: bytes, eof: bool) -> None:
         """What a read round took from the PTY (``ptyio.ReadRounds``)."""
         if self._carry:
@@ -189,7 +169,7 @@ class Pty:
         self.history.append(data)
         self._activity()
         self.on_output(data)
-        classic = [c for c in self.term.clients if hasattr(c, "on_pty_read")]
+        classic = self._classic()
         if classic:
             text = self._decoder.decode(data)
             for client in classic:
@@ -218,59 +198,38 @@ class Pty:
 
         ``whole``: take it even past the limit (a classic socket's paste, waited for room).
         """
-        if not whole and len(self._input) + len(data) > INPUT_QUEUE_LIMIT:
+        if not self._input.write(data, whole=whole):
             raise TerminalError(
                 "overflow",
-                f"session {self.name!r} is not reading its input ({len(self._input)} bytes "
+                f"session {self.name!r} is not reading its input ({self._input.queued} bytes "
                 "queued); this input was not written",
             )
-        self._input += data
-        self.touch()
-        self._flush_input()
 
-    def _flush_input(self) -> None:
-        if self.exited.done() or self.fd < 0:
-            self._input.clear()
-            return
-        try:
-            written = os.write(self.fd, self._input) if self._input else 0
-        except BlockingIOError:
-            written = 0
-        except OSError as e:  # the PTY closed under us
-            self.log.warning("termmux: input to session %s failed: %s", self.name, e)
-            self._input.clear()
-            written = 0
-        del self._input[:written]
-        if self._input and not self._writing:
-            self._loop.add_writer(self.fd, self._flush_input)
-            self._writing = True
-        elif not self._input and self._writing:
-            self._loop.remove_writer(self.fd)
-            self._writing = False
-        if len(self._input) < INPUT_QUEUE_LIMIT // 2:
-            self._room.set()
+    # --- clients and size ------------------------------------------------------------
 
-    def _write_from_thread(self, text: str) -> int:
-        """terminado's classic socket writes here from its executor thread: queue it on the
-        loop and wait for room, so a flood of classic input blocks that thread, not the loop."""
-        data = text.encode("utf-8", "replace")
-        asyncio.run_coroutine_threadsafe(self._write_when_room(data), self._loop).result()
-        return len(data)
+    def add_subscriber(self, sub: Viewer) -> None:
+        """Put a termmux subscriber on terminado's client list, so that the PTY's size and the
+        terminal's client count (REST, JupyterLab) include it; idempotent."""
+        if not any(c is sub for c in self.term.clients):
+            self.term.clients.append(sub)
+            self.resize_to_smallest()
 
-    async def _write_when_room(self, data: bytes) -> None:
-        # Wait while others' input fills the queue; a paste larger than the whole queue goes
-        # in once the queue is empty (it is bounded by the classic socket's message size).
-        while (
-            self._input
-            and len(self._input) + len(data) > INPUT_QUEUE_LIMIT
-            and not self.exited.done()
-        ):
-            self._room.clear()
-            await self._room.wait()
-        if not self.exited.done():
-            self.write(data, whole=True)
+    def remove_subscriber(self, sub: Viewer) -> None:
+        """Take a subscriber off terminado's client list and size the PTY to the clients left;
+        idempotent."""
+        for i, client in enumerate(self.term.clients):
+            if client is sub:
+                del self.term.clients[i]
+                self.resize_to_smallest()
+                return
 
-    # --- size ------------------------------------------------------------------------
+    def classic_clients(self) -> int:
+        """How many clients are classic terminal sockets (JupyterLab's own), not subscribers."""
+        return len(self._classic())
+
+    def _classic(self) -> list[Any]:
+        # terminado feeds every client on_pty_read; termmux's subscribers have no such method.
+        return [c for c in self.term.clients if hasattr(c, "on_pty_read")]
 
     def resize_to_smallest(self) -> None:
         """The PTY takes the smallest size of its clients, as terminado does."""
@@ -297,45 +256,7 @@ class Pty:
     def stop(self) -> None:
         """Stop watching the PTY for good (the server is stopping); it is not read again."""
         self.pause()
-        if self._exit_check is not None:
-            self._exit_check.cancel()
-            self._exit_check = None
-        self._unwatch_shell()
-        if self._hang_up is not None:
-            self._hang_up.cancel()
-            self._hang_up = None
-
-    # --- the shell -------------------------------------------------------------------
-
-    def _watch_shell(self) -> None:
-        """Hang up ``HANG_UP_AFTER`` after the shell exits, as a terminal window closes with its
-        shell: a job it left running, or a program that ignores SIGHUP (every program, under a
-        server started with ``nohup``) after JupyterLab's "Shut Down" killed the shell, holds
-        the PTY open, so its EOF may never come."""
-        ptyproc = self.term.ptyproc
-        if ptyproc.terminated:  # reaped before adoption (only this loop's thread reaps)
-            self._shell_exited()
-            return
-        try:
-            fd = os.pidfd_open(ptyproc.pid)
-        except ProcessLookupError:  # reaped by someone else: gone all the same
-            self._shell_exited()
-            return
-        except (AttributeError, OSError):  # not Linux 5.3+ (or not allowed): the EOF decides
-            return
-        self._shell_watch = fd
-        self._loop.add_reader(fd, self._shell_exited)
-
-    def _shell_exited(self) -> None:
-        self._unwatch_shell()
-        if not self._ended:
-            self._hang_up = self._loop.call_later(HANG_UP_AFTER, self.hang_up)
-
-    def _unwatch_shell(self) -> None:
-        if self._shell_watch is not None:
-            self._loop.remove_reader(self._shell_watch)
-            os.close(self._shell_watch)
-            self._shell_watch = None
+        self._exits.stop()
 
     def _eof(self) -> None:
         """The program ended: stop watching the fd, close it off the loop, report the exit."""
@@ -344,11 +265,7 @@ class Pty:
             data, self._carry = self._carry, b""
             self._deliver(data)
         self.stop()
-        if self._writing:
-            self._loop.remove_writer(self.fd)
-            self._writing = False
-        self._input.clear()
-        self._room.set()
+        self._input.stop()
         self.manager.ptys_by_fd.pop(self.fd, None)
         if self.manager.terminals.get(self.name) is self.term:
             del self.manager.terminals[self.name]
@@ -357,40 +274,11 @@ class Pty:
         task.add_done_callback(_background.discard)
 
     async def _close(self) -> None:
-        """Close the PTY and reap the program without sleeping on the loop.
-
-        ptyprocess's ``close`` sleeps 0.1 s (and more to terminate); here the wait is async
-        and every ``isalive`` runs on the loop thread, as terminado's ``terminate`` does, so
-        the two never reap the same child from two threads.
-        """
-        ptyproc = self.term.ptyproc
-        # Forget the fd in the loop before the kernel may hand its number to a new socket.
-        self._loop.remove_reader(self.fd)
-        self._loop.remove_writer(self.fd)
-        try:
-            ptyproc.fileobj.close()
-        except OSError:
-            pass
-        ptyproc.closed = True
-        ptyproc.fd = -1
+        """Close the PTY and reap the program without sleeping on the loop; report the exit."""
         self.fd = -1
-        for attempt in range(60):
-            try:
-                if not ptyproc.isalive():
-                    break
-            except Exception:  # noqa: BLE001  # reaped elsewhere: the status is what it is
-                break
-            if attempt == 40:
-                ptyproc.kill(signal.SIGKILL)
-            await asyncio.sleep(0.05)
-        self.exit_code = ptyproc.exitstatus
-        self.exit_signal = signal_name(ptyproc.signalstatus)
-        self.log.info(
-            "termmux: session %s ended (code %s, signal %s)",
-            self.name,
-            self.exit_code,
-            self.exit_signal,
-        )
+        self._input.close()
+        code, sig = await ptyexit.close(self.term.ptyproc)
+        self.log.info("termmux: session %s ended (code %s, signal %s)", self.name, code, sig)
         try:
             for client in list(self.term.clients):
                 if hasattr(client, "on_pty_died"):  # classic terminal sockets
@@ -399,11 +287,11 @@ class Pty:
                     except WebSocketClosedError:
                         pass  # a classic socket already closing
         finally:
-            # Whatever a classic socket did, the end is reported and waiters are released.
+            # Whatever a classic socket did, the end is reported and input waiters are released
+            # (``PtyInput`` lets them go once ``exited`` is done).
             if not self.exited.done():
                 self.exited.set_result(None)
-            self._room.set()
-            self.on_exit(self.exit_code, self.exit_signal)
+            self.on_exit(code, sig)
 
 
 #: Tasks that must finish even if whoever started them goes away (a closing socket).

@@ -1,5 +1,5 @@
 """Reading a PTY's file descriptor, and naming how its program ended: small helpers of
-``pty.py`` kept apart so each is tested on its own."""
+``pty.py`` kept apart so each is tested on its own, and the adapter's constants."""
 
 from __future__ import annotations
 

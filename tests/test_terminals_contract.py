@@ -1,14 +1,17 @@
 """Contract tests: each assumption ``terminals.py`` makes about terminado, jupyter_server_terminals
-and ptyprocess, pinned by name, so that an upgrade which breaks one fails here and not far away."""
+and ptyprocess, pinned by name, so that an upgrade which breaks one fails here and not far away;
+and the adapter's client-list interface (``Pty.add_subscriber`` and co.) on real terminals."""
 
 from __future__ import annotations
 
 import inspect
+import json
 from typing import Any
 
 import ptyprocess
 import terminado
 import terminado.websocket as tws
+from conftest import poll_until
 from jupyter_server_terminals.terminalmanager import TerminalManager
 from terminado import management
 
@@ -91,3 +94,79 @@ def test_versions_in_the_tested_range(record_property: Any) -> None:
     """The adapter was written against terminado 0.18 and ptyprocess 0.7."""
     record_property("terminado", terminado.__version__)
     assert terminado.__version__.split(".")[:2] == ["0", "18"]
+
+
+# --- the adapter's client list, on real terminals of a real server ------------------------------
+
+
+class View:
+    """A subscriber as the adapter sees one: a view size, nothing else (``pty.Viewer``)."""
+
+    def __init__(self, rows: int | None, cols: int | None) -> None:
+        self.size = (rows, cols)
+
+
+async def test_subscribers_size_the_pty_with_classic_sockets(
+    make_terminal: Any, router: Any, jp_ws_fetch: Any
+) -> None:
+    """A subscriber added through the adapter sizes the PTY together with JupyterLab's own
+    terminal socket (the smallest wins) and counts as a client of the terminal; removed, it
+    leaves the PTY at the size of the clients left. Adding or removing it twice changes nothing."""
+    sid = await make_terminal("contract_size")
+    pty = router.terminals.get(sid)
+    winsize = pty.term.ptyproc.getwinsize
+    classic = await jp_ws_fetch("terminals", "websocket", sid)
+    await classic.write_message(json.dumps(["set_size", 40, 120]))
+    await poll_until(lambda: winsize() == (40, 120), 10, "the classic socket's size")
+    small, unsized = View(30, 100), View(None, None)
+    pty.add_subscriber(small)
+    assert winsize() == (30, 100)
+    pty.add_subscriber(small)
+    pty.add_subscriber(unsized)
+    assert router.terminals.client_count(sid) == 3
+    assert winsize() == (30, 100)  # a view of no known size does not count
+    pty.remove_subscriber(small)
+    assert winsize() == (40, 120)
+    pty.remove_subscriber(small)
+    pty.remove_subscriber(unsized)
+    assert router.terminals.client_count(sid) == 1
+    classic.close()
+
+
+async def test_classic_clients_counts_jupyterlab_sockets_not_subscribers(
+    connect: Any, make_terminal: Any, router: Any, jp_ws_fetch: Any
+) -> None:
+    """``classic_clients`` counts JupyterLab's own terminal sockets on a terminal and none of
+    termmux's subscribers, whether a termmux socket's attach or the adapter put them there."""
+    sid = await make_terminal("contract_classic")
+    client = await connect()
+    await client.attach(sid)
+    pty = router.terminals.get(sid)
+    view = View(None, None)
+    pty.add_subscriber(view)
+    assert (pty.classic_clients(), router.terminals.client_count(sid)) == (0, 2)
+    classic = await jp_ws_fetch("terminals", "websocket", sid)
+    await poll_until(lambda: pty.classic_clients() == 1, 10, "the classic socket's open")
+    assert router.terminals.client_count(sid) == 3
+    classic.close()
+    await poll_until(lambda: pty.classic_clients() == 0, 10, "the classic socket's close")
+    pty.remove_subscriber(view)
+    assert router.terminals.client_count(sid) == 1  # the attached termmux socket
+
+
+async def test_a_subscriber_leaves_an_ended_terminal_quietly(
+    make_terminal: Any, router: Any
+) -> None:
+    """Removing a subscriber from a terminal that ended (its PTY closed) takes it off the client
+    list and sizes nothing: terminado would otherwise size the closed PTY for the one left."""
+    sid = await make_terminal("contract_ended")
+    pty = router.terminals.get(sid)
+    first, second = View(30, 100), View(20, 80)
+    pty.add_subscriber(first)
+    pty.add_subscriber(second)
+    await router.terminals.terminate(sid)
+    assert pty.fd == -1
+    pty.remove_subscriber(second)
+    assert [c for c in pty.term.clients if isinstance(c, View)] == [first]
+    pty.remove_subscriber(first)
+    assert pty.term.clients == []
