@@ -15,8 +15,9 @@ from collections.abc import Callable
 from typing import Any
 
 from . import __version__, protocol
-from .output import V2_FRAME_BYTES, OutputPath, Transport
-from .protocol import ErrorCode, ProtocolError, Request
+from .output import OutputPath, Transport
+from .policy import V2_FRAME_BYTES
+from .protocol import CloseCode, ErrorCode, ProtocolError, Request
 from .router import Router
 from .session import Subscriber
 from .terminals import TerminalError
@@ -129,7 +130,12 @@ class MuxConnection(OutputPath):
             )
         args = req.args
         result = self.router.attach(
-            self, sid, replay=args["replay"], since=args["since"], incarnation=args["incarnation"]
+            self,
+            sid,
+            replay=args["replay"],
+            since=args["since"],
+            incarnation=args["incarnation"],
+            resume=args["resume"],
         )
         if self.version < 2:
             self.send(protocol.reply("session.attached", req.id, sessionId=sid))
@@ -140,6 +146,7 @@ class MuxConnection(OutputPath):
             "incarnation": result.sub.session.pty.incarnation,
             "offset": result.offset,
             "truncated": result.truncated,
+            "resume": result.sub.token,
         }
         if result.preamble is not None:
             fields["preamble"] = result.preamble
@@ -209,7 +216,7 @@ class MuxConnection(OutputPath):
         if sub is None:
             return  # a channel released meanwhile: its credit went with it
         self.scheduler.credit(sub, req.args["bytes"])
-        self.router.acked(sub.session, sub)
+        self.router.acked(sub.session)
 
     # --- end -------------------------------------------------------------------------
 
@@ -217,14 +224,17 @@ class MuxConnection(OutputPath):
         """Close the socket from the server side (``on_close`` then calls ``disconnect``)."""
         self.transport.close(code, reason)
 
-    def disconnect(self, said_goodbye: bool = False) -> None:
-        """The socket closed: leave every session (they keep running). A v2 client that did
-        not close normally (1000) may come back: its sessions keep a reservation."""
+    def disconnect(self, close_code: int | None = None) -> None:
+        """The socket closed: leave every session (they keep running). A v2 client whose
+        connection dropped may come back: its sessions keep a reservation. One that closed on
+        purpose (1000) or left the page (1001: an unload or reload, which attaches afresh)
+        will not resume, so it holds nothing."""
         if self._disconnected:
             return
         self._disconnected = True
         self._stop()
-        self.router.disconnect(self, may_resume=not said_goodbye)
+        goodbye = close_code in (CloseCode.NORMAL, CloseCode.GOING_AWAY)
+        self.router.disconnect(self, may_resume=not goodbye)
 
 
 def _sid(req: Request) -> str:

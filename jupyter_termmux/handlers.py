@@ -104,8 +104,7 @@ class MuxSocketHandler(WebSocketMixin, WebSocketHandler, JupyterHandler):
     def on_close(self) -> None:
         """Leave every session; the terminals keep running."""
         if self.connection is not None:
-            # 1000 from the client: it is done (a tab closed), not dropped or reloading (1001).
-            self.connection.disconnect(said_goodbye=self.close_code == CloseCode.NORMAL)
+            self.connection.disconnect(self.close_code)
             self.connection = None
 
     def write_frame(self, frame: str | bytes, binary: bool = False) -> Future[None]:

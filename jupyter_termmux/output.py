@@ -16,24 +16,12 @@ from typing import Any, Protocol
 
 from tornado.websocket import WebSocketClosedError
 
-from . import frames, protocol, screen
+from . import frames, policy, protocol, screen
+from .policy import SOCKET_BUFFER_CAP, V1_FRAME_BYTES, V2_FRAME_BYTES
 from .protocol import CloseCode
 from .router import Router
 from .scheduler import Scheduler
 from .session import Subscriber
-
-#: Most payload bytes in one v1 frame: the panel hands a v1 (JSON text) frame to xterm.js
-#: whole, so a large one is a long task on a slow page.
-V1_FRAME_BYTES = 32 * 1024
-
-#: Most payload bytes in one v2 frame. The panel cuts binary frames into 4 KiB writes, so the
-#: size costs a page nothing; each frame costs the server a write and an ack (a fast client acks
-#: every frame), and the server's CPU per MB sets its throughput while programs flood (it gets
-#: its fair share of the cores, no more). Interleaved runs of 4 sessions x 10 MB
-#: (docs/benchmarks.md, items 8 and 11): 32 -> 64 KiB, 9.25 -> 7.75 ms/MB of server CPU on
-#: ASCII; 64 -> 128 KiB, 7.4 -> 6.9 (main client) and 8.1 -> 6.6 ms/MB (second client). 128 KiB
-#: needs the scheduler's lag-first order: in plain turns, shared sessions' subscribers drifted.
-V2_FRAME_BYTES = 128 * 1024
 
 
 class Transport(Protocol):
@@ -59,18 +47,21 @@ class OutputPath:
         self.closed = False
         limits = router.limits
         loop = asyncio.get_running_loop()
+        v2 = version >= 2
         self.scheduler = Scheduler(
             clock=loop.time,
             call_later=loop.call_later,
             send=self._send_output,  # type: ignore[arg-type]
-            coalesce_delay=limits.coalesce_delay,
-            socket_window=limits.socket_window if version >= 2 else limits.high_watermark,
+            socket_window=limits.socket_window,
             # v1 keeps its socket-buffer backpressure as it was
-            typing_window=limits.typing_window if version >= 2 else None,
-            typing_hold=limits.typing_hold if version >= 2 else 0.0,
-            quantum=V2_FRAME_BYTES if version >= 2 else V1_FRAME_BYTES,
+            typing_window=policy.TYPING_WINDOW if v2 else None,
+            typing_hold=policy.TYPING_HOLD if v2 else 0.0,
+            quantum=V2_FRAME_BYTES if v2 else V1_FRAME_BYTES,
         )
-        self._window = limits.window if version >= 2 else 2**62
+        #: v1 has no acknowledgements: its credit is the OS taking the bytes.
+        self._window = limits.window if v2 else 2**62
+        #: Bytes of replies (every frame but output) handed to tornado, not yet written.
+        self.replies = 0
         self._channels: dict[int, Subscriber] = {}
         self._prefixes: dict[Subscriber, str] = {}
 
@@ -143,14 +134,13 @@ class OutputPath:
         sub.sent = offset + len(data)
         if self.version >= 2:
             kind = frames.FrameType.REPLAY if replay else frames.FrameType.OUTPUT
-            self._write(frames.encode(kind, sub.channel, offset, data), binary=True)
+            self._write(frames.encode(kind, sub.channel, offset, data), True, (sub, len(data)))
         else:
             prefix = self._prefixes.get(sub)
             if prefix is None:
                 prefix = self._prefixes[sub] = protocol.output_prefix(sub.session.name)
             text = data.decode("utf-8", "replace")
-            self._write(protocol.encode_output(prefix, text, replay), credit=(sub, len(data)))
-        self.router.peak_inflight = max(self.router.peak_inflight, self.scheduler.inflight)
+            self._write(protocol.encode_output(prefix, text, replay), False, (sub, len(data)))
         return len(data)
 
     def _truncated(self, sub: Subscriber) -> None:
@@ -171,9 +161,10 @@ class OutputPath:
             )
 
     def _write(
-        self, frame: str | bytes, binary: bool = False, credit: tuple[Subscriber, int] | None = None
+        self, frame: str | bytes, binary: bool = False, output: tuple[Subscriber, int] | None = None
     ) -> None:
-        """Hand a frame to tornado; on v1, credit its bytes once the OS has them."""
+        """Hand a frame to tornado, counting it as unwritten until the OS has it (``output``:
+        the subscriber and payload bytes of an output frame, which the scheduler accounts)."""
         if self.closed:
             return
         try:
@@ -187,27 +178,37 @@ class OutputPath:
             self._stop()
             self.transport.close(CloseCode.INTERNAL_ERROR, "internal server error")
             return
-        if credit is not None:
-            done = functools.partial(self._written, *credit)
-            asyncio.ensure_future(written).add_done_callback(done)
+        size = len(frame)
+        if output is not None:
+            self.scheduler.unwritten += output[1]
+            self.router.peak_unwritten = max(self.router.peak_unwritten, self.scheduler.unwritten)
         else:
-            asyncio.ensure_future(written).add_done_callback(_quiet)
+            self.replies += size
+            if self.replies > SOCKET_BUFFER_CAP:
+                # Replies pile up unread: the client sends requests but does not read.
+                self.log.warning("termmux: socket %s does not read; closing it", self.label)
+                self._stop()
+                self.transport.close(CloseCode.POLICY_VIOLATION, "client does not read")
+                return
+        done = functools.partial(self._written, size, output)
+        asyncio.ensure_future(written).add_done_callback(done)
 
-    def _written(self, sub: Subscriber, n: int, future: asyncio.Future[None]) -> None:
-        _quiet(future)
+    def _written(
+        self, size: int, output: tuple[Subscriber, int] | None, future: asyncio.Future[None]
+    ) -> None:
+        if not future.cancelled():
+            future.exception()  # retrieved: a closed socket is handled by ``on_close``
         if self.closed:
             return
-        self.scheduler.credit(sub, n)
-        if sub.session.subscribers.get(sub.client) is sub:
-            self.router.update(sub.session)
+        if output is None:
+            self.replies -= size
+            return
+        sub, n = output
+        self.scheduler.written(sub, n, credit=self.version < 2)
+        if self.version < 2 and sub.session.subscribers.get(sub.client) is sub:
+            self.router.acked(sub.session)
 
     def _stop(self) -> None:
         """Write nothing more (the socket failed or closed); one log line, not one per frame."""
         self.closed = True
         self.scheduler.cancel()
-
-
-def _quiet(future: asyncio.Future[None]) -> None:
-    """Retrieve a write's outcome: a closed socket is handled by ``on_close``."""
-    if not future.cancelled():
-        future.exception()

@@ -66,6 +66,8 @@ class CloseCode(enum.IntEnum):
     GOING_AWAY = 1001
     #: A text frame that is not valid UTF-8 (RFC 6455 section 8.1).
     INVALID_PAYLOAD = 1007
+    #: The client broke a rule of the server's: it sends requests but does not read replies.
+    POLICY_VIOLATION = 1008
     #: A frame exceeded the hard size limit; tornado refuses it before reading it.
     MESSAGE_TOO_BIG = 1009
     #: An unexpected server error; never a silent 1006.

@@ -8,8 +8,9 @@ import os
 import signal
 from typing import Protocol
 
-#: Bytes read from a PTY at once (terminado reads 65536 as well).
-READ_SIZE = 65536
+from .policy import READ_SIZE, TRIM_SLACK, history_room
+
+__all__ = ["READ_SIZE", "history_room"]
 
 #: Input bytes a terminal may have queued while its program does not read them.
 INPUT_QUEUE_LIMIT = 1024 * 1024
@@ -23,16 +24,6 @@ ACTIVITY_INTERVAL = 1.0
 #: Seconds a terminal whose shell is gone may take to reach its EOF before the server hangs up
 #: its end (more than EXIT_CHECK_INTERVAL: a paused PTY is read to its end first).
 HANG_UP_AFTER = 2.0
-
-
-#: Slack between a held position and history's start: trimming opens the kept part at the next
-#: line start up to 4 KiB on (history.py), and a read may carry 3 bytes of a cut character.
-TRIM_SLACK = 4096 + 4
-
-
-def history_room(limit: int) -> int:
-    """How far history's end may run ahead of a held position: the limit less one read."""
-    return max(limit - READ_SIZE - TRIM_SLACK, limit // 2)
 
 
 def read_cap(limit: int) -> int:

@@ -1,9 +1,9 @@
-"""Who is attached to what: the one owner of the subscription maps, and routing decisions.
+"""Who is attached to what: the one owner of the subscription maps, and where each stream starts.
 
 The router keeps, per session, its subscribers (one per attached socket, each with its stream
-position) and reservations (sockets that dropped on v2 and may resume), and decides from them
-whether the session's PTY is read (``flow.should_read``) and which slow v1 socket is detached
-(``flow.slow_holders``). It touches terminals only through ``terminals.Pty`` and sockets only
+position), the reservations of v2 sockets that dropped and may resume, and the session's grace.
+Whether a PTY is read, who is detached and when to look again is ``policy.decide``'s; the
+router only executes it. It touches terminals only through ``terminals.Pty`` and sockets only
 through the ``Client`` interface (``connection.MuxConnection``).
 """
 
@@ -13,37 +13,47 @@ import asyncio
 import functools
 import itertools
 import logging
+import weakref
 from collections.abc import Callable
 from typing import Any
 
-from . import flow, screen
-from .flow import Limits
+from . import policy, screen
+from .policy import Limits
 from .profiles import DEFAULT, Profile
-from .ptyio import history_room
+from .pty import Pty
+from .scheduler import CallLater, Handle
 from .session import Attached, Client, Session, Subscriber
 from .terminals import Terminals
-
-#: Seconds between looks at v1 holders past their deadline while no other client is ready.
-SLOW_RECHECK = 0.25
 
 
 class Router:
     """Owns every subscription map: sessions to sockets and sockets to sessions."""
 
-    def __init__(self, terminals: Terminals, limits: Limits, log: logging.Logger) -> None:
+    def __init__(
+        self,
+        terminals: Terminals,
+        limits: Limits,
+        log: logging.Logger,
+        *,
+        clock: Callable[[], float] | None = None,
+        call_later: CallLater | None = None,
+    ) -> None:
         self.terminals = terminals
         self.limits = limits
         self.log = log
-        # A v1 subscriber cannot catch up from history: it holds the PTY before history
-        # could move past it.
-        high = min(limits.high_watermark, history_room(limits.history_limit))
-        self.watermarks = flow.Watermarks(high, min(limits.low_watermark, high // 2))
+        #: The event loop's clock and timers, unless a test gives its own.
+        self._clock = clock
+        self._call_later = call_later
         self.sessions: dict[str, Session] = {}
+        #: Each terminal's grace outlives its session: a client that leaves and comes back
+        #: (or a drop loop) finds it as spent as it left it.
+        self._graces: weakref.WeakKeyDictionary[Pty, policy.Grace] = weakref.WeakKeyDictionary()
         self._attached: dict[Client, dict[str, Subscriber]] = {}
         self._channels: dict[Client, itertools.count[int]] = {}
-        self.peak_inflight = 0
-        #: Called with (event, session name) for "paused", "resumed" and "slow-check": a public
-        #: hook for tests and diagnostics, so nothing needs to wrap private methods.
+        #: The most output bytes any socket had handed to it and not yet written by the OS.
+        self.peak_unwritten = 0
+        #: Called with (event, session name) for "paused", "resumed" and "slow": a public hook
+        #: for tests and diagnostics, so nothing needs to wrap private methods.
         self.listeners: list[Callable[[str, str], None]] = []
         #: Named ways to start a terminal, by name (``profiles.DEFAULT`` first).
         self.profiles: dict[str, Profile] = {DEFAULT: Profile(DEFAULT, None)}
@@ -53,9 +63,13 @@ class Router:
         """Whether the server has terminals to serve."""
         return self.terminals.available
 
-    @property
-    def _loop(self) -> asyncio.AbstractEventLoop:
-        return asyncio.get_running_loop()
+    def _now(self) -> float:
+        return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
+
+    def _later(self, delay: float, callback: Callable[[Session], None], session: Session) -> Handle:
+        if self._call_later is not None:
+            return self._call_later(delay, lambda: callback(session))
+        return asyncio.get_running_loop().call_later(delay, callback, session)
 
     # --- sockets ---------------------------------------------------------------------
 
@@ -72,15 +86,15 @@ class Router:
         )
 
     def disconnect(self, client: Client, may_resume: bool = True) -> None:
-        """Remove a socket from every subscription; a v2 socket that may come back (a drop, a
-        reload: anything but a normal close) leaves each of its sessions a reservation."""
+        """Remove a socket from every subscription; a v2 socket that may come back (a dropped
+        connection, not a close or a page unload) leaves each of its sessions a reservation."""
         subs = self._attached.pop(client, None)
         self._channels.pop(client, None)
         if subs is None:
             return
         for sub in list(subs.values()):
             if may_resume and client.version >= 2 and self.limits.resume_hold > 0:
-                self._reserve(sub.session, client.delivered(sub))
+                self._reserve(sub, client.delivered(sub))
             self._unsubscribe(sub)
         self.log.info(
             "termmux: socket %s closed, detached from %d sessions (%d sockets left)",
@@ -103,18 +117,25 @@ class Router:
         replay: bool,
         since: int | None = None,
         incarnation: str | None = None,
+        resume: str | None = None,
     ) -> Attached:
-        """Subscribe ``client`` to ``name`` and decide where its stream starts."""
+        """Subscribe ``client`` to ``name`` and decide where its stream starts; ``resume``
+        releases the reservation its client left when it dropped."""
         pty = self.terminals.get(name)
         old = self.subscriber(client, name)
         if old is not None:
             self._unsubscribe(old)  # attaching again restarts the stream (a second view)
         session = self.sessions.get(name)
         if session is not None and session.pty is not pty:
-            self._drop_session(session)  # the name now belongs to another terminal
+            # The name now belongs to another terminal: the old one ended for its clients,
+            # even if its exit was not reported yet.
+            self._exited(session, None, None)
             session = None
         if session is None:
-            session = self.sessions[name] = Session(pty)
+            grace = self._graces.pop(pty, None)
+            if grace is None:
+                grace = policy.Grace.full(self.limits.slow_subscriber_timeout, self._now())
+            session = self.sessions[name] = Session(pty, grace)
             pty.on_output = functools.partial(self._output, session)
             pty.on_exit = functools.partial(self._exited, session)
             pty.reading_changed = functools.partial(self._reading_changed, session)
@@ -135,8 +156,9 @@ class Router:
         sub.replay_until = history.end if preamble is not None else start
         session.subscribers[client] = sub
         self._attached[client][name] = sub
-        pty.term.clients.append(sub)
-        self._drop_reservation(session, since)
+        pty.add_subscriber(sub)
+        if resume is not None:
+            session.reservations.pop(resume, None)
         self.log.info(
             "termmux: socket %s attached to session %s at %d of %d (%d subscribers)",
             client.label,
@@ -149,7 +171,7 @@ class Router:
             pty.nudge()  # a full-screen program repaints what the replay cannot
         client.wake(sub)
         self.update(session)
-        return Attached(sub, old is None, start, lost, preamble)
+        return Attached(sub, start, lost, preamble)
 
     def detach(self, client: Client, name: str) -> bool:
         """Unsubscribe ``client`` from ``name`` at once; False if it was not attached."""
@@ -167,26 +189,27 @@ class Router:
         if attached is not None and attached.get(session.name) is sub:
             del attached[session.name]
         client.forget(sub)
-        try:
-            session.pty.term.clients.remove(sub)
-        except ValueError:
-            pass
+        session.pty.remove_subscriber(sub)
         self.log.info(
             "termmux: socket %s detached from session %s (%d subscribers left)",
             client.label,
             session.name,
             len(session.subscribers),
         )
+        self._settle(session)
+
+    def _settle(self, session: Session) -> None:
+        """Forget a session nobody follows any more, or decide for it again."""
         if session.idle:
             self._drop_session(session)
         else:
-            session.pty.resize_to_smallest()
             self.update(session)
 
     def _drop_session(self, session: Session) -> None:
         session.pty.on_output = _ignore_output
         session.pty.on_exit = _ignore_exit
-        session.cancel_timers()
+        session.cancel_timer()
+        self._graces[session.pty] = session.grace
         session.pty.resume()  # nobody holds it now
         session.pty.reading_changed = _ignore_reading
         if self.sessions.get(session.name) is session:
@@ -204,91 +227,74 @@ class Router:
                 )
         self.update(session)
 
-    def acked(self, session: Session, sub: Subscriber) -> None:
-        """``sub``'s client returned credit for ``session``. Credit only lowers a backlog, so
-        it can only let a paused PTY read again, or bring a lagging ``sub`` back: that is noted
-        here, as a quiet session has no read rounds to see it (the lag would otherwise count
-        against the next one)."""
-        if sub.lag_since is not None and sub.caught_up is None:
-            self._track_lag(sub, sub.client.backlog(sub), history_room(session.history.limit))
+    def acked(self, session: Session) -> None:
+        """A client returned credit (v2) or the OS took bytes (v1) for ``session``: that only
+        gives room, which matters only to a PTY that is not being read."""
         if not session.pty.reading:
             self.update(session)
 
     def update(self, session: Session) -> None:
-        """Read the session's PTY or not, and watch for slow v1 holders."""
-        now = self._loop.time()
-        holding = False
-        v2: list[tuple[int, int]] = []
-        room = history_room(session.history.limit)
-        lapses: list[float] = []  # when each hold of a lagging v2 subscriber lapses
-        for sub in session.subscribers.values():
-            backlog = sub.client.backlog(sub)
-            if sub.client.version >= 2:
-                v2.append((backlog, self.limits.window))
-                if sub.lag_since is None and backlog < room:
-                    continue  # keeps up: the common case, on every read round
-                since = self._track_lag(sub, backlog, room)
-                if since is not None and backlog >= room:
-                    lapse = flow.lag_hold_until(
-                        sub.client.last_credit(sub),
-                        since,
-                        self.limits.lag_hold,
-                        self.limits.slow_subscriber_timeout,
-                    )
-                    if lapse > now:
-                        lapses.append(lapse)
-                continue
-            holds = self.watermarks.holds(sub.hold_since is not None, backlog)
-            if holds and sub.hold_since is None:
-                sub.hold_since = now
-            elif not holds:
-                sub.hold_since = None
-            holding = holding or holds
-        read = flow.should_read(
-            v1_holding=holding,
-            v2_backlogs=v2,
-            reserved_lag=session.reserved_lag(),
-            history_room=room,
-            lag_held=bool(lapses),
+        """Decide for ``session`` now (``policy.decide``) and carry the decision out."""
+        now = self._now()
+        subs = list(session.subscribers.values())
+        parties = [
+            policy.Party(s.client.version, s.client.backlog(s), s.client.last_credit(s), s.holding)
+            for s in subs
+        ]
+        history = session.history
+        decision = policy.decide(
+            parties,
+            session.reservations,
+            classic=session.pty.classic_clients(),
+            start=history.start,
+            end=history.end,
+            limits=self.limits,
+            grace=session.grace,
+            now=now,
         )
-        if read:
+        session.grace = decision.grace
+        for sub, holding in zip(subs, decision.holding):
+            sub.holding = holding
+        for key in decision.drop:
+            del session.reservations[key]
+        if decision.read:
             session.pty.resume()
         else:
             session.pty.pause()
-        self._watch_slow(session)
-        if lapses or session.lag_timer is not None:  # update() runs on every read round
-            self._watch_lag(session, min(lapses, default=None))
+        self._look_again(session, decision.look_again, now)
+        for i in decision.detach:
+            self._detach_slow(subs[i])
+        if decision.drop and session.idle:
+            self._drop_session(session)
 
-    def _track_lag(self, sub: Subscriber, backlog: int, room: int) -> float | None:
-        """Move ``sub``'s lag on (``flow.lag_since``); when its current lag began."""
-        sub.lag_since, sub.caught_up = flow.lag_since(
-            sub.lag_since, sub.caught_up, backlog, room, self.limits.window, self._loop.time()
+    def _look_again(self, session: Session, at: float | None, now: float) -> None:
+        """Arm the session's one timer; an earlier one stays (deciding early is harmless, and
+        ``update`` runs on every read round)."""
+        if at is None or (session.timer is not None and session.timer_at <= at):
+            return
+        session.cancel_timer()
+        session.timer_at = at
+        session.timer = self._later(max(0.0, at - now), self._timer_fired, session)
+
+    def _timer_fired(self, session: Session) -> None:
+        session.timer = None
+        if self.sessions.get(session.name) is session:
+            self.update(session)
+
+    def _detach_slow(self, sub: Subscriber) -> None:
+        """A v1 socket whose hold outlasted its session's grace leaves the session."""
+        session = sub.session
+        if session.subscribers.get(sub.client) is not sub:
+            return
+        self.log.warning(
+            "termmux: detaching slow socket %s from session %s after its grace",
+            sub.client.label,
+            session.name,
         )
-        return sub.lag_since
-
-    def _watch_lag(self, session: Session, lapse: float | None) -> None:
-        """Look again when a lagging subscriber's hold lapses: credit from it re-decides
-        sooner, and one that sent none since is truncated from then on."""
-        if session.lag_timer is not None:
-            session.lag_timer.cancel()
-            session.lag_timer = None
-        if lapse is not None:
-            session.lag_timer = self._loop.call_later(
-                lapse - self._loop.time(), self.update, session
-            )
-
-    def _watch_slow(self, session: Session) -> None:
-        """Arm one timer at the earliest v1 holder's deadline."""
-        holders = {s: s.hold_since for s in session.subscribers.values() if s.hold_since}
-        deadline = flow.next_deadline(holders, self.limits.slow_subscriber_timeout)
-        if session.slow_timer is not None:
-            session.slow_timer.cancel()
-            session.slow_timer = None
-        if deadline is not None:
-            # A deadline already passed (nobody else was ready then): look again a little
-            # later, not on every loop pass.
-            delay = max(SLOW_RECHECK, deadline - self._loop.time())
-            session.slow_timer = self._loop.call_later(delay, self._detach_slow, session)
+        self._emit("slow", session)
+        # Sent first: it follows the output already handed to the socket.
+        sub.client.send({"type": "session.detached", "sessionId": session.name, "reason": "slow"})
+        self._unsubscribe(sub)
 
     def _emit(self, event: str, session: Session) -> None:
         for listener in list(self.listeners):
@@ -297,64 +303,13 @@ class Router:
     def _reading_changed(self, session: Session, reading: bool) -> None:
         self._emit("resumed" if reading else "paused", session)
 
-    def _detach_slow(self, session: Session) -> None:
-        """Policy (v1): a socket that stalls a shared session too long is detached from it."""
-        session.slow_timer = None
-        self._emit("slow-check", session)
-        subs = session.subscribers.values()
-        holders = {s: s.hold_since for s in subs if s.hold_since is not None}
-        others_ready = len(session.pty.term.clients) > len(subs) or any(
-            s.hold_since is None and s.client.backlog(s) <= self.watermarks.low for s in subs
-        )
-        now = self._loop.time()
-        timeout = self.limits.slow_subscriber_timeout
-        for sub in flow.slow_holders(now, holders, timeout, others_ready):
-            self.log.warning(
-                "termmux: detaching slow socket %s from session %s after %.1fs",
-                sub.client.label,
-                session.name,
-                timeout,
-            )
-            # Sent first: it follows the output already handed to the socket.
-            sub.client.send(
-                {"type": "session.detached", "sessionId": session.name, "reason": "slow"}
-            )
-            self._unsubscribe(sub)
-        if not session.idle:
-            self.update(session)
-
-    # --- reservations ----------------------------------------------------------------
-
-    def _reserve(self, session: Session, offset: int) -> None:
+    def _reserve(self, sub: Subscriber, offset: int) -> None:
         """Hold history for a v2 client that dropped, for ``resume_hold`` seconds."""
-        session.reserve(offset, self._loop.time() + self.limits.resume_hold)
-        self._arm_reservations(session)
-
-    def _arm_reservations(self, session: Session) -> None:
-        if session.reservation_timer is not None:
-            session.reservation_timer.cancel()
-            session.reservation_timer = None
-        first = session.next_lapse()
-        if first is not None:
-            delay = max(0.0, first - self._loop.time())
-            session.reservation_timer = self._loop.call_later(delay, self._lapse, session)
-
-    def _lapse(self, session: Session) -> None:
-        session.reservation_timer = None
-        session.lapse(self._loop.time())
-        self._settle(session)
-
-    def _drop_reservation(self, session: Session, since: int | None) -> None:
-        """A client came back: the oldest reservation it can have left is released."""
-        if session.release(since):
-            self._arm_reservations(session)
-
-    def _settle(self, session: Session) -> None:
-        if session.idle:
-            self._drop_session(session)
-        else:
-            self._arm_reservations(session)
-            self.update(session)
+        session = sub.session
+        if offset < session.history.start:
+            return  # history already moved past it: it resumes on the truncated path anyway
+        lapse_at = self._now() + self.limits.resume_hold
+        session.reservations = policy.reserve(session.reservations, sub.token, offset, lapse_at)
 
     # --- ends ------------------------------------------------------------------------
 
@@ -367,16 +322,16 @@ class Router:
         }
         if signal is not None:
             msg["signal"] = signal
+        session.reservations.clear()
         for sub in list(session.subscribers.values()):
             sub.client.finish(sub, dict(msg))  # after all of its output
             self._unsubscribe(sub)
-        session.reservations.clear()
         self._drop_session(session)
 
     def shutdown(self) -> None:
         """Stop every timer (the sockets are being closed)."""
         for session in list(self.sessions.values()):
-            session.cancel_timers()
+            session.cancel_timer()
         self.terminals.shutdown()
 
     # --- introspection ---------------------------------------------------------------
@@ -400,10 +355,11 @@ class Router:
                     "paused": not s.pty.reading,
                     "history_bytes": s.history.nbytes,
                     "reservations": len(s.reservations),
+                    "grace": s.grace.level,
                 }
                 for name, s in self.sessions.items()
             },
-            "max_buffered": self.peak_inflight,
+            "max_buffered": self.peak_unwritten,
         }
 
 

@@ -6,7 +6,8 @@ credited (``inflight``: on protocol v2 until the client acknowledges them, on v1
 write is handed to the OS). The scheduler never holds data itself; ``send(key, n)`` pulls up
 to ``n`` bytes from the session's history and returns how many it sent.
 
-Rules, each unit-tested with a fake clock (tests/test_scheduler.py):
+Rules, each unit-tested with a fake clock (tests/test_scheduler.py); the constants are
+``policy.py``'s:
 
 * **Coalescing.** Output within ``answer_window`` of input to that stream (an echo, an
   editor's redraw) and a quiet stream's output under ``interactive_bytes`` (a prompt, a clock)
@@ -19,7 +20,9 @@ Rules, each unit-tested with a fake clock (tests/test_scheduler.py):
   starve another and the subscribers of a shared session do not drift apart. No frame carries
   more than ``quantum`` bytes (the connection picks it per protocol version: ``output.py``).
 * **Accounting.** A stream never has more than ``window`` bytes in flight, the socket never
-  more than ``socket_window`` of bulk; urgent output may exceed the socket's share (it is
+  more than ``socket_window`` of bulk, nor more than ``socket_window`` of output handed to it
+  and not yet written by the OS (``written``: a client that does not read gets nothing more,
+  whatever it acknowledges; ``policy.py`` rule 5); urgent output may exceed the socket's share (it is
   small), so an echo never waits behind more than the socket window of bulk data. While
   someone types into a quiet session on the socket (input within ``typing_hold``), the bulk of
   the other sessions gets only ``typing_window``: the next echo then waits behind about a
@@ -33,6 +36,8 @@ from __future__ import annotations
 from collections.abc import Callable, Hashable
 from typing import Protocol
 
+from . import policy
+
 
 class Handle(Protocol):
     """A scheduled call (``asyncio.TimerHandle``/``Handle``)."""
@@ -45,10 +50,7 @@ Send = Callable[[Hashable, int], int]
 
 NEVER = float("-inf")
 
-#: Flushes in a row a bulk stream that could send may be left out (for streams further behind).
-#: Aging it on every skip turned the order back into turns and shared sessions drifted again
-#: (the mesh benchmark failed 3 of 7 runs); after 2 skips 1 of 5; after 4, none of 10.
-MAX_SKIPS = 4
+MAX_SKIPS = policy.MAX_SKIPS
 
 
 class Stream:
@@ -106,14 +108,14 @@ class Scheduler:
         clock: Callable[[], float],
         call_later: CallLater,
         send: Send,
-        coalesce_delay: float,
         socket_window: int,
-        quantum: int = 32 * 1024,
-        interactive_bytes: int = 1024,
-        answer_window: float = 0.05,
+        coalesce_delay: float = policy.COALESCE_DELAY,
+        quantum: int = policy.V1_FRAME_BYTES,
+        interactive_bytes: int = policy.INTERACTIVE_BYTES,
+        answer_window: float = policy.ANSWER_WINDOW,
         typing_window: int | None = None,
         typing_hold: float = 0.0,
-        streaming_bytes: int = 32 * 1024,
+        streaming_bytes: int = policy.STREAMING_BYTES,
     ) -> None:
         self._clock = clock
         self._call_later = call_later
@@ -121,9 +123,6 @@ class Scheduler:
         self.coalesce_delay = coalesce_delay
         self.socket_window = socket_window
         self.quantum = quantum
-        #: Bytes sent since its input after which a stream typed into counts as streaming
-        #: (``cat big.log``), so the typing window stops applying to the others. Tuned with
-        #: 32 KiB frames, and kept apart from the frame size when v2 frames grew.
         self.streaming_bytes = streaming_bytes
         self.interactive_bytes = interactive_bytes
         self.answer_window = answer_window
@@ -134,6 +133,9 @@ class Scheduler:
         self.streams: dict[Hashable, Stream] = {}
         #: Bytes in flight on the socket (all streams).
         self.inflight = 0
+        #: Output bytes handed to the socket and not yet written by the OS, whatever became of
+        #: their streams since: the server's own measure of what a client costs it.
+        self.unwritten = 0
         self._timer: Handle | None = None
         self._timer_at = 0.0
         self._turn = 0
@@ -156,12 +158,6 @@ class Scheduler:
         if key == self._typed:
             self._typed = None
 
-    def reset(self, key: Hashable) -> None:
-        """Forget what a stream has in flight (a re-attach starts its credit afresh)."""
-        stream = self.streams[key]
-        self.inflight -= stream.inflight
-        stream.inflight = 0
-
     # --- events ----------------------------------------------------------------------
 
     def notify(self, key: Hashable, pending: int, shared: bool = False, live: bool = False) -> None:
@@ -182,7 +178,7 @@ class Scheduler:
             # An answer to input, or a quiet session's small output (not a flood's last few
             # bytes): at once, not on the next pass. This runs inside the read round that
             # delivered it, which may go on reading other sessions' floods for milliseconds.
-            if stream.credit > 0:
+            if stream.credit > 0 and self.unwritten < self.socket_window:
                 self._send_from(stream, min(stream.pending, stream.credit, self.quantum))
             if stream.pending > 0:
                 self._schedule(0.0)
@@ -200,7 +196,8 @@ class Scheduler:
             self._typed = key
 
     def credit(self, key: Hashable, n: int) -> None:
-        """``n`` bytes of ``key`` were acknowledged (v2) or written (v1)."""
+        """``n`` bytes of ``key`` were acknowledged (v2); more than it has in flight credits
+        nothing."""
         stream = self.streams.get(key)
         if stream is None:
             return
@@ -208,7 +205,18 @@ class Scheduler:
         n = min(n, stream.inflight)
         stream.inflight -= n
         self.inflight -= n
-        # Only output that waited for credit goes now; anything else keeps its coalescing
+        self._wake_starved()
+
+    def written(self, key: Hashable, n: int, credit: bool = False) -> None:
+        """The OS took ``n`` output bytes of ``key`` (``credit``: that is its credit, on v1)."""
+        self.unwritten -= n
+        if credit:
+            self.credit(key, n)
+        else:
+            self._wake_starved()
+
+    def _wake_starved(self) -> None:
+        # Only output that waited for room goes now; anything else keeps its coalescing
         # (flushing on every ack or write completion would cut a flood into tiny frames).
         if self._starved:
             self._starved = False
@@ -242,7 +250,7 @@ class Scheduler:
         self.cancel()
         now = self._clock()
         ready = [s for s in self.streams.values() if s.pending > 0 and s.credit > 0]
-        if not ready:
+        if not ready or self.unwritten >= self.socket_window:
             self._starved = any(s.pending > 0 for s in self.streams.values())
             return
         urgent = sorted((s for s in ready if self._urgent(s, now)), key=lambda s: s.pending)
@@ -296,10 +304,14 @@ class Scheduler:
         for stream in order:
             stream.skipped += 1  # back to 0 with its next send (_send_from)
         progress = True
-        while progress and self.inflight < self.socket_window:
+        while progress and max(self.inflight, self.unwritten) < self.socket_window:
             progress = False
             for stream, limit in limits:
-                room = min(limit - self.inflight, part - stream.inflight)
+                room = min(
+                    limit - self.inflight,
+                    part - stream.inflight,
+                    self.socket_window - self.unwritten,
+                )
                 n = min(stream.pending, stream.credit, self.quantum, room)
                 if n > 0 and self._send_from(stream, n) > 0:
                     progress = True

@@ -6,6 +6,8 @@ import json
 from pathlib import Path
 from typing import Any
 
+import pytest
+import tornado.httpclient
 from jupyter_server.serverapp import ServerWebApplication
 
 import jupyter_termmux
@@ -50,19 +52,52 @@ def test_limits_are_documented_traits() -> None:
         "profiles",
         "window",
         "socket_window",
-        "typing_window",
-        "typing_hold",
-        "ack_bytes",
         "resume_hold",
-        "lag_hold",
         "history_limit",
         "max_message_size",
         "max_sessions_per_socket",
-        "high_watermark",
-        "low_watermark",
-        "coalesce_delay",
         "slow_subscriber_timeout",
     }
     for name, trait in own.items():
         assert trait.help, name
         assert f"`{name}`" in readme, name
+
+
+class TestInvalidConfiguration:
+    """A server started with wrong limits: the extension loads, says what is wrong in one
+    line, serves no socket, and the server shuts down cleanly."""
+
+    @pytest.fixture
+    def termmux_config(self) -> dict[str, Any]:
+        return {"history_limit": 0, "window": -1, "slow_subscriber_timeout": -2.0}
+
+    async def test_one_error_line_no_socket_no_exception(
+        self, jp_serverapp: Any, jp_fetch: Any, caplog: pytest.LogCaptureFixture
+    ) -> None:
+        """Every wrong trait is named in one error line; the socket is not served (404);
+        nothing raised while loading (the server answers), and the fixture's shutdown runs
+        ``stop_extension`` on it."""
+        lines = [
+            r.getMessage() for r in caplog.records if "invalid configuration" in r.getMessage()
+        ]
+        if not lines:  # logged before caplog attached: the extension app keeps its state
+            app = _termmux_app(jp_serverapp)
+            assert app.router is None
+            lines = ["; ".join(f"TermMuxApp.{e}" for e in app.invalid)]
+        (line,) = lines
+        for name in ("history_limit", "window", "slow_subscriber_timeout"):
+            assert f"TermMuxApp.{name}" in line, line
+        assert "termmux_router" not in jp_serverapp.web_app.settings
+        with pytest.raises(tornado.httpclient.HTTPClientError) as refused:
+            await jp_fetch("api", "termmux", "socket")
+        assert refused.value.code == 404
+        listed = await jp_fetch("api", "terminals")  # the rest of the server runs
+        assert listed.code == 200
+        await _termmux_app(jp_serverapp).stop_extension()  # no router: nothing to stop, no error
+
+
+def _termmux_app(serverapp: Any) -> TermMuxApp:
+    for ext in serverapp.extension_manager.extension_apps.get("jupyter_termmux", ()):
+        if isinstance(ext, TermMuxApp):
+            return ext
+    raise AssertionError("the termmux extension app was not loaded")

@@ -287,6 +287,8 @@ export enum CloseCode {
   Abnormal = 1006,
   /** A frame's data was not consistent with its type. */
   InvalidPayload = 1007,
+  /** The client broke a server rule (it sent requests without reading the replies). */
+  PolicyViolation = 1008,
   /** Frame larger than the hard limit. */
   TooBig = 1009,
   /** Internal server error. */

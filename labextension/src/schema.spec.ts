@@ -100,6 +100,7 @@ describe('protocol/schema.json and the TypeScript tables', () => {
       normal: CloseCode.Normal,
       'going-away': CloseCode.GoingAway,
       'invalid-payload': CloseCode.InvalidPayload,
+      'policy-violation': CloseCode.PolicyViolation,
       'message-too-big': CloseCode.TooBig,
       'internal-error': CloseCode.InternalError
     });
