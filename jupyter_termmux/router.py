@@ -2,26 +2,24 @@
 
 The router keeps, per session, its subscribers (one per attached socket, each with its stream
 position), the reservations of v2 sockets that dropped and may resume, and the session's grace.
-Whether a PTY is read, who is detached and when to look again is ``policy.decide``'s; the
-router only executes it. It touches terminals only through ``terminals.Pty`` and sockets only
+Whether a PTY is read, who is detached and when to look again is ``policy.decide``'s, carried
+out by ``pacing.Pacing``. It touches terminals only through ``terminals.Pty`` and sockets only
 through the ``Client`` interface (``connection.MuxConnection``).
 """
 
 from __future__ import annotations
 
-import asyncio
 import functools
 import itertools
 import logging
-import weakref
 from collections.abc import Callable
 from typing import Any
 
-from . import policy, screen
+from . import screen
+from .pacing import Pacing
 from .policy import Limits
 from .profiles import DEFAULT, Profile
-from .pty import Pty
-from .scheduler import CallLater, Handle
+from .scheduler import CallLater
 from .session import Attached, Client, Session, Subscriber
 from .terminals import Terminals
 
@@ -41,13 +39,9 @@ class Router:
         self.terminals = terminals
         self.limits = limits
         self.log = log
-        #: The event loop's clock and timers, unless a test gives its own.
-        self._clock = clock
-        self._call_later = call_later
+        #: Carries out the flow policy (the event loop's clock and timers, unless a test's).
+        self.pacing = Pacing(limits, self._detach_slow, clock=clock, call_later=call_later)
         self.sessions: dict[str, Session] = {}
-        #: Each terminal's grace outlives its session: a client that leaves and comes back
-        #: (or a drop loop) finds it as spent as it left it.
-        self._graces: weakref.WeakKeyDictionary[Pty, policy.Grace] = weakref.WeakKeyDictionary()
         self._attached: dict[Client, dict[str, Subscriber]] = {}
         self._channels: dict[Client, itertools.count[int]] = {}
         #: The most output bytes any socket had handed to it and not yet written by the OS.
@@ -62,14 +56,6 @@ class Router:
     def available(self) -> bool:
         """Whether the server has terminals to serve."""
         return self.terminals.available
-
-    def _now(self) -> float:
-        return self._clock() if self._clock is not None else asyncio.get_running_loop().time()
-
-    def _later(self, delay: float, callback: Callable[[Session], None], session: Session) -> Handle:
-        if self._call_later is not None:
-            return self._call_later(delay, lambda: callback(session))
-        return asyncio.get_running_loop().call_later(delay, callback, session)
 
     # --- sockets ---------------------------------------------------------------------
 
@@ -94,7 +80,7 @@ class Router:
             return
         for sub in list(subs.values()):
             if may_resume and client.version >= 2 and self.limits.resume_hold > 0:
-                self._reserve(sub, client.delivered(sub))
+                self.pacing.reserve(sub, client.delivered(sub))
             self._unsubscribe(sub)
         self.log.info(
             "termmux: socket %s closed, detached from %d sessions (%d sockets left)",
@@ -132,10 +118,8 @@ class Router:
             self._exited(session, None, None)
             session = None
         if session is None:
-            grace = self._graces.pop(pty, None)
-            if grace is None:
-                grace = policy.Grace.full(self.limits.slow_subscriber_timeout, self._now())
-            session = self.sessions[name] = Session(pty, grace)
+            session = self.sessions[name] = Session(pty, self.pacing.grace(pty))
+            session.on_timer = functools.partial(self._timer_fired, session)
             pty.on_output = functools.partial(self._output, session)
             pty.on_exit = functools.partial(self._exited, session)
             pty.reading_changed = functools.partial(self._reading_changed, session)
@@ -208,8 +192,7 @@ class Router:
     def _drop_session(self, session: Session) -> None:
         session.pty.on_output = _ignore_output
         session.pty.on_exit = _ignore_exit
-        session.cancel_timer()
-        self._graces[session.pty] = session.grace
+        self.pacing.forget(session)
         session.pty.resume()  # nobody holds it now
         session.pty.reading_changed = _ignore_reading
         if self.sessions.get(session.name) is session:
@@ -235,49 +218,11 @@ class Router:
 
     def update(self, session: Session) -> None:
         """Decide for ``session`` now (``policy.decide``) and carry the decision out."""
-        now = self._now()
-        subs = list(session.subscribers.values())
-        parties = [
-            policy.Party(s.client.version, s.client.backlog(s), s.client.last_credit(s), s.holding)
-            for s in subs
-        ]
-        history = session.history
-        decision = policy.decide(
-            parties,
-            session.reservations,
-            classic=session.pty.classic_clients(),
-            start=history.start,
-            end=history.end,
-            limits=self.limits,
-            grace=session.grace,
-            now=now,
-        )
-        session.grace = decision.grace
-        for sub, holding in zip(subs, decision.holding):
-            sub.holding = holding
-        for key in decision.drop:
-            del session.reservations[key]
-        if decision.read:
-            session.pty.resume()
-        else:
-            session.pty.pause()
-        self._look_again(session, decision.look_again, now)
-        for i in decision.detach:
-            self._detach_slow(subs[i])
-        if decision.drop and session.idle:
-            self._drop_session(session)
-
-    def _look_again(self, session: Session, at: float | None, now: float) -> None:
-        """Arm the session's one timer; an earlier one stays (deciding early is harmless, and
-        ``update`` runs on every read round)."""
-        if at is None or (session.timer is not None and session.timer_at <= at):
-            return
-        session.cancel_timer()
-        session.timer_at = at
-        session.timer = self._later(max(0.0, at - now), self._timer_fired, session)
+        self.pacing.update(session)
+        if session.idle and self.sessions.get(session.name) is session:
+            self._drop_session(session)  # its last reservation lapsed
 
     def _timer_fired(self, session: Session) -> None:
-        session.timer = None
         if self.sessions.get(session.name) is session:
             self.update(session)
 
@@ -302,14 +247,6 @@ class Router:
 
     def _reading_changed(self, session: Session, reading: bool) -> None:
         self._emit("resumed" if reading else "paused", session)
-
-    def _reserve(self, sub: Subscriber, offset: int) -> None:
-        """Hold history for a v2 client that dropped, for ``resume_hold`` seconds."""
-        session = sub.session
-        if offset < session.history.start:
-            return  # history already moved past it: it resumes on the truncated path anyway
-        lapse_at = self._now() + self.limits.resume_hold
-        session.reservations = policy.reserve(session.reservations, sub.token, offset, lapse_at)
 
     # --- ends ------------------------------------------------------------------------
 

@@ -6,6 +6,7 @@ state, no I/O: the router (``router.py``) owns the maps and acts on them.
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -90,6 +91,8 @@ class Session:
         #: Decides again when ``policy.decide`` said to look again.
         self.timer: Handle | None = None
         self.timer_at = 0.0
+        #: What the timer does when it fires (the router decides again).
+        self.on_timer: Callable[[], None] | None = None
 
     def cancel_timer(self) -> None:
         """Stop the session's timer (it is dropped, or the server stops)."""
