@@ -131,14 +131,16 @@ def in_alternate_screen(modes: Modes) -> bool:
 
 
 # Queries whose answers a terminal types back into the program. Replayed, they would put
-# stray text like "^[[2;2R" at the prompt.
+# stray text like "^[[2;2R" at the prompt. xterm.js ends an OSC or DCS at any ESC, not only at
+# ST (ESC \), and answers it there: such a query is blanked too, which also keeps blanking
+# whole (blanking only a query that cut one short would let that one run on to a later ST).
 _QUERIES = re.compile(
     rb"\x1b\[[?>=]?[0-9;]*[nc]"  # DSR (5n, 6n, ?6n, ...) and device attributes (c, >c, =c)
     rb"|\x1b\[\??[0-9;]*\$p"  # DECRQM
     rb"|\x1b\[>[0-9;]*q"  # XTVERSION
     rb"|\x1b\[(?:1[1-9]|2[01])(?:;[0-9]*)*t"  # window and text-area reports
-    rb"|\x1b\](?:[0-9]+;)+\?(?:\x07|\x1b\\)"  # colour queries: OSC 4;n;? / OSC 10;? ...
-    rb"|\x1bP[$+]q[^\x07\x1b]*(?:\x07|\x1b\\)"  # DECRQSS, XTGETTCAP
+    rb"|\x1b\](?:[0-9]+;)+\?(?:\x07|\x1b\\|(?=\x1b))"  # colours: OSC 4;n;? / OSC 10;? ...
+    rb"|\x1bP[$+]q[^\x07\x1b]*(?:\x07|\x1b\\|(?=\x1b))"  # DECRQSS, XTGETTCAP
 )
 
 
