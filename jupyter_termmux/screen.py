@@ -95,24 +95,6 @@ def _complete(data: bytes, esc: int) -> bool:
     return any(0x40 <= b <= 0x7E for b in tail[1:])
 
 
-def complete_prefix(data: bytes) -> int:
-    """The length of ``data`` without a trailing escape sequence that is not complete yet
-    (a CSI without its final byte, an OSC or DCS without its terminator)."""
-    esc = data.rfind(b"\x1b", max(0, len(data) - 256))
-    if esc < 0:
-        return len(data)
-    tail = data[esc + 1 :]
-    if not tail:
-        return esc
-    if tail[:1] == b"[":
-        done = any(0x40 <= b <= 0x7E for b in tail[1:])
-    elif tail[:1] in (b"]", b"P", b"_", b"^"):
-        done = b"\x07" in tail  # an ESC \ terminator would itself be the last ESC
-    else:
-        done = True
-    return len(data) if done else esc
-
-
 def preamble(modes: Modes) -> str:
     """Escape sequences that put a freshly reset terminal into ``modes``.
 

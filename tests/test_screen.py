@@ -71,17 +71,6 @@ def test_scrub_keeps_length(data: bytes) -> None:
     assert len(screen.scrub_queries(data)) == len(data)
 
 
-def test_complete_prefix_stops_before_an_unfinished_query() -> None:
-    """A replay frame ends before an escape sequence cut by the frame boundary, so the next
-    frame holds it whole and the scrubber sees it."""
-    assert screen.complete_prefix(b"abc\x1b[6") == 3
-    assert screen.complete_prefix(b"abc\x1b]11;?") == 3
-    assert screen.complete_prefix(b"abc\x1b") == 3
-    assert screen.complete_prefix(b"abc\x1b[6n") == 7
-    assert screen.complete_prefix(b"abc\x1b]11;?\x07") == 10
-    assert screen.complete_prefix(b"plain text") == 10
-
-
 def test_a_string_query_ended_by_the_next_sequence_is_blanked() -> None:
     """xterm.js ends an OSC or DCS at any ESC and answers a query there: such a query is blanked
     and the sequence that ended it is kept."""
