@@ -123,6 +123,13 @@ class History:
         first = self._skip if i == self._head else 0
         return screen.scan(self._modes[i], self._chunks[i][first : offset - self._offsets[i]])
 
+    def at_char_start(self, offset: int) -> bool:
+        """Whether ``offset`` (a held offset, or ``end``) is not inside a UTF-8 character."""
+        if offset >= self.end:
+            return True
+        i = self._locate(offset)
+        return not 0x80 <= self._chunks[i][offset - self._offsets[i]] < 0xC0
+
     def read(self, offset: int, max_bytes: int) -> bytes:
         """Up to ``max_bytes`` held bytes from ``offset``, never ending inside a UTF-8 sequence.
 

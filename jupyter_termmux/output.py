@@ -19,6 +19,7 @@ from tornado.websocket import WebSocketClosedError
 from . import frames, policy, protocol, screen
 from .policy import SOCKET_BUFFER_CAP, V1_FRAME_BYTES, V2_FRAME_BYTES
 from .protocol import CloseCode
+from .replay import next_frame as next_replay_frame
 from .router import Router
 from .scheduler import Scheduler
 from .session import Subscriber
@@ -122,15 +123,15 @@ class OutputPath:
         offset = sub.sent
         replay = offset < sub.replay_until
         if replay:
-            max_bytes = min(max_bytes, sub.replay_until - offset)
-        data = history.read(offset, max_bytes)
+            stream = self.scheduler.streams.get(sub)
+            # Waiting for room for a whole escape sequence helps only while credit is on its
+            # way and the frame size is not what limits the frame.
+            wait = stream is not None and stream.inflight > 0 and max_bytes < self.scheduler.quantum
+            data = next_replay_frame(history, offset, sub.replay_until, max_bytes, can_wait=wait)
+        else:
+            data = history.read(offset, max_bytes)
         if not data or self.closed:
             return 0
-        if replay:
-            if offset + len(data) < sub.replay_until:
-                # A query cut between two frames would be scrubbed in neither.
-                data = data[: screen.complete_prefix(data)] or data
-            data = screen.scrub_queries(data)
         sub.sent = offset + len(data)
         if self.version >= 2:
             kind = frames.FrameType.REPLAY if replay else frames.FrameType.OUTPUT

@@ -128,7 +128,10 @@ class Router:
             since = None
             lost = True
         else:
-            lost = since is not None and not history.start <= since <= history.end
+            # A since inside a UTF-8 character is no offset the server gave (PROTOCOL.md).
+            lost = since is not None and not (
+                history.start <= since <= history.end and history.at_char_start(since)
+            )
         if since is not None and not lost:
             start, preamble = since, None
         elif replay or client.version < 2:

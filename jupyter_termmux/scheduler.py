@@ -326,9 +326,11 @@ class Scheduler:
             stream.pending -= sent
             stream.inflight += sent
             self.inflight += sent
-        elif n >= 4:
+        elif n >= 4 and stream.inflight == 0:
             # Nothing there after all (a later notify() says otherwise). Under 4 bytes, the
-            # next character may just not fit: it waits for more credit, it is not gone.
+            # next character may just not fit, and with bytes in flight a replay frame may wait
+            # for room for a whole escape sequence (replay.py): it waits for more credit, and
+            # the next credit flushes again (the flush leaves the scheduler starved).
             stream.pending = 0
         return sent
 

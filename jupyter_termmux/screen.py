@@ -95,24 +95,6 @@ def _complete(data: bytes, esc: int) -> bool:
     return any(0x40 <= b <= 0x7E for b in tail[1:])
 
 
-def complete_prefix(data: bytes) -> int:
-    """The length of ``data`` without a trailing escape sequence that is not complete yet
-    (a CSI without its final byte, an OSC or DCS without its terminator)."""
-    esc = data.rfind(b"\x1b", max(0, len(data) - 256))
-    if esc < 0:
-        return len(data)
-    tail = data[esc + 1 :]
-    if not tail:
-        return esc
-    if tail[:1] == b"[":
-        done = any(0x40 <= b <= 0x7E for b in tail[1:])
-    elif tail[:1] in (b"]", b"P", b"_", b"^"):
-        done = b"\x07" in tail  # an ESC \ terminator would itself be the last ESC
-    else:
-        done = True
-    return len(data) if done else esc
-
-
 def preamble(modes: Modes) -> str:
     """Escape sequences that put a freshly reset terminal into ``modes``.
 
@@ -131,14 +113,16 @@ def in_alternate_screen(modes: Modes) -> bool:
 
 
 # Queries whose answers a terminal types back into the program. Replayed, they would put
-# stray text like "^[[2;2R" at the prompt.
+# stray text like "^[[2;2R" at the prompt. xterm.js ends an OSC or DCS at any ESC, not only at
+# ST (ESC \), and answers it there: such a query is blanked too, which also keeps blanking
+# whole (blanking only a query that cut one short would let that one run on to a later ST).
 _QUERIES = re.compile(
     rb"\x1b\[[?>=]?[0-9;]*[nc]"  # DSR (5n, 6n, ?6n, ...) and device attributes (c, >c, =c)
     rb"|\x1b\[\??[0-9;]*\$p"  # DECRQM
     rb"|\x1b\[>[0-9;]*q"  # XTVERSION
     rb"|\x1b\[(?:1[1-9]|2[01])(?:;[0-9]*)*t"  # window and text-area reports
-    rb"|\x1b\](?:[0-9]+;)+\?(?:\x07|\x1b\\)"  # colour queries: OSC 4;n;? / OSC 10;? ...
-    rb"|\x1bP[$+]q[^\x07\x1b]*(?:\x07|\x1b\\)"  # DECRQSS, XTGETTCAP
+    rb"|\x1b\](?:[0-9]+;)+\?(?:\x07|\x1b\\|(?=\x1b))"  # colours: OSC 4;n;? / OSC 10;? ...
+    rb"|\x1bP[$+]q[^\x07\x1b]*(?:\x07|\x1b\\|(?=\x1b))"  # DECRQSS, XTGETTCAP
 )
 
 

@@ -105,3 +105,19 @@ def test_dropped_chunks_are_released_at_once() -> None:
     for _ in range(200):  # 12.8 MB through a 100 KB history, in 64 KB chunks
         h.append(b"y" * 65_536)
     assert sum(len(c) for c in h._chunks) <= 100_000 + 65_536
+
+
+def test_at_char_start_tells_offsets_inside_a_character() -> None:
+    """An offset inside a UTF-8 character is not a character start; the end and every other
+    held offset are, across chunks and after trimming."""
+    h = History(1 << 20)
+    h.append("aé".encode())
+    h.append("𝄞b".encode())
+    assert [h.at_char_start(o) for o in range(h.end + 1)] == [
+        True, True, False, True, False, False, False, True, True,
+    ]  # fmt: skip
+    small = History(5)
+    small.append(b"abc")
+    small.append("ééé".encode())  # trimmed inside this chunk, at a character start
+    assert small.start == 5
+    assert [small.at_char_start(o) for o in range(5, 10)] == [True, False, True, False, True]

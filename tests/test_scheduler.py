@@ -537,3 +537,41 @@ def test_the_credit_clock_starts_when_output_goes_in_flight_after_none() -> None
     assert stream.last_credit == sent_at
     sched.credit("a", 10000)
     assert stream.last_credit == loop.now
+
+
+class Waiting(Sink):
+    """Sends nothing under ``need`` bytes, as a replay frame waiting for a whole sequence."""
+
+    need = 20
+
+    def send(self, key: Any, n: int) -> int:
+        self.sent.append((key, n))
+        return n if n >= self.need else 0
+
+
+def test_a_stream_that_waits_for_room_keeps_its_output_for_the_next_credit() -> None:
+    """A send that returns nothing while the stream has bytes in flight (a replay frame waiting
+    for room for a whole escape sequence) leaves its output pending, and the next credit sends
+    it; with nothing in flight, nothing sent means nothing there."""
+    loop, sink = FakeLoop(), Waiting()
+    sched = Scheduler(
+        clock=lambda: loop.now,
+        call_later=loop.call_later,
+        send=sink.send,
+        coalesce_delay=DELAY,
+        socket_window=1 << 20,
+    )
+    sched.add("a", 100)
+    sched.notify("a", 150)
+    loop.run()
+    assert sink.sent == [("a", 100)]
+    sched.credit("a", 10)
+    loop.run()
+    assert sink.sent[-1] == ("a", 10) and sched.streams["a"].pending == 50
+    sched.credit("a", 10)
+    loop.run()
+    assert sink.sent[-1] == ("a", 20) and sched.streams["a"].pending == 30
+    sink.need = 1000
+    sched.credit("a", 100)
+    loop.run()
+    assert sched.streams["a"].pending == 0

@@ -71,12 +71,16 @@ def test_scrub_keeps_length(data: bytes) -> None:
     assert len(screen.scrub_queries(data)) == len(data)
 
 
-def test_complete_prefix_stops_before_an_unfinished_query() -> None:
-    """A replay frame ends before an escape sequence cut by the frame boundary, so the next
-    frame holds it whole and the scrubber sees it."""
-    assert screen.complete_prefix(b"abc\x1b[6") == 3
-    assert screen.complete_prefix(b"abc\x1b]11;?") == 3
-    assert screen.complete_prefix(b"abc\x1b") == 3
-    assert screen.complete_prefix(b"abc\x1b[6n") == 7
-    assert screen.complete_prefix(b"abc\x1b]11;?\x07") == 10
-    assert screen.complete_prefix(b"plain text") == 10
+def test_a_string_query_ended_by_the_next_sequence_is_blanked() -> None:
+    """xterm.js ends an OSC or DCS at any ESC and answers a query there: such a query is blanked
+    and the sequence that ended it is kept."""
+    assert screen.scrub_queries(b"\x1b]11;?\x1b[0m") == b"\0" * 6 + b"\x1b[0m"
+    assert screen.scrub_queries(b"\x1bP$qm\x1b[1m") == b"\0" * 5 + b"\x1b[1m"
+
+
+def test_blanking_leaves_no_query_behind() -> None:
+    """A query inside an unfinished DCS query is blanked with it: blanking only the inner one
+    would let the outer run on to the ST and be answered."""
+    out = screen.scrub_queries(b"\x1bP$q\x1b[6n\x1b\\")
+    assert screen.scrub_queries(out) == out
+    assert out == b"\0" * 8 + b"\x1b\\"

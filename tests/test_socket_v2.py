@@ -5,6 +5,7 @@ and credit."""
 from __future__ import annotations
 
 import asyncio
+import itertools
 import json
 import re
 from typing import Any
@@ -231,6 +232,29 @@ async def test_binary_output_has_contiguous_offsets_and_whole_characters(
     assert [(int(n), rest) for n, rest in found] == [(i, line) for i in range(1, 3001)]
 
 
+async def test_since_inside_a_character_takes_the_truncated_path(
+    connect_v2: Any, make_terminal: Any
+) -> None:
+    """A since one byte into a two-byte character is no offset the server gave: the answer
+    says truncated (with a preamble) and no payload starts with a continuation byte; the
+    offset just before that character is honoured."""
+    client = await connect_v2()
+    sid = await make_terminal("utf8since")
+    a = await client.attach(sid)
+    client.type(sid, "echo \u00c9T\u00c9_$((6*7))\r")
+    await client.wait_text(a["channel"], "\u00c9T\u00c9_42")
+    data = _check_contiguous(client, a["channel"], a["offset"])
+    at = a["offset"] + data.rindex("\u00c9T\u00c9_42".encode()) + 1  # inside the first É
+    inside = await connect_v2()
+    b = await inside.attach(sid, since=at, incarnation=a["incarnation"])
+    assert b["truncated"] is True and "preamble" in b, b
+    await inside.wait_text(b["channel"], "\u00c9T\u00c9_42")
+    _check_contiguous(inside, b["channel"], b["offset"])  # whole characters only
+    before = await connect_v2()
+    c = await before.attach(sid, since=at - 1, incarnation=a["incarnation"])
+    assert c["truncated"] is False and c["offset"] == at - 1, c
+
+
 async def test_resume_with_since_is_lossless_through_a_flood(
     connect_v2: Any, make_terminal: Any, jp_serverapp: Any
 ) -> None:
@@ -302,6 +326,60 @@ async def test_replay_types_nothing(connect_v2: Any, make_terminal: Any) -> None
     assert b"Q1\0\0\0\0Q2\0\0\0Q3" in replayed
     assert b"\x1b[6n" not in replayed and b"\x1b[c" not in replayed
     assert b"\x1b]11;?" not in replayed
+
+
+async def _ack_a_few(client: V2Client) -> None:
+    """Acknowledge 1 to 7 bytes at a time of what arrived, as a page that returns credit in
+    crumbs does: the server's frames shrink to a few bytes."""
+    sizes = itertools.cycle(range(1, 8))
+    while not client.closed:
+        await asyncio.sleep(0.001)
+        for channel, n in list(client.unacked.items()):
+            if n:
+                k = min(n, next(sizes))
+                client.send({"type": "ack", "channel": channel, "bytes": k})
+                client.unacked[channel] = n - k
+
+
+class TestSmallCredit:
+    """A window of 64 bytes, so that a client acknowledging a few bytes at a time gets frames of
+    a few bytes."""
+
+    @pytest.fixture
+    def termmux_config(self) -> dict[str, Any]:
+        return {"window": 64}
+
+    async def test_a_replay_in_crumbs_types_nothing(
+        self, connect_v2: Any, make_terminal: Any
+    ) -> None:
+        """Replayed a few bytes per frame, queries of every kind are still blanked whole, and
+        the replay is the session's output byte for byte otherwise."""
+        live = await connect_v2()
+        sid = await make_terminal("crumbs")
+        a = await live.attach(sid)
+        unit = (
+            "Q\\033[6n\\033[31m\u00e9\\033[0m\\033[c\\033]11;?\\007\\033P+q544e\\033\\\\"
+            "\\033[?2004$p\\033P$qm\\033\\\\\\033]10;?\\033\\\\\\033[>c\U0001d11e\\033[18t\\n"
+        )
+        live.type(sid, f"for i in $(seq 20); do printf '{unit}'; done; echo END_$((6*7))\r")
+        await live.wait_text(a["channel"], r"END_42\r")
+        assert live.stream(a["channel"]).count(b"\x1b[6n") == 20
+        slow = await connect_v2(ack=False)
+        acking = asyncio.ensure_future(_ack_a_few(slow))
+        try:
+            b = await slow.attach(sid)
+            await slow.wait_text(b["channel"], r"END_42\r", timeout=60)
+        finally:
+            acking.cancel()
+        replayed = slow.stream(b["channel"], kinds=(frames.FrameType.REPLAY,))
+        sizes = [len(f.payload) for f in slow.output if f.type == frames.FrameType.REPLAY]
+        assert max(sizes) <= 64 and sum(n < 8 for n in sizes) > 30, sizes
+        assert screen.scrub_queries(replayed) == replayed  # not one query left
+        assert replayed.count(b"Q\0\0\0\0\x1b[31m") == 20
+        start = a["offset"] - b["offset"]
+        seen = live.stream(a["channel"])[: len(replayed) - start]
+        assert replayed[start:] == screen.scrub_queries(seen)
+        _check_contiguous(slow, b["channel"], b["offset"])
 
 
 async def test_full_screen_program_is_restored_and_repaints(
