@@ -49,7 +49,7 @@ class TermMuxApp(ExtensionApp):
         config=True,
         help="""Protocol v2: unacknowledged output bytes one session may have in flight to one
         client (credit returned as xterm.js parses). Capped at the history room (history_limit
-        less about 68 KiB). At least 4096.""",
+        less about 68 KiB). At least 64.""",
     )
     socket_window = Int(
         256 * 1024,
@@ -57,7 +57,7 @@ class TermMuxApp(ExtensionApp):
         help="""Output bytes one socket may have in flight, all sessions together: on v2
         unacknowledged bulk output (an echo never waits behind more), on both versions output
         handed to the socket and not yet written by the OS, whatever the client acknowledges.
-        At least 4096.""",
+        At least 64.""",
     )
     resume_hold = Float(
         5.0,

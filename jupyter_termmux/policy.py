@@ -115,6 +115,10 @@ STREAMING_BYTES = 32 * 1024
 #: mesh benchmark failed 3 of 7 runs); after 2 skips 1 of 5; after 4, none of 10.
 MAX_SKIPS = 4
 
+#: The smallest ``window`` and ``socket_window``: a UTF-8 character (4 bytes) and the usual
+#: escape sequence must fit in the credit, or a stream waits for credit that cannot come.
+MIN_WINDOW = 64
+
 #: Share of ``window`` after which the client acknowledges (announced in ``hello`` as
 #: ``ackBytes``): 16 KiB of a 256 KiB window. The ack size must stay well below the window or
 #: a sender waits for acks that are not due yet (VS Code: 5,000 of 100,000 characters).
@@ -160,9 +164,9 @@ def validate(values: Mapping[str, float]) -> list[str]:
         if values[name] <= 0:
             errors.append(f"{name} must be positive")
     for name in ("window", "socket_window"):
-        # An escape sequence or a UTF-8 character must fit in one frame's credit.
-        if values[name] < 4096:
-            errors.append(f"{name} must be at least 4096 bytes")
+        # A UTF-8 character and a short escape sequence must fit in one frame's credit.
+        if values[name] < MIN_WINDOW:
+            errors.append(f"{name} must be at least 64 bytes")
     for name in ("resume_hold", "slow_subscriber_timeout"):
         if values[name] < 0:
             errors.append(f"{name} must not be negative")

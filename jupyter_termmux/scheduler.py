@@ -201,8 +201,10 @@ class Scheduler:
         stream = self.streams.get(key)
         if stream is None:
             return
-        stream.last_credit = self._clock()
         n = min(n, stream.inflight)
+        if n <= 0:
+            return  # not evidence that the client takes its output (a blind acknowledger)
+        stream.last_credit = self._clock()
         stream.inflight -= n
         self.inflight -= n
         self._wake_starved()

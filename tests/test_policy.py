@@ -288,12 +288,12 @@ def test_reservations_are_bounded_per_session() -> None:
 
 
 def test_invalid_limits_are_named_one_per_line() -> None:
-    """Every wrong limit is named; a window below 4 KiB could not carry an escape sequence."""
+    """Every wrong limit is named; a window below 64 bytes could not carry an escape sequence."""
     values = {
         "history_limit": 0,
         "max_message_size": -1,
         "max_sessions_per_socket": 1,
-        "window": 100,
+        "window": 10,
         "socket_window": 8192,
         "resume_hold": -1.0,
         "slow_subscriber_timeout": 1.0,
@@ -301,7 +301,7 @@ def test_invalid_limits_are_named_one_per_line() -> None:
     assert policy.validate(values) == [
         "history_limit must be positive",
         "max_message_size must be positive",
-        "window must be at least 4096 bytes",
+        "window must be at least 64 bytes",
         "resume_hold must not be negative",
     ]
 

@@ -575,3 +575,55 @@ def test_a_stream_that_waits_for_room_keeps_its_output_for_the_next_credit() -> 
     sched.credit("a", 100)
     loop.run()
     assert sched.streams["a"].pending == 0
+
+
+def test_output_not_yet_written_stops_the_socket_whatever_is_acknowledged() -> None:
+    """Bytes handed to the socket count against it until the OS has them: a client that
+    acknowledges everything but reads nothing (a blind acknowledger) gets nothing more once
+    the socket window is unwritten, and gets output again as writes complete."""
+    sched, loop, sink = make(socket_window=10_000, quantum=4000)
+    sched.add("a", 1 << 20)
+    sched.notify("a", 100_000)
+    loop.run()
+    sent = sum(n for _, n in sink.sent)
+    sched.unwritten = sent  # as output.py counts what it hands to tornado
+    for _ in range(5):
+        sched.credit("a", 1 << 30)  # acknowledges far more than it was sent
+        sched.notify("a", 100_000 - sent)
+        loop.run()
+    assert sum(n for _, n in sink.sent) == sent, "sent more while nothing was written"
+    assert sched.inflight == 0 and sched.streams["a"].inflight == 0
+    sched.written("a", 4000)
+    loop.run()
+    assert sum(n for _, n in sink.sent) > sent
+
+
+def test_an_acknowledgement_of_nothing_in_flight_is_not_credit() -> None:
+    """Credit beyond what is in flight counts for nothing, and does not make the client look
+    as if it took its output (the lag hold asks when it last did)."""
+    sched, loop, _ = make()
+    stream = sched.add("a", 1 << 20)
+    sched.notify("a", 5000)
+    loop.run()
+    sched.credit("a", 5000)
+    acked_at = loop.now
+    loop.now += 3.0
+    sched.credit("a", 1 << 30)
+    assert stream.last_credit == acked_at
+    assert stream.inflight == 0 and sched.inflight == 0
+
+
+def test_a_detached_streams_unwritten_bytes_still_count() -> None:
+    """Removing a stream (a detach, a re-attach) forgets its credit, not the bytes the socket
+    still has to write: a client that re-attaches in a loop without reading gets no fresh
+    window of memory each time."""
+    sched, loop, sink = make(socket_window=10_000, quantum=4000)
+    sched.add("a", 1 << 20)
+    sched.notify("a", 100_000)
+    loop.run()
+    sched.unwritten = sum(n for _, n in sink.sent)
+    sched.remove("a")
+    sched.add("a", 1 << 20)
+    sched.notify("a", 100_000)
+    loop.run()
+    assert sum(n for _, n in sink.sent) == sched.unwritten

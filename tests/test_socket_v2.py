@@ -652,7 +652,7 @@ def test_invalid_profiles_are_reported_not_half_loaded() -> None:
     app = TermMuxApp(window=10, history_limit=0)
     assert app.config_errors() == [
         "history_limit must be positive",
-        "window must be at least 4096 bytes",
+        "window must be at least 64 bytes",
     ]
 
 
