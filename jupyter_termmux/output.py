@@ -182,7 +182,6 @@ class OutputPath:
         size = len(frame)
         if output is not None:
             self.scheduler.unwritten += output[1]
-            self.router.peak_unwritten = max(self.router.peak_unwritten, self.scheduler.unwritten)
         else:
             self.replies += size
             if self.replies > SOCKET_BUFFER_CAP:

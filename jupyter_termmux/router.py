@@ -44,8 +44,6 @@ class Router:
         self.sessions: dict[str, Session] = {}
         self._attached: dict[Client, dict[str, Subscriber]] = {}
         self._channels: dict[Client, itertools.count[int]] = {}
-        #: The most output bytes any socket had handed to it and not yet written by the OS.
-        self.peak_unwritten = 0
         #: Called with (event, session name) for "paused", "resumed" and "slow": a public hook
         #: for tests and diagnostics, so nothing needs to wrap private methods.
         self.listeners: list[Callable[[str, str], None]] = []
@@ -299,7 +297,6 @@ class Router:
                 }
                 for name, s in self.sessions.items()
             },
-            "max_buffered": self.peak_unwritten,
         }
 
 
