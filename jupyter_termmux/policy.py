@@ -38,7 +38,8 @@ scheduler (``scheduler.py``) orders a socket's output within these limits.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
+from functools import cached_property
 from typing import NamedTuple
 
 # --- the constants ------------------------------------------------------------------------
@@ -141,7 +142,7 @@ class Limits:
     #: Seconds of grace per session (rule 4); 0 turns holds of shared sessions off.
     slow_subscriber_timeout: float = 5.0
 
-    @property
+    @cached_property
     def room(self) -> int:
         """How far history's end may run ahead of a held position."""
         return history_room(self.history_limit)
@@ -233,6 +234,8 @@ class Grace:
 
     def at_time(self, now: float, whole: float) -> Grace:
         """The grace as of ``now`` (``whole``: its full size)."""
+        if not self.spending and not self.spent and self.level >= whole:
+            return self  # whole, the common case: its time does not matter
         dt = max(0.0, now - self.at)
         if self.spending:
             level = self.level - dt
@@ -246,8 +249,7 @@ class Grace:
         return Grace(level, now, False, spent)
 
 
-@dataclass(frozen=True)
-class Decision:
+class Decision(NamedTuple):
     """What the router does for one session."""
 
     read: bool
@@ -303,12 +305,14 @@ def decide(
                 # Between its marks it may be draining or stalled: only one that drained to
                 # its low mark surely waits for the PTY.
                 ready = ready or party.backlog <= room // 2
-    drop = tuple(k for k, r in reservations.items() if r.lapse_at <= now or r.offset < start)
-    for key, r in reservations.items():
-        if key not in drop:
-            wakes.append(r.lapse_at)
-            if end - r.offset >= room:
-                holds.append(-1)  # a reservation (no party index)
+    drop: tuple[str, ...] = ()
+    if reservations:
+        drop = tuple(k for k, r in reservations.items() if r.lapse_at <= now or r.offset < start)
+        for key, r in reservations.items():
+            if key not in drop:
+                wakes.append(r.lapse_at)
+                if end - r.offset >= room:
+                    holds.append(-1)  # a reservation (no party index)
     would_read = has_room or not parties
     grace = grace.at_time(now, limits.slow_subscriber_timeout)
     detach: tuple[int, ...] = ()
@@ -318,7 +322,7 @@ def decide(
         read = False  # nobody waits for the hold: it costs no one anything
     elif not grace.spent:
         read = False
-        grace = replace(grace, spending=True)
+        grace = Grace(grace.level, now, True, False)
         wakes.append(now + grace.level)
     else:
         read = True
