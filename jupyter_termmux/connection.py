@@ -228,13 +228,13 @@ class MuxConnection(OutputPath):
         """The socket closed: leave every session (they keep running). A v2 client whose
         connection dropped may come back: its sessions keep a reservation. One that closed on
         purpose (1000) or left the page (1001: an unload or reload, which attaches afresh)
-        will not resume, so it holds nothing."""
+        will not resume, so it holds nothing; nor does one the server closed for cause."""
         if self._disconnected:
             return
         self._disconnected = True
         self._stop()
         goodbye = close_code in (CloseCode.NORMAL, CloseCode.GOING_AWAY)
-        self.router.disconnect(self, may_resume=not goodbye)
+        self.router.disconnect(self, may_resume=not (goodbye or self.refused))
 
 
 def _sid(req: Request) -> str:

@@ -63,6 +63,8 @@ class OutputPath:
         self._window = limits.window if v2 else 2**62
         #: Bytes of replies (every frame but output) handed to tornado, not yet written.
         self.replies = 0
+        #: The server closed the socket for cause: its client gets no reservation.
+        self.refused = False
         self._channels: dict[int, Subscriber] = {}
         self._prefixes: dict[Subscriber, str] = {}
 
@@ -149,6 +151,9 @@ class OutputPath:
         history = sub.session.history
         sub.sent = history.start
         sub.replay_until = history.end
+        stream = self.scheduler.streams.get(sub)
+        if stream is not None:  # what it lags by now (the caller subtracts what it sends)
+            stream.pending = history.end - sub.sent
         self.log.info("termmux: socket %s fell behind session %s", self.label, sub.session.name)
         if self.version >= 2:
             self.send(
@@ -176,6 +181,7 @@ class OutputPath:
         except Exception:
             # Never let a failed write escape into tornado (a silent 1006): say so and close.
             self.log.exception("termmux: socket %s: writing a frame failed", self.label)
+            self.refused = True
             self._stop()
             self.transport.close(CloseCode.INTERNAL_ERROR, "internal server error")
             return
@@ -187,6 +193,7 @@ class OutputPath:
             if self.replies > SOCKET_BUFFER_CAP:
                 # Replies pile up unread: the client sends requests but does not read.
                 self.log.warning("termmux: socket %s does not read; closing it", self.label)
+                self.refused = True
                 self._stop()
                 self.transport.close(CloseCode.POLICY_VIOLATION, "client does not read")
                 return

@@ -47,13 +47,14 @@ class Pacing:
     def forget(self, session: Session) -> None:
         """The session is dropped: stop its timer, keep its grace for the next one."""
         session.cancel_timer()
-        self._graces[session.pty] = session.grace
+        # As of now: nothing spends it while nobody is attached.
+        self._graces[session.pty] = session.grace.at_time(
+            self.now(), self.limits.slow_subscriber_timeout
+        )
 
     def reserve(self, sub: Subscriber, offset: int) -> None:
         """Hold history from ``offset`` for ``sub``'s client, which dropped, for ``resume_hold``."""
         session = sub.session
-        if offset < session.history.start:
-            return  # history already moved past it: it resumes on the truncated path anyway
         lapse_at = self.now() + self.limits.resume_hold
         session.reservations = policy.reserve(session.reservations, sub.token, offset, lapse_at)
 

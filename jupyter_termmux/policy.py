@@ -120,6 +120,9 @@ MAX_SKIPS = 4
 #: escape sequence must fit in the credit, or a stream waits for credit that cannot come.
 MIN_WINDOW = 64
 
+#: The smallest ``history_limit``: its room (half of it, for a small one) must hold a window.
+MIN_HISTORY = 4 * MIN_WINDOW
+
 #: Share of ``window`` after which the client acknowledges (announced in ``hello`` as
 #: ``ackBytes``): 16 KiB of a 256 KiB window. The ack size must stay well below the window or
 #: a sender waits for acks that are not due yet (VS Code: 5,000 of 100,000 characters).
@@ -164,6 +167,8 @@ def validate(values: Mapping[str, float]) -> list[str]:
     for name in ("history_limit", "max_message_size", "max_sessions_per_socket"):
         if values[name] <= 0:
             errors.append(f"{name} must be positive")
+    if 0 < values["history_limit"] < MIN_HISTORY:
+        errors.append(f"history_limit must be at least {MIN_HISTORY} bytes")
     for name in ("window", "socket_window"):
         # A UTF-8 character and a short escape sequence must fit in one frame's credit.
         if values[name] < MIN_WINDOW:
@@ -325,9 +330,9 @@ def decide(
         grace = Grace(grace.level, now, True, False)
         wakes.append(now + grace.level)
     else:
+        # No wake for the refill: the PTY is read now, so every read round decides again.
         read = True
         detach = tuple(i for i in holds if i >= 0 and parties[i].version < 2)
-        wakes.append(now + (limits.slow_subscriber_timeout - grace.level) / GRACE_REFILL)
     return Decision(
         read=read,
         holding=tuple(holding),

@@ -29,7 +29,7 @@ from tornado.websocket import WebSocketClosedError
 from . import ptyexit
 from .history import History
 from .ptyinput import PtyInput
-from .ptyio import ACTIVITY_INTERVAL, READ_SIZE, ReadRounds, read_cap, split_utf8
+from .ptyio import ACTIVITY_INTERVAL, READ_SIZE, ClientList, ReadRounds, read_cap, split_utf8
 
 
 class TerminalError(Exception):
@@ -76,6 +76,8 @@ class Pty:
         self.on_output: Callable[[bytes], None] = lambda data: None
         self.on_exit: Callable[[int | None, str | None], None] = lambda code, sig: None
         self.reading_changed: Callable[[bool], None] = lambda reading: None
+        #: A classic socket joined or left (``ptyio.ClientList``).
+        self.clients_changed: Callable[[], None] = lambda: None
         self.exited = asyncio.get_running_loop().create_future()
         self.reading = False
         self._loop = asyncio.get_running_loop()
@@ -104,6 +106,7 @@ class Pty:
         # Safe now that every read and write of this PTY is ours, on the event loop.
         fcntl.fcntl(self.fd, fcntl.F_SETFL, flags | os.O_NONBLOCK)
         self.term.read_buffer = self.history  # type: ignore[assignment]  # classic replays
+        self.term.clients = ClientList(self.term.clients, lambda: self.clients_changed())
         self.term.ptyproc.write = self._input.write_from_thread  # classic sockets' input
         self.resume()
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 import asyncio
 import os
 import signal
-from typing import Protocol
+from collections.abc import Callable
+from typing import Any, Protocol
 
 from .policy import READ_SIZE, TRIM_SLACK, history_room
 
-__all__ = ["READ_SIZE", "history_room"]
+__all__ = ["READ_SIZE"]
 
 #: Input bytes a terminal may have queued while its program does not read them.
 INPUT_QUEUE_LIMIT = 1024 * 1024
@@ -126,6 +127,26 @@ class ReadRounds:
             self._loop.call_exception_handler(
                 {"message": f"termmux: delivering output of PTY fd {pty.fd} failed", "exception": e}
             )
+
+
+class ClientList(list[Any]):
+    """terminado's client list of an adopted terminal, telling when a classic socket (one
+    that terminado feeds with ``on_pty_read``) joins or leaves: the router decides again, as a
+    classic socket always has room for output."""
+
+    def __init__(self, clients: list[Any], changed: Callable[[], None]) -> None:
+        super().__init__(clients)
+        self.changed = changed
+
+    def append(self, client: Any) -> None:
+        super().append(client)
+        if hasattr(client, "on_pty_read"):
+            self.changed()
+
+    def remove(self, client: Any) -> None:
+        super().remove(client)
+        if hasattr(client, "on_pty_read"):
+            self.changed()
 
 
 def split_utf8(data: bytes) -> int:

@@ -117,10 +117,11 @@ class Router:
             session = None
         if session is None:
             session = self.sessions[name] = Session(pty, self.pacing.grace(pty))
-            session.on_timer = functools.partial(self._timer_fired, session)
+            session.on_timer = functools.partial(self._look, session)
             pty.on_output = functools.partial(self._output, session)
             pty.on_exit = functools.partial(self._exited, session)
             pty.reading_changed = functools.partial(self._reading_changed, session)
+            pty.clients_changed = functools.partial(self._look, session)
         history = session.history
         if incarnation is not None and incarnation != pty.incarnation:
             since = None
@@ -196,6 +197,7 @@ class Router:
         self.pacing.forget(session)
         session.pty.resume()  # nobody holds it now
         session.pty.reading_changed = _ignore_reading
+        session.pty.clients_changed = _ignore_clients
         if self.sessions.get(session.name) is session:
             del self.sessions[session.name]
 
@@ -223,7 +225,9 @@ class Router:
         if session.idle and self.sessions.get(session.name) is session:
             self._drop_session(session)  # its last reservation lapsed
 
-    def _timer_fired(self, session: Session) -> None:
+    def _look(self, session: Session) -> None:
+        """Decide again for a session still followed (its timer fired, a classic socket came
+        or went)."""
         if self.sessions.get(session.name) is session:
             self.update(session)
 
@@ -306,6 +310,10 @@ def _ignore_output(data: bytes) -> None:
 
 def _ignore_reading(reading: bool) -> None:
     """Reading state of a terminal nobody is attached to."""
+
+
+def _ignore_clients() -> None:
+    """A classic socket came or went on a terminal nobody is attached to."""
 
 
 def _ignore_exit(code: int | None, signal: str | None) -> None:

@@ -50,8 +50,6 @@ Send = Callable[[Hashable, int], int]
 
 NEVER = float("-inf")
 
-MAX_SKIPS = policy.MAX_SKIPS
-
 
 class Stream:
     """One subscription's output state on this socket."""
@@ -214,8 +212,8 @@ class Scheduler:
         self.unwritten -= n
         if credit:
             self.credit(key, n)
-        else:
-            self._wake_starved()
+        # Even when ``key`` is gone (detached, ended): its bytes made room for the others.
+        self._wake_starved()
 
     def _wake_starved(self) -> None:
         # Only output that waited for room goes now; anything else keeps its coalescing
@@ -338,4 +336,4 @@ class Scheduler:
 
 
 def _priority(stream: Stream) -> tuple[bool, int]:
-    return stream.skipped >= MAX_SKIPS, stream.pending
+    return stream.skipped >= policy.MAX_SKIPS, stream.pending

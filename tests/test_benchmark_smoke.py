@@ -243,7 +243,7 @@ def test_mesh_subscribers_that_keep_up_are_never_truncated(tmp_path: Path) -> No
     broke this while a socket served its streams in plain turns: they grew so coarse that one
     subscriber fell that far behind (the scheduler now serves the furthest behind first); and
         with lag first one still fell behind in about 1 run of 10 while acknowledging, which
-        ``lag_hold`` now prevents."""
+        the lag hold (``policy.LAG_ACK_RECENT``) now prevents."""
     if not SERVER_SPEAKS_V2:
         pytest.skip("the server does not speak protocol v2")
     args = ["benchmarks", "--only", "mesh", "--transports", "termmux-v2", "--scale-mb", "1"]

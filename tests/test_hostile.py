@@ -108,7 +108,7 @@ SPAM_GAP = 0.0025
 #: 4. attach-and-abort: one connect-attach-abort cycle per this many seconds at most (its
 #: connection rate is not the point: what each drop leaves behind is)
 ABORT_PERIOD = 0.05
-#: 5. dripper: 1 byte of credit just inside lag_hold, a new attach just after the grace
+#: 5. dripper: 1 byte of credit just inside policy.LAG_ACK_RECENT, a new attach just after the grace
 DRIP_PERIOD = 0.9 * LAG_HOLD
 REATTACH_PERIOD = 1.1 * GRACE
 
@@ -216,7 +216,7 @@ async def attach_and_abort(
 
 
 async def dripper(srv: JupyterServer, sid: str, figs: dict[str, Any], ready: asyncio.Event) -> None:
-    """v2: on the shared session, acks 1 byte every 90 ms (just inside ``lag_hold``: it is
+    """v2: on the shared session, acks 1 byte every 90 ms (just inside ``policy.LAG_ACK_RECENT``: it is
     still "taking its output") and attaches again just after each grace (a new lag)."""
     raw = await raw_client(srv, "dripper", rcvbuf=SMALL_RCVBUF)
     figs.update(acks=0, attaches=0)

@@ -227,7 +227,8 @@ def test_a_spent_grace_detaches_v1_holders_only_while_someone_else_is_ready() ->
 
 
 def test_a_zero_grace_turns_holds_of_shared_sessions_off() -> None:
-    """slow_subscriber_timeout 0: no hold ever stops a reader with room."""
+    """slow_subscriber_timeout 0: no hold ever stops a reader with room, and nothing asks to
+    look again at once (a timer due now would fire in a loop)."""
     limits = replace(LIMITS, slow_subscriber_timeout=0.0)
     d = policy.decide(
         [fast(), laggard(1.0)],
@@ -240,6 +241,7 @@ def test_a_zero_grace_turns_holds_of_shared_sessions_off() -> None:
         now=1.0,
     )
     assert d.read
+    assert d.look_again is None or d.look_again > 1.0
 
 
 @settings(max_examples=200, deadline=None)
@@ -249,16 +251,17 @@ def test_a_zero_grace_turns_holds_of_shared_sessions_off() -> None:
         max_size=6,
     ),
     st.integers(0, 3),
-    st.floats(0, GRACE),
+    st.sampled_from([0.0, 0.5, GRACE]),
 )
 def test_decisions_are_consistent(
     raw: list[tuple[int, int, float, bool]], classic: int, level: float
 ) -> None:
     """For any parties: the PTY is never read while nobody has room; a detach only happens
-    with a spent grace and someone ready; the grace stays within [0, whole]."""
+    with a spent grace and someone ready; the grace stays within [0, whole]; the next look is
+    in the future (a timer due now would fire in a loop)."""
     now = 10.0
     parties = [Party(v, b, now - ago, h) for v, b, ago, h in raw]
-    grace = Grace(level, now, False, level == 0.0)
+    grace = Grace(level, now - 0.5, level == 0.5, level == 0.0)
     d = decide(parties, now, grace=grace, classic=classic)
     anyone = classic > 0 or not parties
     anyone = anyone or any(
@@ -275,6 +278,7 @@ def test_decisions_are_consistent(
     if d.detach:
         assert d.grace.spent and ready and all(parties[i].version == 1 for i in d.detach)
     assert 0.0 <= d.grace.level <= GRACE
+    assert d.look_again is None or d.look_again > now, "a wake now would spin"
 
 
 def test_reservations_are_bounded_per_session() -> None:

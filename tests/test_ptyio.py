@@ -7,7 +7,7 @@ import os
 import signal
 from collections.abc import Callable
 
-from jupyter_termmux import ptyio
+from jupyter_termmux import policy, ptyio
 
 
 class Reader:
@@ -147,7 +147,7 @@ def test_signal_names() -> None:
 def test_one_read_never_outruns_the_history_room() -> None:
     """history_room plus one wake-up's read fits in the history, whatever its size."""
     for limit in (10_000, 131_071, 131_072, 524_288, 10**8):
-        assert ptyio.history_room(limit) + ptyio.read_cap(limit) + ptyio.TRIM_SLACK == limit
+        assert policy.history_room(limit) + ptyio.read_cap(limit) + ptyio.TRIM_SLACK == limit
         assert 0 < ptyio.read_cap(limit) <= ptyio.READ_SIZE
     assert ptyio.read_cap(1) == 1
     log: list[tuple[str, bytes, bool]] = []

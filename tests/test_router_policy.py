@@ -73,6 +73,7 @@ class FakePty:
         self.subscribers: list[Subscriber] = []
         self.classic = 0
         self.on_output: Callable[[bytes], None] = lambda data: None
+        self.clients_changed: Callable[[], None] = lambda: None
         self.on_exit: Callable[[int | None, str | None], None] = lambda code, sig: None
         self.reading_changed: Callable[[bool], None] = lambda reading: None
 
@@ -272,15 +273,13 @@ def test_a_dropped_v2_socket_leaves_a_reservation_its_token_releases(
     assert session.reservations == {}, "the session's timer forgets a lapsed reservation"
 
 
-@pytest.mark.parametrize("may_resume", [False])
-def test_a_closed_or_unloaded_socket_leaves_no_reservation(
-    router: Router, may_resume: bool
-) -> None:
-    """A socket that closed (1000) or left the page (1001) will not resume: no reservation."""
+def test_a_socket_that_will_not_resume_leaves_no_reservation(router: Router) -> None:
+    """A socket that closed (1000), left the page (1001) or was closed for cause will not
+    resume (``MuxConnection.disconnect`` says so): no reservation."""
     a = FakeClient("a")
     attach(router, FakeClient("keeps"))
     sub = attach(router, a)
-    router.disconnect(a, may_resume=may_resume)  # type: ignore[arg-type]
+    router.disconnect(a, may_resume=False)  # type: ignore[arg-type]
     assert sub.session.reservations == {}
 
 
@@ -323,3 +322,57 @@ def test_a_reused_name_ends_the_old_session_for_its_clients(
     attach(router, FakeClient("new"))
     assert old.sent == [{"type": "session.exited", "sessionId": "s", "exitCode": None}]
     assert router.subscriber(old, "s") is None  # type: ignore[arg-type]
+
+
+def test_credit_to_a_paused_session_reads_it_again(
+    router: Router, terminals: FakeTerminals, clock: Clock
+) -> None:
+    """A PTY paused because its only client is out of credit is read again as soon as that
+    client acknowledges (``Router.acked``): a quiet session has no read round to notice."""
+    client = FakeClient("only")
+    sub = attach(router, client)
+    client.backlogs[sub] = LIMITS.window
+    terminals.ptys["s"].emit(100)
+    assert not terminals.ptys["s"].reading
+    client.backlogs[sub] = 0
+    router.acked(sub.session)
+    assert terminals.ptys["s"].reading
+
+
+def test_a_classic_socket_joining_a_paused_session_is_served(
+    router: Router, terminals: FakeTerminals
+) -> None:
+    """A classic socket (JupyterLab's own terminal) always has room: when one joins a session
+    paused for a stalled termmux client, the adapter says so and the PTY is read."""
+    stalled = FakeClient("stalled")
+    sub = attach(router, stalled)
+    stalled.backlogs[sub] = LIMITS.window
+    pty = terminals.ptys["s"]
+    pty.emit(100)
+    assert not pty.reading
+    pty.classic = 1
+    pty.clients_changed()
+    assert pty.reading
+
+
+def test_a_grace_kept_while_nobody_follows_the_terminal_refills(
+    router: Router, terminals: FakeTerminals, clock: Clock
+) -> None:
+    """A session dropped while a hold was spending its grace (a laggard held it for a classic
+    socket, then left) keeps the grace as of then: it is not spent further while nobody is
+    attached, and it refills."""
+    pty = terminals.ptys["s"]
+    pty.classic = 1
+    slow = FakeClient("slow")
+    sub = attach(router, slow)
+    lag(slow, sub, clock)
+    assert sub.session.grace.spending and not pty.reading
+    clock.advance(0.05)
+    router.detach(slow, "s")  # type: ignore[arg-type]
+    assert "s" not in router.sessions
+    clock.advance(100.0)
+    sub = attach(router, slow)
+    whole = LIMITS.slow_subscriber_timeout
+    assert sub.session.grace.at_time(clock.now, whole).level == whole
+    lag(slow, sub, clock)
+    assert not pty.reading, "a whole grace holds for the laggard"

@@ -8,7 +8,8 @@ from typing import Any
 
 import pytest
 
-from jupyter_termmux.scheduler import MAX_SKIPS, Scheduler
+from jupyter_termmux.policy import MAX_SKIPS
+from jupyter_termmux.scheduler import Scheduler
 
 DELAY = 0.004
 
@@ -627,3 +628,34 @@ def test_a_detached_streams_unwritten_bytes_still_count() -> None:
     sched.notify("a", 100_000)
     loop.run()
     assert sum(n for _, n in sink.sent) == sched.unwritten
+
+
+def test_urgent_output_also_waits_for_unwritten_bytes() -> None:
+    """An echo skips the bulk queue, not the memory bound: a socket whose window of output is
+    unwritten gets no urgent output either until the OS takes some."""
+    sched, loop, sink = make(socket_window=10_000, quantum=4000)
+    sched.add("echo", 1 << 20)
+    sched.unwritten = 10_000
+    sched.input("echo")
+    sched.notify("echo", 10, live=True)
+    loop.run()
+    assert sink.sent == []
+    sched.written("gone", 4000)  # some other stream's bytes reached the OS
+    loop.run()
+    assert sink.sent == [("echo", 10)]
+
+
+def test_a_write_of_a_removed_stream_wakes_the_others() -> None:
+    """Bytes of a stream that is gone (detached, ended) still made room when written: the
+    streams that waited for it are woken, on v1 too, where a write is also credit."""
+    sched, loop, sink = make(socket_window=10_000, quantum=4000)
+    sched.add("gone", 1 << 20)
+    sched.add("waits", 1 << 20)
+    sched.unwritten = 10_000
+    sched.notify("waits", 50_000)
+    loop.run()
+    assert sink.sent == []
+    sched.remove("gone")
+    sched.written("gone", 10_000, credit=True)
+    loop.run()
+    assert sink.sent and all(key == "waits" for key, _ in sink.sent)
