@@ -3,8 +3,8 @@
 ``python -m benchmarks.perbyte`` runs, in this process, every step of the v2 server's output
 path that looks at the bytes themselves, on the stream a terminal gives: 4,095-byte reads
 gathered into rounds of 64 KiB (``ptyio.ReadRounds``), each cut at a whole character
-(``ptyio.split_utf8``) and appended to a ``History`` (the mode scan, trimming at a line or
-character start), then read back in frames of up to 128 KiB cut at a character start and given
+(``ptyio.split_utf8``) and appended to a ``History`` with its read time (the mode scan,
+trimming at a line or character start), then read back in frames of up to 128 KiB cut at a character start and given
 their binary header (``frames.encode``). The rest of the path (routing, the scheduler, tornado's
 write) handles counts and ``bytes`` objects and never looks inside them.
 
@@ -51,7 +51,7 @@ def one_pass(data: bytes, history_limit: int = 512 * 1024) -> float:
         chunk = carry + b"".join(reads[r : r + ROUND])
         cut = split_utf8(chunk)
         carry = chunk[cut:]
-        history.append(chunk[:cut])
+        history.append(chunk[:cut], time.monotonic())  # the read time recordings keep
         while sent < history.end:
             payload = history.read(sent, FRAME)
             encode(FrameType.OUTPUT, 1, sent, payload)

@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from jupyter_server.extension.application import ExtensionApp
-from traitlets import Dict, Float, Int, List
+from traitlets import Bool, Dict, Float, Int, List
 
 from . import policy
-from .handlers import MuxSocketHandler
+from .handlers import CastHandler, MuxSocketHandler
 from .policy import Limits
 from .profiles import parse as parse_profiles
 from .protocol import CloseCode
@@ -79,6 +79,17 @@ class TermMuxApp(ExtensionApp):
         holds of shared sessions off.""",
     )
 
+    allow_viewers = Bool(
+        False,
+        config=True,
+        help="""Let users with only 'read' permission on terminals watch them: the socket opens
+        for them and they may attach a session in view mode (no input, no resize). Who may do
+        what is the server's authorizer's answer: read to view and list, execute to type and
+        resize, write to create and close. Off by default because terminal output can contain
+        secrets (tokens, passwords typed at a prompt that echoes). The recording endpoint
+        (api/termmux/sessions/NAME/cast) needs 'read' either way.""",
+    )
+
     profiles = List(
         Dict(),
         config=True,
@@ -120,6 +131,7 @@ class TermMuxApp(ExtensionApp):
         self.router = Router(terminals, self.limits(), self.log)
         self.router.profiles = {p.name: p for p in parse_profiles(self.profiles)}
         self.settings["termmux_router"] = self.router
+        self.settings["termmux_allow_viewers"] = self.allow_viewers
 
     def initialize_handlers(self) -> None:
         assert self.serverapp is not None
@@ -131,6 +143,7 @@ class TermMuxApp(ExtensionApp):
             )
             return
         self.handlers.append((r"/api/termmux/socket", MuxSocketHandler))
+        self.handlers.append((r"/api/termmux/sessions/([^/]+)/cast", CastHandler))
 
     async def stop_extension(self) -> None:
         """Close every socket with 1001 so clients know to reconnect later."""

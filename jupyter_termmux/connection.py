@@ -14,7 +14,8 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from . import __version__, protocol
+from . import __version__, access, protocol
+from .access import Access
 from .output import OutputPath, Transport
 from .policy import V2_FRAME_BYTES
 from .protocol import CloseCode, ErrorCode, ProtocolError, Request
@@ -48,9 +49,13 @@ class MuxConnection(OutputPath):
         log: logging.Logger,
         version: int = 1,
         peer: str = "",
+        grants: Access = access.EVERYTHING,
+        allow_viewers: bool = False,
     ) -> None:
         super().__init__(router, transport, version)
         self.log = log
+        #: What this socket's user may do on terminals (asked at the upgrade, ``access.py``).
+        self.access = grants
         self.label = f"#{next(_labels)}" + (f"({peer})" if peer else "")
         self.max_message_size = router.limits.max_message_size
         self._disconnected = False
@@ -68,7 +73,10 @@ class MuxConnection(OutputPath):
         }
         router.connect(self)
         if version >= 2:
-            self.send(protocol.hello(__version__, self._limits()))
+            hello = protocol.hello(__version__, self._limits())
+            hello["access"] = [a for a in access.ACTIONS if grants.may(a)]
+            hello["viewers"] = allow_viewers
+            self.send(hello)
 
     def _limits(self) -> dict[str, Any]:
         limits = self.router.limits
@@ -90,6 +98,7 @@ class MuxConnection(OutputPath):
         request: Request | None = None
         try:
             request = protocol.parse(frame, self.max_message_size, self.version)
+            self._authorize(request)
             self._dispatch[request.type](request)
         except ProtocolError as e:
             self._refuse(e, request)
@@ -109,6 +118,15 @@ class MuxConnection(OutputPath):
         self.log.debug("termmux: socket %s: %s: %s", self.label, error.code.value, error.message)
         self.send(error.to_message())
 
+    def _authorize(self, req: Request) -> None:
+        """Refuse a request the user's permissions on terminals do not cover."""
+        action = access.needs(req)
+        if action is not None and not self.access.may(action):
+            what = f"{req.type} (mode {req.args['mode']!r})" if "mode" in req.args else req.type
+            raise ProtocolError(
+                ErrorCode.FORBIDDEN, f"{what} needs {action!r} permission on {access.RESOURCE}"
+            )
+
     def _subscriber(self, req: Request) -> Subscriber:
         sid = _sid(req)
         sub = self.router.subscriber(self, sid)
@@ -116,12 +134,24 @@ class MuxConnection(OutputPath):
             raise ProtocolError(ErrorCode.NOT_ATTACHED, f"session {sid!r} is not attached")
         return sub
 
+    def _writer(self, req: Request) -> Subscriber:
+        """The subscription input and resize go through; a view is read-only."""
+        sub = self._subscriber(req)
+        if sub.viewing:
+            raise ProtocolError(
+                ErrorCode.READ_ONLY,
+                f"session {sub.session.name!r} is attached in view mode: {req.type} ignored",
+            )
+        return sub
+
     def _attach(self, req: Request) -> None:
         sid = _sid(req)
+        mode = req.args["mode"]
         old = self.router.subscriber(self, sid)
         if old is not None and self.version < 2:
-            # v1: attaching twice is harmless, no second replay.
-            self.send(protocol.reply("session.attached", req.id, sessionId=sid))
+            # v1: attaching twice is harmless, no second replay; it may change the mode.
+            self.router.set_mode(old, mode)
+            self.send(protocol.reply("session.attached", req.id, **self._size(sid, old)))
             return
         if old is None and len(self._channels) >= self.router.limits.max_sessions_per_socket:
             raise ProtocolError(
@@ -136,12 +166,13 @@ class MuxConnection(OutputPath):
             since=args["since"],
             incarnation=args["incarnation"],
             resume=args["resume"],
+            mode=mode,
         )
         if self.version < 2:
-            self.send(protocol.reply("session.attached", req.id, sessionId=sid))
+            self.send(protocol.reply("session.attached", req.id, **self._size(sid, result.sub)))
             return
         fields: dict[str, Any] = {
-            "sessionId": sid,
+            **self._size(sid, result.sub),
             "channel": result.sub.channel,
             "incarnation": result.sub.session.pty.incarnation,
             "offset": result.offset,
@@ -152,20 +183,29 @@ class MuxConnection(OutputPath):
             fields["preamble"] = result.preamble
         self.send(protocol.reply("session.attached", req.id, **fields))
 
+    @staticmethod
+    def _size(sid: str, sub: Subscriber) -> dict[str, Any]:
+        """``sessionId``, with the PTY's ``rows`` and ``cols`` when it has a size."""
+        size = sub.session.pty.size
+        if size is None:
+            return {"sessionId": sid}
+        return {"sessionId": sid, "rows": size[0], "cols": size[1]}
+
     def _detach(self, req: Request) -> None:
         sid = _sid(req)
         self.router.detach(self, sid)
         self.send(protocol.reply("session.detached", req.id, sessionId=sid))
 
     def _input(self, req: Request) -> None:
-        sub = self._subscriber(req)
+        sub = self._writer(req)
         self.scheduler.input(sub)
-        sub.session.pty.write(req.args["data"].encode("utf-8"))
+        pty = sub.session.pty
+        pty.typed(sub)  # the latest writer sets the size, before its input arrives
+        pty.write(req.args["data"].encode("utf-8"))
 
     def _resize(self, req: Request) -> None:
-        sub = self._subscriber(req)
-        sub.size = (req.args["rows"], req.args["cols"])
-        sub.session.pty.resize_to_smallest()
+        sub = self._writer(req)
+        sub.session.pty.resize(sub, req.args["rows"], req.args["cols"])
 
     def _create(self, req: Request) -> None:
         args = req.args

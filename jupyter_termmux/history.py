@@ -6,7 +6,9 @@ bytes after it (resume, catch-up), and knows when it cannot (``start`` moved pas
 
 Chunks are kept as the reader delivered them (never split inside a UTF-8 sequence) and never
 copied on append. Each chunk remembers the terminal modes in force at its first byte, so a
-replay from ``start`` can be preceded by the modes it needs (see ``screen.py``).
+replay from ``start`` can be preceded by the modes it needs (see ``screen.py``), and the time
+it was read (the caller's clock), so the held output can be played back as it came
+(``cast.py``). Size changes are kept with their offset and time, a few per held chunk at most.
 
 terminado's ``PtyWithClients.read_buffer`` is replaced by a ``History`` on adopted terminals:
 JupyterLab's classic terminal socket replays from ``copy()`` when it opens.
@@ -16,6 +18,7 @@ from __future__ import annotations
 
 from bisect import bisect_right
 from collections import deque
+from collections.abc import Iterator
 
 from . import screen
 
@@ -24,6 +27,12 @@ _COMPACT = 256
 
 #: How far past a cut the next line start is looked for (so a replay opens at a line).
 _LINE_LOOKAHEAD = 4096
+
+#: Most size changes kept: a writer resizing in a loop cannot grow a session's memory.
+MAX_RESIZES = 1024
+
+#: A size change: (offset, time, rows, cols); it applies to the bytes from ``offset`` on.
+Resize = tuple[int, float, int, int]
 
 
 def utf8_start(data: bytes, pos: int) -> int:
@@ -52,6 +61,8 @@ class History:
         self._chunks: list[bytes] = []
         self._offsets: list[int] = []  # stream offset of each chunk's first byte
         self._modes: list[screen.Modes] = []  # modes in force at each chunk's first byte
+        self._times: list[float] = []  # when each chunk was read
+        self._resizes: deque[Resize] = deque()  # size changes, oldest first
         self._head = 0  # index of the oldest live chunk
         self._skip = 0  # bytes of the oldest live chunk already dropped
         self._tracker = screen.ModeTracker()
@@ -70,12 +81,13 @@ class History:
         """The terminal modes after the newest byte."""
         return self._tracker.modes
 
-    def append(self, data: bytes) -> None:
-        """Record output, dropping the oldest bytes beyond the limit."""
+    def append(self, data: bytes, when: float = 0.0) -> None:
+        """Record output read at time ``when``, dropping the oldest bytes beyond the limit."""
         if not data:
             return
         self._chunks.append(data)
         self._offsets.append(self.end)
+        self._times.append(when)
         self._modes.append(self._tracker.modes)
         self._tracker.feed(data)
         self.end += len(data)
@@ -108,7 +120,7 @@ class History:
         self._head, self._skip = head, cut
         self.start = offsets[head] + cut if head < len(chunks) else self.end
         if head >= _COMPACT and head * 2 >= len(chunks):
-            del chunks[:head], offsets[:head], self._modes[:head]
+            del chunks[:head], offsets[:head], self._modes[:head], self._times[:head]
             self._head = 0
 
     def _locate(self, offset: int) -> int:
@@ -155,6 +167,46 @@ class History:
             i += 1
             pos = 0
         return parts[0] if len(parts) == 1 else b"".join(parts)
+
+    def resized(self, rows: int, cols: int, when: float) -> None:
+        """Record that the terminal took ``rows`` x ``cols`` at time ``when`` (after the
+        output held so far). Only the last size before ``start`` is kept, one per offset, and
+        at most ``MAX_RESIZES``."""
+        resizes = self._resizes
+        while len(resizes) > 1 and resizes[1][0] <= self.start:
+            resizes.popleft()
+        if resizes and resizes[-1][0] == self.end:
+            resizes.pop()  # no output between the two: only the last size shows
+        resizes.append((self.end, when, rows, cols))
+        if len(resizes) > MAX_RESIZES:
+            resizes.popleft()
+
+    def size_at(self, offset: int) -> tuple[int, int] | None:
+        """(rows, cols) in force at ``offset``, if a size was recorded by then."""
+        size = None
+        for at, _, rows, cols in self._resizes:
+            if at > offset:
+                break
+            size = (rows, cols)
+        return size
+
+    def timeline(self) -> Iterator[tuple[float, bytes | tuple[int, int]]]:
+        """The held output and the size changes within it, in order: (time, bytes) for each
+        held chunk (the first one from ``start``) and (time, (rows, cols)) for a size change
+        after ``start``. Times are the caller's, as given to ``append`` and ``resized``."""
+        resizes = [r for r in self._resizes if r[0] > self.start]
+        r = 0
+        first = self._skip
+        for i in range(self._head, len(self._chunks)):
+            offset = self._offsets[i]
+            while r < len(resizes) and resizes[r][0] <= offset:
+                yield resizes[r][1], (resizes[r][2], resizes[r][3])
+                r += 1
+            chunk = self._chunks[i]
+            yield self._times[i], (chunk[first:] if first else chunk)
+            first = 0
+        for _, when, rows, cols in resizes[r:]:
+            yield when, (rows, cols)
 
     def copy(self) -> deque[str]:
         """The held output as text, as terminado's ``TermSocket.open`` replays it."""

@@ -35,6 +35,12 @@ MAX_ACK = 2**30
 #: the bound leaves it room to change its tokens without a new protocol version.
 MAX_RESUME = 128
 
+#: How a socket attaches a session: ``write`` (the default) takes input and sets the PTY's
+#: size; ``view`` only watches (a read-only viewer, as tmux's ``attach -r``).
+WRITE = "write"
+VIEW = "view"
+ATTACH_MODES = (WRITE, VIEW)
+
 
 # --- field kinds -------------------------------------------------------------------------
 
@@ -63,6 +69,13 @@ def _bounded_int(low: int, high: int) -> Check:
     def check(v: Any) -> bool:
         # bool is an int subclass in Python; JSON true is not a number.
         return isinstance(v, int) and not isinstance(v, bool) and low <= v <= high
+
+    return check
+
+
+def _one_of(*values: str) -> Check:
+    def check(v: Any) -> bool:
+        return isinstance(v, str) and v in values
 
     return check
 
@@ -102,6 +115,7 @@ KINDS: dict[str, Kind] = {
         Kind("incarnation", _bounded_str(128), "a string of at most 128 characters"),
         Kind("resume", _bounded_str(MAX_RESUME), f"a string of at most {MAX_RESUME} characters"),
         Kind("profile", _bounded_str(128), "a string of at most 128 characters"),
+        Kind("attachMode", _one_of(*ATTACH_MODES), " or ".join(map(repr, ATTACH_MODES))),
     )
 }
 
@@ -130,6 +144,7 @@ CLIENT_MESSAGES: dict[str, tuple[Field, ...]] = {
         _f("since", "offset", since=2),
         _f("incarnation", "incarnation", since=2),
         _f("resume", "resume", since=2),
+        _f("mode", "attachMode", default=WRITE),
     ),
     "session.detach": (_f("sessionId", "sessionId", True),),
     "terminal.input": (_f("sessionId", "sessionId", True), _f("data", "text", True)),
@@ -159,6 +174,7 @@ SERVER_MESSAGES = (
     "session.attached",
     "session.truncated",
     "session.detached",
+    "session.resized",
     "session.created",
     "session.closed",
     "session.list",

@@ -54,6 +54,10 @@ class ErrorCode(str, enum.Enum):
     TOO_MANY_SESSIONS = "too-many-sessions"
     CREATE_FAILED = "create-failed"
     INPUT_OVERFLOW = "input-overflow"
+    #: The server's authorizer does not let this socket's user do that (``access.py``).
+    FORBIDDEN = "forbidden"
+    #: Input or resize on a session attached in ``view`` mode.
+    READ_ONLY = "read-only"
     INTERNAL_ERROR = "internal-error"
 
 

@@ -9,6 +9,13 @@ sockets, through one ordered, non-blocking writer (``ptyinput.PtyInput``), notic
 the exit code or signal (``ptyexit.ExitWatch``), and closes it off the event loop (ptyprocess
 sleeps 0.1 s in ``close``). termmux's subscribers join terminado's client list next to classic
 sockets, only through ``add_subscriber`` and ``remove_subscriber``.
+
+Size: the PTY takes the size of the writer that most recently typed or resized (tmux's
+``window-size latest``; ``sizing.Latest``), not terminado's smallest client, so a narrow window
+or a phone no longer shrinks everyone's terminal. The adapter owns the rule for classic sockets
+too: terminado's ``resize_to_smallest``, which their handler calls on a resize, is replaced on
+the adopted terminal, and their input is noticed as it is handed to the writer thread. Viewers
+never set a size. Every change is recorded in history and reported (``on_resize``).
 """
 
 from __future__ import annotations
@@ -26,7 +33,7 @@ from typing import Any, Protocol
 from terminado.management import PtyWithClients
 from tornado.websocket import WebSocketClosedError
 
-from . import ptyexit
+from . import ptyexit, sizing
 from .history import History
 from .ptyinput import PtyInput
 from .ptyio import ACTIVITY_INTERVAL, READ_SIZE, ClientList, ReadRounds, read_cap, split_utf8
@@ -40,10 +47,10 @@ class TerminalError(Exception):
         self.kind = kind  # "unknown", "exists", "limit", "cwd", "create", "overflow"
 
 
-class Viewer(Protocol):
+class Member(Protocol):
     """A termmux subscriber as terminado's client list sees it (``session.Subscriber``)."""
 
-    #: (rows, cols) of its view, None while unknown: ``resize_to_smallest`` reads it
+    #: (rows, cols) of its view, None while unknown: the size rule reads it
     size: tuple[int | None, int | None]
 
 
@@ -69,18 +76,27 @@ class Pty:
         #: Identity of this terminal's life: a new shell under a reused name has another.
         self.incarnation = uuid.uuid4().hex[:16]
         self.fd: int = term.ptyproc.fd
+        self._loop = asyncio.get_running_loop()
         self.history = History(history_limit)
         self.read_limit = read_cap(history_limit)
+        now = self._loop.time()
+        rows, cols = term.ptyproc.getwinsize()
+        #: The PTY's size, as the adapter set or found it.
+        self._size = (rows, cols)
+        self.history.resized(rows, cols, now)
         for text in term.read_buffer:  # what terminado kept before adoption
-            self.history.append(text.encode("utf-8", "replace"))
+            self.history.append(text.encode("utf-8", "replace"), now)
         self.on_output: Callable[[bytes], None] = lambda data: None
         self.on_exit: Callable[[int | None, str | None], None] = lambda code, sig: None
         self.reading_changed: Callable[[bool], None] = lambda reading: None
         #: A classic socket joined or left (``ptyio.ClientList``).
         self.clients_changed: Callable[[], None] = lambda: None
-        self.exited = asyncio.get_running_loop().create_future()
+        self.on_resize: Callable[[int, int], None] = lambda rows, cols: None
+        self.exited = self._loop.create_future()
         self.reading = False
-        self._loop = asyncio.get_running_loop()
+        self._latest = sizing.Latest()
+        #: The classic sockets seen so far, with the size each had last.
+        self._classic_sizes: dict[Any, tuple[Any, ...]] = {}
         self._carry = b""
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._input = PtyInput(self.fd, self.exited, self.touch, name, log)
@@ -108,6 +124,10 @@ class Pty:
         self.term.read_buffer = self.history  # type: ignore[assignment]  # classic replays
         self.term.clients = ClientList(self.term.clients, lambda: self.clients_changed())
         self.term.ptyproc.write = self._input.write_from_thread  # classic sockets' input
+        # terminado calls this when a classic socket sends its size or leaves.
+        self.term.resize_to_smallest = self._classic_changed  # type: ignore[method-assign]
+        for client in self._classic():  # already here: known, not yet active
+            self._watch_classic(client, tuple(client.size))
         self.resume()
 
     # --- reading ---------------------------------------------------------------------
@@ -169,8 +189,9 @@ class Pty:
         """Output read from the PTY: into history, to termmux's router, to classic sockets."""
         if not data:
             return
-        self.history.append(data)
-        self._activity()
+        now = self._loop.time()
+        self.history.append(data, now)
+        self._activity(now)
         self.on_output(data)
         classic = self._classic()
         if classic:
@@ -181,9 +202,8 @@ class Pty:
                 except WebSocketClosedError:
                     pass  # a classic socket that is closing; its on_close removes it
 
-    def _activity(self) -> None:
+    def _activity(self, now: float) -> None:
         """Output is activity for the idle culler (jupyter_server_terminals#112)."""
-        now = self._loop.time()
         if now - self._last_activity >= ACTIVITY_INTERVAL:
             self._last_activity = now
             self.touch()
@@ -210,21 +230,53 @@ class Pty:
 
     # --- clients and size ------------------------------------------------------------
 
-    def add_subscriber(self, sub: Viewer) -> None:
-        """Put a termmux subscriber on terminado's client list, so that the PTY's size and the
-        terminal's client count (REST, JupyterLab) include it; idempotent."""
+    def clock(self) -> float:
+        """Now, on the clock of history's times (the event loop's)."""
+        return self._loop.time()
+
+    @property
+    def size(self) -> tuple[int, int] | None:
+        """(rows, cols) of the PTY, None once it ended."""
+        return None if self._closed else self._size
+
+    @property
+    def _closed(self) -> bool:
+        return self.exited.done() or self.fd < 0
+
+    def add_subscriber(self, sub: Member) -> None:
+        """Put a termmux subscriber on terminado's client list, so that the terminal's client
+        count (REST, JupyterLab) includes it; idempotent. Its size counts once it resizes."""
         if not any(c is sub for c in self.term.clients):
             self.term.clients.append(sub)
-            self.resize_to_smallest()
 
-    def remove_subscriber(self, sub: Viewer) -> None:
-        """Take a subscriber off terminado's client list and size the PTY to the clients left;
-        idempotent."""
+    def remove_subscriber(self, sub: Member) -> None:
+        """Take a subscriber off terminado's client list; if its size was the PTY's, the next
+        most recently active writer's applies. Idempotent."""
         for i, client in enumerate(self.term.clients):
             if client is sub:
                 del self.term.clients[i]
-                self.resize_to_smallest()
+                self._latest.forget(sub)
+                self._apply()
                 return
+
+    def resize(self, member: Member, rows: int, cols: int) -> None:
+        """A writer sent its size: it is the most recently active, and the PTY takes it."""
+        member.size = (rows, cols)
+        self._latest.active(member)
+        self._apply()
+
+    def typed(self, member: Member) -> None:
+        """A writer sends input: it becomes the most recently active, and the PTY takes its
+        size (before the input is written). Cheap when it already has the size."""
+        if member is not self._latest.sizer and sizing.known(member.size) is not None:
+            self._latest.active(member)
+            self._apply()
+
+    def forget_size(self, member: Member) -> None:
+        """A subscriber became a viewer: its size no longer counts."""
+        member.size = (None, None)
+        self._latest.forget(member)
+        self._apply()
 
     def classic_clients(self) -> int:
         """How many clients are classic terminal sockets (JupyterLab's own), not subscribers."""
@@ -234,25 +286,61 @@ class Pty:
         # terminado feeds every client on_pty_read; termmux's subscribers have no such method.
         return [c for c in self.term.clients if hasattr(c, "on_pty_read")]
 
-    def resize_to_smallest(self) -> None:
-        """The PTY takes the smallest size of its clients, as terminado does."""
-        if not self.exited.done() and self.fd >= 0:
-            self.term.resize_to_smallest()
+    def _classic_changed(self) -> None:
+        """terminado's ``resize_to_smallest`` on the adopted terminal: a classic socket sent
+        its size (then it is the most recently active) or one left."""
+        classic = self._classic()
+        for client in classic:
+            size = tuple(client.size)
+            if client not in self._classic_sizes:
+                self._watch_classic(client, (None, None))  # joined since: this is news
+            if self._classic_sizes[client] != size:
+                self._classic_sizes[client] = size
+                if sizing.known(size) is not None:
+                    self._latest.active(client)
+        for client in [c for c in self._classic_sizes if not any(c is k for k in classic)]:
+            del self._classic_sizes[client]
+            self._latest.forget(client)
+        self._apply()
+
+    def _watch_classic(self, client: Any, size: tuple[Any, ...]) -> None:
+        """Notice a classic socket's input (terminado's ``stdin_to_ptyproc``, called on the
+        loop before its writer thread runs): typing makes it the most recently active."""
+        self._classic_sizes[client] = size
+        write = client.stdin_to_ptyproc
+
+        def stdin_to_ptyproc(text: str) -> Any:
+            self.typed(client)
+            return write(text)
+
+        client.stdin_to_ptyproc = stdin_to_ptyproc
+
+    def _apply(self) -> None:
+        """Give the PTY the most recently active writer's size (unchanged if none is known)."""
+        if self._closed:
+            return
+        size = self._latest.size(self.term.clients)
+        if size is None or size == self._size:
+            return
+        self._size = size
+        self.term.ptyproc.setwinsize(*size)
+        self.history.resized(size[0], size[1], self._loop.time())
+        self.log.debug("termmux: session %s resized to %dx%d", self.name, size[0], size[1])
+        self.on_resize(*size)
 
     def nudge(self) -> None:
         """Make a full-screen program repaint: rows-1, then back (SIGWINCH twice), as dtach
         and abduco do; many programs only redraw when the size really changes."""
-        if self.exited.done() or self.fd < 0:
+        if self._closed:
             return
-        rows, cols = self.term.ptyproc.getwinsize()
+        rows, cols = self._size
         if rows > 1:
             self.term.ptyproc.setwinsize(rows - 1, cols)
-            self._loop.call_later(0.05, self._restore_size, rows, cols)
+            self._loop.call_later(0.05, self._restore_size)
 
-    def _restore_size(self, rows: int, cols: int) -> None:
-        if not self.exited.done() and self.fd >= 0:
-            self.term.ptyproc.setwinsize(rows, cols)
-            self.resize_to_smallest()
+    def _restore_size(self) -> None:
+        if not self._closed:
+            self.term.ptyproc.setwinsize(*self._size)
 
     # --- end -------------------------------------------------------------------------
 

@@ -16,6 +16,7 @@ from collections.abc import Callable
 from typing import Any
 
 from . import screen
+from .messages import WRITE
 from .pacing import Pacing
 from .policy import Limits
 from .profiles import DEFAULT, Profile
@@ -102,9 +103,10 @@ class Router:
         since: int | None = None,
         incarnation: str | None = None,
         resume: str | None = None,
+        mode: str = WRITE,
     ) -> Attached:
-        """Subscribe ``client`` to ``name`` and decide where its stream starts; ``resume``
-        releases the reservation its client left when it dropped."""
+        """Subscribe ``client`` to ``name`` (``mode`` write or view) and decide where its
+        stream starts; ``resume`` releases the reservation its client left when it dropped."""
         pty = self.terminals.get(name)
         old = self.subscriber(client, name)
         if old is not None:
@@ -122,6 +124,7 @@ class Router:
             pty.on_exit = functools.partial(self._exited, session)
             pty.reading_changed = functools.partial(self._reading_changed, session)
             pty.clients_changed = functools.partial(self._look, session)
+            pty.on_resize = functools.partial(self._resized, session)
         history = session.history
         if incarnation is not None and incarnation != pty.incarnation:
             since = None
@@ -138,7 +141,7 @@ class Router:
             preamble = screen.preamble(history.modes_at(start))
         else:
             start, preamble = history.end, screen.preamble(history.modes)
-        sub = Subscriber(client, session, next(self._channels[client]), start)
+        sub = Subscriber(client, session, next(self._channels[client]), start, mode)
         sub.replay_until = history.end if preamble is not None else start
         session.subscribers[client] = sub
         self._attached[client][name] = sub
@@ -146,9 +149,10 @@ class Router:
         if resume is not None:
             session.reservations.pop(resume, None)
         self.log.info(
-            "termmux: socket %s attached to session %s at %d of %d (%d subscribers)",
+            "termmux: socket %s attached to session %s to %s at %d of %d (%d subscribers)",
             client.label,
             name,
+            mode,
             start,
             history.end,
             len(session.subscribers),
@@ -158,6 +162,21 @@ class Router:
         client.wake(sub)
         self.update(session)
         return Attached(sub, start, lost, preamble)
+
+    def set_mode(self, sub: Subscriber, mode: str) -> None:
+        """Make an attached subscriber a writer or a viewer (a v1 socket attaching again); a
+        viewer's size no longer counts."""
+        if sub.mode == mode:
+            return
+        sub.mode = mode
+        if sub.viewing:
+            sub.session.pty.forget_size(sub)
+        self.log.info(
+            "termmux: socket %s now attached to session %s to %s",
+            sub.client.label,
+            sub.session.name,
+            mode,
+        )
 
     def detach(self, client: Client, name: str) -> bool:
         """Unsubscribe ``client`` from ``name`` at once; False if it was not attached."""
@@ -198,6 +217,7 @@ class Router:
         session.pty.resume()  # nobody holds it now
         session.pty.reading_changed = _ignore_reading
         session.pty.clients_changed = _ignore_clients
+        session.pty.on_resize = _ignore_resize
         if self.sessions.get(session.name) is session:
             del self.sessions[session.name]
 
@@ -253,6 +273,12 @@ class Router:
     def _reading_changed(self, session: Session, reading: bool) -> None:
         self._emit("resumed" if reading else "paused", session)
 
+    def _resized(self, session: Session, rows: int, cols: int) -> None:
+        """The PTY took another size: every subscriber is told, viewers to render at it."""
+        msg = {"type": "session.resized", "sessionId": session.name, "rows": rows, "cols": cols}
+        for sub in list(session.subscribers.values()):
+            sub.client.send(dict(msg))
+
     # --- ends ------------------------------------------------------------------------
 
     def _exited(self, session: Session, code: int | None, signal: str | None) -> None:
@@ -279,12 +305,22 @@ class Router:
     # --- introspection ---------------------------------------------------------------
 
     def list_sessions(self, client: Client) -> list[dict[str, Any]]:
-        """Every terminal, with its client count and whether ``client`` is attached."""
+        """Every terminal, with its client count (writers, classic sockets among them, and
+        viewers) and whether ``client`` is attached."""
         attached = self._attached.get(client, {})
-        return [
-            {"sessionId": n, "clients": self.terminals.client_count(n), "attached": n in attached}
-            for n in self.terminals.names()
-        ]
+        sessions = []
+        for n in self.terminals.names():
+            writers, viewers = self.terminals.client_counts(n)
+            sessions.append(
+                {
+                    "sessionId": n,
+                    "clients": writers + viewers,
+                    "attached": n in attached,
+                    "writers": writers,
+                    "viewers": viewers,
+                }
+            )
+        return sessions
 
     def stats(self) -> dict[str, Any]:
         """Counts of every map, for tests and debugging."""
@@ -318,3 +354,7 @@ def _ignore_clients() -> None:
 
 def _ignore_exit(code: int | None, signal: str | None) -> None:
     """Exit of a terminal nobody is attached to."""
+
+
+def _ignore_resize(rows: int, cols: int) -> None:
+    """New size of a terminal nobody is attached to (its history records it)."""

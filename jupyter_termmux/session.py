@@ -12,6 +12,7 @@ from typing import Any, Protocol
 
 from . import policy
 from .history import History
+from .messages import VIEW, WRITE
 from .pty import Pty
 from .scheduler import Handle
 
@@ -47,13 +48,27 @@ class Subscriber:
     """One socket's subscription to one session, and its position in the session's stream.
 
     Its ``size`` is what the socket asked for; the terminal adapter sizes the PTY from its
-    subscribers and classic sockets (``Pty.add_subscriber``).
+    writers and classic sockets (``Pty.resize``). Its ``mode`` is ``write`` or ``view``: a view
+    never types, never sets the size, and is otherwise a subscriber like any other.
     """
 
-    __slots__ = ("channel", "client", "holding", "replay_until", "sent", "session", "size", "token")
+    __slots__ = (
+        "channel",
+        "client",
+        "holding",
+        "mode",
+        "replay_until",
+        "sent",
+        "session",
+        "size",
+        "token",
+    )
 
-    def __init__(self, client: Client, session: Session, channel: int, sent: int) -> None:
+    def __init__(
+        self, client: Client, session: Session, channel: int, sent: int, mode: str = WRITE
+    ) -> None:
         self.client = client
+        self.mode = mode
         self.session = session
         self.channel = channel
         #: Offset of the next byte to send.
@@ -65,6 +80,11 @@ class Subscriber:
         self.size: tuple[int | None, int | None] = (None, None)
         #: The resume token its client may present to release its reservation after a drop.
         self.token = secrets.token_urlsafe(12)
+
+    @property
+    def viewing(self) -> bool:
+        """Attached in ``view`` mode (``Pty`` counts it as a viewer, not a writer)."""
+        return self.mode == VIEW
 
 
 @dataclass

@@ -59,6 +59,15 @@ class Terminals:
         term = self.manager.terminals.get(name)
         return len(term.clients) if term is not None else 0
 
+    def client_counts(self, name: str) -> tuple[int, int]:
+        """(writers, viewers) of a terminal: classic sockets are writers, and a termmux
+        subscriber is a viewer when attached in view mode (``Subscriber.viewing``)."""
+        term = self.manager.terminals.get(name)
+        if term is None:
+            return 0, 0
+        viewers = sum(1 for c in term.clients if getattr(c, "viewing", False))
+        return len(term.clients) - viewers, viewers
+
     def get(self, name: str) -> Pty:
         """The adopted terminal ``name`` (adopting it now if needed)."""
         term = self.manager.terminals.get(name)

@@ -12,7 +12,7 @@ from jupyter_server.serverapp import ServerWebApplication
 
 import jupyter_termmux
 from jupyter_termmux.app import TermMuxApp
-from jupyter_termmux.handlers import MuxSocketHandler
+from jupyter_termmux.handlers import CastHandler, MuxSocketHandler
 
 ROOT = Path(__file__).parent.parent
 
@@ -30,11 +30,14 @@ def test_auto_enable_file() -> None:
 
 
 def test_socket_handler_passes_the_servers_auth_audit() -> None:
-    """jupyter_server's audit finds no unauthenticated method on the socket handler."""
+    """jupyter_server's audit finds no unauthenticated method on the socket handler, nor on
+    the recording endpoint."""
     assert (
         ServerWebApplication._check_handler_auth(None, "/api/termmux/socket", MuxSocketHandler)
         == []
     )  # type: ignore[arg-type]
+    cast_path = "/api/termmux/sessions/([^/]+)/cast"
+    assert ServerWebApplication._check_handler_auth(None, cast_path, CastHandler) == []  # type: ignore[arg-type]
 
     class Undecorated(MuxSocketHandler):
         async def get(self, *args: Any, **kwargs: Any) -> None:
@@ -45,10 +48,12 @@ def test_socket_handler_passes_the_servers_auth_audit() -> None:
 
 
 def test_limits_are_documented_traits() -> None:
-    """Every limit is a configurable trait with a help text, and the README lists it."""
+    """Every limit (and the viewers switch) is a configurable trait with a help text, and the
+    README lists it."""
     readme = (ROOT / "README.md").read_text()
     own = TermMuxApp.class_own_traits(config=True)
     assert set(own) == {
+        "allow_viewers",
         "profiles",
         "window",
         "socket_window",

@@ -58,7 +58,7 @@ ANSWERS = {
     "session.closed",
 }
 #: Frames the server may send unasked (a fuzzed frame may attach or close a session).
-UNSOLICITED = {"terminal.output", "session.exited"}
+UNSOLICITED = {"terminal.output", "session.exited", "session.resized"}
 
 DEEP = 100_000
 

@@ -79,12 +79,14 @@ def test_error_examples_use_documented_codes() -> None:
 
 
 def test_defaults_are_filled() -> None:
-    """An attach without 'replay' replays; a create without fields has None for both."""
+    """An attach without 'replay' replays, without 'mode' writes; a create without fields has
+    None for both."""
     assert protocol.parse('{"type":"session.attach","sessionId":"a"}', LIMIT).args == {
         "replay": True,
         "since": None,
         "incarnation": None,
         "resume": None,
+        "mode": "write",
     }
     req = protocol.parse('{"type":"session.create"}', LIMIT)
     assert req.session_id is None

@@ -49,6 +49,9 @@ def test_every_kind_has_the_schema_bounds(kind: str) -> None:
         assert not check(True) and not check(float(spec["minimum"]))
     elif spec["type"] == "boolean":
         assert check(True) and not check(1)
+    elif "enum" in spec:
+        assert all(check(v) for v in spec["enum"])
+        assert not check("".join(spec["enum"])) and not check(None) and not check(1)
     elif "maxLength" in spec:
         assert check("x" * spec["maxLength"]) and not check("x" * (spec["maxLength"] + 1))
     if "pattern" in spec:

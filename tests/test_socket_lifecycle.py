@@ -344,38 +344,41 @@ async def _pty_size(client, sid):
 _size_ids = iter(range(10**6))
 
 
-async def test_resize_takes_smallest_attached_size(connect, make_terminal, router):
-    """The PTY size is the smallest of the attached sockets' sizes, recomputed on attach, detach and close."""
+def _resize(client, sid, rows, cols):
+    client.send({"type": "terminal.resize", "sessionId": sid, "rows": rows, "cols": cols})
+
+
+async def test_size_follows_the_latest_active_writer(connect, make_terminal, router):
+    """The PTY takes the size of the writer that last resized or typed (tmux's window-size
+    latest), not the smallest; when that writer detaches or closes, the next most recent one's
+    applies; a socket of no known size changes nothing by typing."""
     sid = await make_terminal("sized")
     a, b = await connect("a"), await connect("b")
     await a.attach(sid)
-    a.send({"type": "terminal.resize", "sessionId": sid, "rows": 30, "cols": 100})
+    _resize(a, sid, 30, 100)
     await a.barrier()
     assert await _pty_size(a, sid) == (30, 100)
 
-    await b.attach(sid)  # no size yet: it does not change the PTY
-    assert await _pty_size(a, sid) == (30, 100)
-    b.send({"type": "terminal.resize", "sessionId": sid, "rows": 20, "cols": 120})
+    await b.attach(sid)  # no size yet: typing does not change the PTY
+    assert await _pty_size(b, sid) == (30, 100)
+    _resize(b, sid, 20, 120)
     await b.barrier()
-    assert await _pty_size(a, sid) == (20, 100)
+    assert await _pty_size(b, sid) == (20, 120), "a resize does not make the latest writer"
+    assert await _pty_size(a, sid) == (30, 100), "input does not make the latest writer"
+    assert await _pty_size(b, sid) == (20, 120)
 
+    since = len(a.frames)
     await b.detach(sid)
-    assert await _pty_size(a, sid) == (30, 100), "not recomputed on detach"
+    await a.wait_type("session.resized", since=since, sessionId=sid, rows=30, cols=100)
 
     await b.attach(sid)
-    b.send({"type": "terminal.resize", "sessionId": sid, "rows": 25, "cols": 90})
+    _resize(b, sid, 25, 90)
     await b.barrier()
-    assert await _pty_size(a, sid) == (25, 90)
-
+    assert await _pty_size(b, sid) == (25, 90)
+    since = len(a.frames)
     await b.close()
-    await poll_until(lambda: router.stats()["sessions"][sid]["subscribers"] == 1, 10, "b gone")
-    assert await _pty_size(a, sid) == (30, 100), "not recomputed on close"
-
-    c = await connect("c")
-    await c.attach(sid)
-    c.send({"type": "terminal.resize", "sessionId": sid, "rows": 40, "cols": 60})
-    await c.barrier()
-    assert await _pty_size(a, sid) == (30, 60)
+    await a.wait_type("session.resized", since=since, sessionId=sid, rows=30, cols=100)
+    assert router.terminals.get(sid).term.ptyproc.getwinsize() == (30, 100)
 
 
 async def test_create_with_size_starts_the_program_at_that_size(connect):
@@ -469,7 +472,8 @@ async def test_session_create(connect, jp_fetch, jp_root_dir):
     names = [t["name"] for t in json.loads((await jp_fetch("api", "terminals")).body)]
     assert "train" in names
     listed = await client.request({"type": "session.list"})
-    assert {"sessionId": "train", "clients": 0, "attached": False} in listed["sessions"]
+    entry = {"sessionId": "train", "clients": 0, "attached": False, "writers": 0, "viewers": 0}
+    assert entry in listed["sessions"]
 
     await client.attach("train")
     since = len(client.frames)

@@ -47,6 +47,17 @@ def test_classic_socket_replays_read_buffer_copy_and_writes_through_ptyproc_writ
     """TermSocket.open replays read_buffer.copy() (strings) and stdin goes to ptyproc.write."""
     assert "read_buffer.copy()" in inspect.getsource(tws.TermSocket.open)
     assert "ptyproc.write(" in inspect.getsource(tws.TermSocket.stdin_to_ptyproc)
+
+
+def test_classic_socket_sizes_through_resize_to_smallest_and_types_through_stdin_method() -> None:
+    """A classic socket's set_size sets its ``size`` and calls the terminal's
+    ``resize_to_smallest`` (so does its close), and its stdin goes through its own
+    ``stdin_to_ptyproc`` on the loop: the adapter replaces the first on the adopted terminal
+    and wraps the second per socket to apply the latest writer's size."""
+    on_message = inspect.getsource(tws.TermSocket.on_message)
+    assert "self.size = " in on_message and "self.terminal.resize_to_smallest()" in on_message
+    assert "self.stdin_to_ptyproc(" in on_message
+    assert "resize_to_smallest()" in inspect.getsource(tws.TermSocket.on_close)
     for hook in ("on_pty_read", "on_pty_died"):
         assert hasattr(tws.TermSocket, hook)
 
@@ -100,36 +111,51 @@ def test_versions_in_the_tested_range(record_property: Any) -> None:
 
 
 class View:
-    """A subscriber as the adapter sees one: a view size, nothing else (``pty.Viewer``)."""
+    """A subscriber as the adapter sees one: a view size, nothing else (``pty.Member``)."""
 
     def __init__(self, rows: int | None, cols: int | None) -> None:
         self.size = (rows, cols)
 
 
-async def test_subscribers_size_the_pty_with_classic_sockets(
+async def test_latest_writer_sizes_the_pty_with_classic_sockets(
     make_terminal: Any, router: Any, jp_ws_fetch: Any
 ) -> None:
-    """A subscriber added through the adapter sizes the PTY together with JupyterLab's own
-    terminal socket (the smallest wins) and counts as a client of the terminal; removed, it
-    leaves the PTY at the size of the clients left. Adding or removing it twice changes nothing."""
+    """The PTY takes the size of whoever resized or typed last, subscribers and JupyterLab's
+    own terminal sockets alike; removed, a subscriber leaves the PTY at the size of the most
+    recent one left. Adding or removing it twice, or typing with no known size, changes
+    nothing; every change is reported (``on_resize``) and kept in history."""
     sid = await make_terminal("contract_size")
     pty = router.terminals.get(sid)
     winsize = pty.term.ptyproc.getwinsize
+    reported: list[tuple[int, int]] = []
+    pty.on_resize = lambda rows, cols: reported.append((rows, cols))
     classic = await jp_ws_fetch("terminals", "websocket", sid)
     await classic.write_message(json.dumps(["set_size", 40, 120]))
     await poll_until(lambda: winsize() == (40, 120), 10, "the classic socket's size")
-    small, unsized = View(30, 100), View(None, None)
-    pty.add_subscriber(small)
-    assert winsize() == (30, 100)
-    pty.add_subscriber(small)
+    view, unsized = View(None, None), View(None, None)
+    pty.add_subscriber(view)
+    pty.add_subscriber(view)
     pty.add_subscriber(unsized)
     assert router.terminals.client_count(sid) == 3
+    assert winsize() == (40, 120)  # joining is not activity
+    pty.resize(view, 30, 100)
+    assert winsize() == (30, 100)  # larger or smaller: the latest wins
+    pty.typed(unsized)
     assert winsize() == (30, 100)  # a view of no known size does not count
-    pty.remove_subscriber(small)
-    assert winsize() == (40, 120)
-    pty.remove_subscriber(small)
+    await classic.write_message(json.dumps(["stdin", " "]))
+    await poll_until(lambda: winsize() == (40, 120), 10, "the classic socket's input")
+    pty.typed(view)
+    assert winsize() == (30, 100)
+    await classic.write_message(json.dumps(["set_size", 41, 121]))
+    await poll_until(lambda: winsize() == (41, 121), 10, "the classic socket's new size")
+    pty.resize(view, 30, 100)
+    pty.remove_subscriber(view)
+    assert winsize() == (41, 121)  # the most recent one left
+    pty.remove_subscriber(view)
     pty.remove_subscriber(unsized)
     assert router.terminals.client_count(sid) == 1
+    assert reported == [(40, 120), (30, 100), (40, 120), (30, 100), (41, 121), (30, 100), (41, 121)]
+    assert pty.history.size_at(pty.history.end) == (41, 121)
     classic.close()
 
 

@@ -34,6 +34,7 @@ const isString = (v: unknown): boolean => typeof v === 'string';
 const isBoolean = (v: unknown): boolean => typeof v === 'boolean';
 const isChannel = (v: unknown): boolean => kindError(v, KINDS.channel) === null;
 const isOffset = (v: unknown): boolean => kindError(v, KINDS.offset) === null;
+const isSize = (v: unknown): boolean => kindError(v, KINDS.size) === null;
 
 /** A `session.list` item, or null when this one item is malformed. */
 export function decodeSessionInfo(value: unknown): ISessionInfo | null {
@@ -47,11 +48,23 @@ export function decodeSessionInfo(value: unknown): ISessionInfo | null {
   ) {
     return null;
   }
-  return {
+  const info: ISessionInfo = {
     sessionId: value.sessionId,
     clients: value.clients,
     attached: value.attached
   };
+  // Presence (newer servers): kept only when it is a count.
+  if (isCount(value.writers)) {
+    info.writers = value.writers;
+  }
+  if (isCount(value.viewers)) {
+    info.viewers = value.viewers;
+  }
+  return info;
+}
+
+function isCount(value: unknown): value is number {
+  return typeof value === 'number' && Number.isInteger(value) && value >= 0;
 }
 
 function decodeList(v: JSONObject): IListReplyMessage | null {
@@ -121,18 +134,27 @@ function decodeHello(v: JSONObject): IHelloMessage | null {
   ) {
     return null;
   }
-  return {
+  const hello: IHelloMessage = {
     type: 'hello',
     protocol: v.protocol,
     server: v.server as string,
     version: v.version as string,
     limits: decodeLimits(v.limits)
   };
+  if (Array.isArray(v.access) && v.access.every(a => typeof a === 'string')) {
+    hello.access = v.access as string[];
+  }
+  if (typeof v.viewers === 'boolean') {
+    hello.viewers = v.viewers;
+  }
+  return hello;
 }
 
 function validAttached(v: JSONObject): boolean {
   return (
     isSessionId(v.sessionId) &&
+    isOptional(v.rows, isSize) &&
+    isOptional(v.cols, isSize) &&
     isOptional(v.channel, isChannel) &&
     isOptional(v.incarnation, isString) &&
     isOptional(v.offset, isOffset) &&
@@ -175,6 +197,8 @@ const CHECKS: { [type: string]: (v: JSONObject) => boolean } = {
   'session.truncated': validTruncated,
   'session.created': v => isSessionId(v.sessionId),
   'session.closed': v => isSessionId(v.sessionId),
+  'session.resized': v =>
+    isSessionId(v.sessionId) && isSize(v.rows) && isSize(v.cols),
   'session.detached': v =>
     isSessionId(v.sessionId) && isOptional(v.reason, isString),
   pong: () => true,

@@ -16,10 +16,15 @@ export type ProtocolVersion = 1 | 2;
 
 // ---------------------------------------------------------------- client → server
 
+/** How a tab attaches: `write` types and sets the size, `view` only watches. */
+export type AttachMode = 'write' | 'view';
+
 export interface IAttachMessage {
   type: 'session.attach';
   sessionId: string;
   replay?: boolean;
+  /** `write` (the default) or `view` (read-only; needs only read permission). */
+  mode?: AttachMode;
   /** v2: the offset up to which this client already has the output. */
   since?: number;
   /** v2: the incarnation this client saw (a different one means a new shell). */
@@ -131,11 +136,18 @@ export interface IHelloMessage {
   server: string;
   version: string;
   limits: IServerLimits;
+  /** What this user may do on terminals: some of read, write, execute. */
+  access?: string[];
+  /** Whether the server lets users with only read permission watch (allow_viewers). */
+  viewers?: boolean;
 }
 
 export interface IAttachedMessage {
   type: 'session.attached';
   sessionId: string;
+  /** The PTY's size, when it has one. */
+  rows?: number;
+  cols?: number;
   /** v2 fields (absent on v1). */
   channel?: number;
   incarnation?: string;
@@ -163,6 +175,14 @@ export interface IDetachedMessage {
   id?: RequestId;
 }
 
+/** The PTY took another size (that of its most recently active writer). */
+export interface IResizedMessage {
+  type: 'session.resized';
+  sessionId: string;
+  rows: number;
+  cols: number;
+}
+
 export interface ICreatedMessage {
   type: 'session.created';
   sessionId: string;
@@ -179,6 +199,9 @@ export interface ISessionInfo {
   sessionId: string;
   clients: number;
   attached: boolean;
+  /** Clients that may type (classic terminal sockets among them), and viewers. */
+  writers?: number;
+  viewers?: number;
 }
 
 export interface IListReplyMessage {
@@ -234,6 +257,8 @@ export type ErrorCode =
   | 'too-many-sessions'
   | 'create-failed'
   | 'input-overflow'
+  | 'forbidden'
+  | 'read-only'
   | 'internal-error';
 
 /** Every error code, in schema.json's order (checked by schema.spec.ts). */
@@ -251,6 +276,8 @@ export const ERROR_CODES: readonly ErrorCode[] = [
   'too-many-sessions',
   'create-failed',
   'input-overflow',
+  'forbidden',
+  'read-only',
   'internal-error'
 ];
 
@@ -268,6 +295,7 @@ export type ServerMessage =
   | IAttachedMessage
   | ITruncatedMessage
   | IDetachedMessage
+  | IResizedMessage
   | ICreatedMessage
   | IClosedMessage
   | IListReplyMessage

@@ -17,6 +17,8 @@ export interface IKind {
   unicode?: boolean;
   minimum?: number;
   maximum?: number;
+  /** The only values a string of this kind may have. */
+  enum?: readonly string[];
 }
 
 export type KindName =
@@ -32,7 +34,8 @@ export type KindName =
   | 'count'
   | 'incarnation'
   | 'resume'
-  | 'profile';
+  | 'profile'
+  | 'attachMode';
 
 /** schema.json `kinds` (its comments aside). */
 export const KINDS: { readonly [name in KindName]: IKind } = {
@@ -52,14 +55,16 @@ export const KINDS: { readonly [name in KindName]: IKind } = {
   // A token the server issued in `session.attached` (at most 64 characters), sent back unchanged.
   resume: { type: 'string', maxLength: 128, unicode: true },
   // The name of one of the server's TermMuxApp.profiles.
-  profile: { type: 'string', maxLength: 128, unicode: true }
+  profile: { type: 'string', maxLength: 128, unicode: true },
+  // write: input and resize, sets the size (execute); view: read-only (read).
+  attachMode: { type: 'string', enum: ['write', 'view'] }
 };
 
 /** One field of a client message. */
 export interface IFieldSpec {
   kind: KindName;
   required?: boolean;
-  default?: boolean;
+  default?: boolean | string;
   /** Protocol version that introduced the field. */
   since?: number;
 }
@@ -80,7 +85,8 @@ export const CLIENT_MESSAGES: {
       replay: { kind: 'boolean', default: true },
       since: { kind: 'offset', since: 2 },
       incarnation: { kind: 'incarnation', since: 2 },
-      resume: { kind: 'resume', since: 2 }
+      resume: { kind: 'resume', since: 2 },
+      mode: { kind: 'attachMode', default: 'write' }
     }
   },
   'session.detach': {
@@ -196,6 +202,9 @@ function stringError(value: string, kind: IKind): string | null {
   }
   if (kind.pattern !== undefined && !new RegExp(kind.pattern).test(value)) {
     return `must match ${kind.pattern}`;
+  }
+  if (kind.enum !== undefined && !kind.enum.includes(value)) {
+    return `must be one of ${kind.enum.join(', ')}`;
   }
   return null;
 }
