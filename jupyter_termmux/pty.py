@@ -7,15 +7,9 @@ of terminado's decoded text), keeps its byte-bounded ``History`` in ``read_buffe
 classic terminal socket replays from it), funnels every input, its own and that of classic
 sockets, through one ordered, non-blocking writer (``ptyinput.PtyInput``), notices its exit with
 the exit code or signal (``ptyexit.ExitWatch``), and closes it off the event loop (ptyprocess
-sleeps 0.1 s in ``close``). termmux's subscribers join terminado's client list next to classic
-sockets, only through ``add_subscriber`` and ``remove_subscriber``.
-
-Size: the PTY takes the size of the writer that most recently typed or resized (tmux's
-``window-size latest``; ``sizing.Latest``), not terminado's smallest client, so a narrow window
-or a phone no longer shrinks everyone's terminal. The adapter owns the rule for classic sockets
-too: terminado's ``resize_to_smallest``, which their handler calls on a resize, is replaced on
-the adopted terminal, and their input is noticed as it is handed to the writer thread. Viewers
-never set a size. Every change is recorded in history and reported (``on_resize``).
+sleeps 0.1 s in ``close``). Its clients and its size are ``ptysize.PtySize``'s, to which it
+delegates: the PTY takes the size of the writer most recently active, and termmux's subscribers
+join terminado's client list only through ``add_subscriber`` and ``remove_subscriber``.
 """
 
 from __future__ import annotations
@@ -28,15 +22,16 @@ import os
 import uuid
 from collections.abc import Callable
 from datetime import datetime, timezone
-from typing import Any, Protocol
+from typing import Any
 
 from terminado.management import PtyWithClients
 from tornado.websocket import WebSocketClosedError
 
-from . import ptyexit, sizing
+from . import ptyexit
 from .history import History
 from .ptyinput import PtyInput
 from .ptyio import ACTIVITY_INTERVAL, READ_SIZE, ClientList, ReadRounds, read_cap, split_utf8
+from .ptysize import Member, PtySize
 
 
 class TerminalError(Exception):
@@ -45,13 +40,6 @@ class TerminalError(Exception):
     def __init__(self, kind: str, message: str) -> None:
         super().__init__(message)
         self.kind = kind  # "unknown", "exists", "limit", "cwd", "create", "overflow"
-
-
-class Member(Protocol):
-    """A termmux subscriber as terminado's client list sees it (``session.Subscriber``)."""
-
-    #: (rows, cols) of its view, None while unknown: the size rule reads it
-    size: tuple[int | None, int | None]
 
 
 class Pty:
@@ -80,10 +68,8 @@ class Pty:
         self.history = History(history_limit)
         self.read_limit = read_cap(history_limit)
         now = self._loop.time()
-        rows, cols = term.ptyproc.getwinsize()
-        #: The PTY's size, as the adapter set or found it.
-        self._size = (rows, cols)
-        self.history.resized(rows, cols, now)
+        #: Its clients and its size (the size it has now goes into history first).
+        self._sizes = PtySize(self, log, now)
         for text in term.read_buffer:  # what terminado kept before adoption
             self.history.append(text.encode("utf-8", "replace"), now)
         self.on_output: Callable[[bytes], None] = lambda data: None
@@ -94,9 +80,6 @@ class Pty:
         self.on_resize: Callable[[int, int], None] = lambda rows, cols: None
         self.exited = self._loop.create_future()
         self.reading = False
-        self._latest = sizing.Latest()
-        #: The classic sockets seen so far, with the size each had last.
-        self._classic_sizes: dict[Any, tuple[Any, ...]] = {}
         self._carry = b""
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._input = PtyInput(self.fd, self.exited, self.touch, name, log)
@@ -124,10 +107,7 @@ class Pty:
         self.term.read_buffer = self.history  # type: ignore[assignment]  # classic replays
         self.term.clients = ClientList(self.term.clients, lambda: self.clients_changed())
         self.term.ptyproc.write = self._input.write_from_thread  # classic sockets' input
-        # terminado calls this when a classic socket sends its size or leaves.
-        self.term.resize_to_smallest = self._classic_changed  # type: ignore[method-assign]
-        for client in self._classic():  # already here: known, not yet active
-            self._watch_classic(client, tuple(client.size))
+        self._sizes.adopt()  # and terminado's size rule
         self.resume()
 
     # --- reading ---------------------------------------------------------------------
@@ -193,7 +173,7 @@ class Pty:
         self.history.append(data, now)
         self._activity(now)
         self.on_output(data)
-        classic = self._classic()
+        classic = self._sizes.classic()
         if classic:
             text = self._decoder.decode(data)
             for client in classic:
@@ -228,7 +208,7 @@ class Pty:
                 "queued); this input was not written",
             )
 
-    # --- clients and size ------------------------------------------------------------
+    # --- clients and size (``ptysize.PtySize``) -------------------------------------
 
     def clock(self) -> float:
         """Now, on the clock of history's times (the event loop's)."""
@@ -237,110 +217,35 @@ class Pty:
     @property
     def size(self) -> tuple[int, int] | None:
         """(rows, cols) of the PTY, None once it ended."""
-        return None if self._closed else self._size
-
-    @property
-    def _closed(self) -> bool:
-        return self.exited.done() or self.fd < 0
+        return self._sizes.size
 
     def add_subscriber(self, sub: Member) -> None:
-        """Put a termmux subscriber on terminado's client list, so that the terminal's client
-        count (REST, JupyterLab) includes it; idempotent. Its size counts once it resizes."""
-        if not any(c is sub for c in self.term.clients):
-            self.term.clients.append(sub)
+        """Put a termmux subscriber on terminado's client list; idempotent."""
+        self._sizes.add_subscriber(sub)
 
     def remove_subscriber(self, sub: Member) -> None:
-        """Take a subscriber off terminado's client list; if its size was the PTY's, the next
-        most recently active writer's applies. Idempotent."""
-        for i, client in enumerate(self.term.clients):
-            if client is sub:
-                del self.term.clients[i]
-                self._latest.forget(sub)
-                self._apply()
-                return
+        """Take a subscriber off terminado's client list (and its size off the PTY)."""
+        self._sizes.remove_subscriber(sub)
 
     def resize(self, member: Member, rows: int, cols: int) -> None:
-        """A writer sent its size: it is the most recently active, and the PTY takes it."""
-        member.size = (rows, cols)
-        self._latest.active(member)
-        self._apply()
+        """A writer sent its size: the PTY takes it."""
+        self._sizes.resize(member, rows, cols)
 
     def typed(self, member: Member) -> None:
-        """A writer sends input: it becomes the most recently active, and the PTY takes its
-        size (before the input is written). Cheap when it already has the size."""
-        if member is not self._latest.sizer and sizing.known(member.size) is not None:
-            self._latest.active(member)
-            self._apply()
+        """A writer sends input: the PTY takes its size, before the input is written."""
+        self._sizes.typed(member)
 
     def forget_size(self, member: Member) -> None:
         """A subscriber became a viewer: its size no longer counts."""
-        member.size = (None, None)
-        self._latest.forget(member)
-        self._apply()
+        self._sizes.forget_size(member)
 
     def classic_clients(self) -> int:
         """How many clients are classic terminal sockets (JupyterLab's own), not subscribers."""
-        return len(self._classic())
-
-    def _classic(self) -> list[Any]:
-        # terminado feeds every client on_pty_read; termmux's subscribers have no such method.
-        return [c for c in self.term.clients if hasattr(c, "on_pty_read")]
-
-    def _classic_changed(self) -> None:
-        """terminado's ``resize_to_smallest`` on the adopted terminal: a classic socket sent
-        its size (then it is the most recently active) or one left."""
-        classic = self._classic()
-        for client in classic:
-            size = tuple(client.size)
-            if client not in self._classic_sizes:
-                self._watch_classic(client, (None, None))  # joined since: this is news
-            if self._classic_sizes[client] != size:
-                self._classic_sizes[client] = size
-                if sizing.known(size) is not None:
-                    self._latest.active(client)
-        for client in [c for c in self._classic_sizes if not any(c is k for k in classic)]:
-            del self._classic_sizes[client]
-            self._latest.forget(client)
-        self._apply()
-
-    def _watch_classic(self, client: Any, size: tuple[Any, ...]) -> None:
-        """Notice a classic socket's input (terminado's ``stdin_to_ptyproc``, called on the
-        loop before its writer thread runs): typing makes it the most recently active."""
-        self._classic_sizes[client] = size
-        write = client.stdin_to_ptyproc
-
-        def stdin_to_ptyproc(text: str) -> Any:
-            self.typed(client)
-            return write(text)
-
-        client.stdin_to_ptyproc = stdin_to_ptyproc
-
-    def _apply(self) -> None:
-        """Give the PTY the most recently active writer's size (unchanged if none is known)."""
-        if self._closed:
-            return
-        size = self._latest.size(self.term.clients)
-        if size is None or size == self._size:
-            return
-        self._size = size
-        self.term.ptyproc.setwinsize(*size)
-        self.history.resized(size[0], size[1], self._loop.time())
-        self.log.debug("termmux: session %s resized to %dx%d", self.name, size[0], size[1])
-        self.on_resize(*size)
+        return len(self._sizes.classic())
 
     def nudge(self) -> None:
-        """Make a full-screen program repaint: rows-1, then back (SIGWINCH twice), as dtach
-        and abduco do; many programs only redraw when the size really changes."""
-        if self._closed:
-            return
-        rows, cols = self._size
-        if rows > 1:
-            self.term.ptyproc.setwinsize(rows - 1, cols)
-            self._loop.call_later(0.05, self._restore_size)
-
-    def _restore_size(self) -> None:
-        if not self._closed:
-            self.term.ptyproc.setwinsize(*self._size)
+        """Make a full-screen program repaint (SIGWINCH twice)."""
+        self._sizes.nudge()
 
     # --- end -------------------------------------------------------------------------
 

@@ -1,10 +1,12 @@
-"""Who is attached to what: the one owner of the subscription maps, and where each stream starts.
+"""Who is attached to what: the one owner of the subscription maps.
 
 The router keeps, per session, its subscribers (one per attached socket, each with its stream
 position), the reservations of v2 sockets that dropped and may resume, and the session's grace.
 Whether a PTY is read, who is detached and when to look again is ``policy.decide``'s, carried
 out by ``pacing.Pacing``. It touches terminals only through ``terminals.Pty`` and sockets only
-through the ``Client`` interface (``connection.MuxConnection``).
+through the ``Client`` interface (``connection.MuxConnection``). Where a new stream starts is
+``session.stream_start``'s, a subscriber's mode and the sizes it is told ``sharing.py``'s, and
+``introspect.py`` reports what the maps hold.
 """
 
 from __future__ import annotations
@@ -15,13 +17,13 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from . import screen
+from . import introspect, sharing
 from .messages import WRITE
 from .pacing import Pacing
 from .policy import Limits
 from .profiles import DEFAULT, Profile
 from .scheduler import CallLater
-from .session import Attached, Client, Session, Subscriber
+from .session import Attached, Client, Session, Subscriber, stream_start
 from .terminals import Terminals
 
 
@@ -124,25 +126,17 @@ class Router:
             pty.on_exit = functools.partial(self._exited, session)
             pty.reading_changed = functools.partial(self._reading_changed, session)
             pty.clients_changed = functools.partial(self._look, session)
-            pty.on_resize = functools.partial(self._resized, session)
-        history = session.history
-        if incarnation is not None and incarnation != pty.incarnation:
-            since = None
-            lost = True
-        else:
-            # A since inside a UTF-8 character is no offset the server gave (PROTOCOL.md).
-            lost = since is not None and not (
-                history.start <= since <= history.end and history.at_char_start(since)
-            )
-        if since is not None and not lost:
-            start, preamble = since, None
-        elif replay or client.version < 2:
-            start = history.start if replay else history.end
-            preamble = screen.preamble(history.modes_at(start))
-        else:
-            start, preamble = history.end, screen.preamble(history.modes)
-        sub = Subscriber(client, session, next(self._channels[client]), start, mode)
-        sub.replay_until = history.end if preamble is not None else start
+            pty.on_resize = functools.partial(sharing.resized, session)
+        at = stream_start(
+            session.history,
+            pty.incarnation,
+            replay=replay,
+            since=since,
+            incarnation=incarnation,
+            version=client.version,
+        )
+        sub = Subscriber(client, session, next(self._channels[client]), at.offset, mode)
+        sub.replay_until = at.replay_until
         session.subscribers[client] = sub
         self._attached[client][name] = sub
         pty.add_subscriber(sub)
@@ -153,30 +147,19 @@ class Router:
             client.label,
             name,
             mode,
-            start,
-            history.end,
+            at.offset,
+            session.history.end,
             len(session.subscribers),
         )
-        if preamble is not None and screen.in_alternate_screen(history.modes):
+        if at.repaint:
             pty.nudge()  # a full-screen program repaints what the replay cannot
         client.wake(sub)
         self.update(session)
-        return Attached(sub, start, lost, preamble)
+        return Attached(sub, at.offset, at.lost, at.preamble)
 
     def set_mode(self, sub: Subscriber, mode: str) -> None:
-        """Make an attached subscriber a writer or a viewer (a v1 socket attaching again); a
-        viewer's size no longer counts."""
-        if sub.mode == mode:
-            return
-        sub.mode = mode
-        if sub.viewing:
-            sub.session.pty.forget_size(sub)
-        self.log.info(
-            "termmux: socket %s now attached to session %s to %s",
-            sub.client.label,
-            sub.session.name,
-            mode,
-        )
+        """Make an attached subscriber a writer or a viewer (``sharing.set_mode``)."""
+        sharing.set_mode(sub, mode, self.log)
 
     def detach(self, client: Client, name: str) -> bool:
         """Unsubscribe ``client`` from ``name`` at once; False if it was not attached."""
@@ -211,13 +194,13 @@ class Router:
             self.update(session)
 
     def _drop_session(self, session: Session) -> None:
-        session.pty.on_output = _ignore_output
-        session.pty.on_exit = _ignore_exit
+        session.pty.on_output = _ignore
+        session.pty.on_exit = _ignore
         self.pacing.forget(session)
         session.pty.resume()  # nobody holds it now
-        session.pty.reading_changed = _ignore_reading
-        session.pty.clients_changed = _ignore_clients
-        session.pty.on_resize = _ignore_resize
+        session.pty.reading_changed = _ignore
+        session.pty.clients_changed = _ignore
+        session.pty.on_resize = _ignore
         if self.sessions.get(session.name) is session:
             del self.sessions[session.name]
 
@@ -273,12 +256,6 @@ class Router:
     def _reading_changed(self, session: Session, reading: bool) -> None:
         self._emit("resumed" if reading else "paused", session)
 
-    def _resized(self, session: Session, rows: int, cols: int) -> None:
-        """The PTY took another size: every subscriber is told, viewers to render at it."""
-        msg = {"type": "session.resized", "sessionId": session.name, "rows": rows, "cols": cols}
-        for sub in list(session.subscribers.values()):
-            sub.client.send(dict(msg))
-
     # --- ends ------------------------------------------------------------------------
 
     def _exited(self, session: Session, code: int | None, signal: str | None) -> None:
@@ -305,56 +282,13 @@ class Router:
     # --- introspection ---------------------------------------------------------------
 
     def list_sessions(self, client: Client) -> list[dict[str, Any]]:
-        """Every terminal, with its client count (writers, classic sockets among them, and
-        viewers) and whether ``client`` is attached."""
-        attached = self._attached.get(client, {})
-        sessions = []
-        for n in self.terminals.names():
-            writers, viewers = self.terminals.client_counts(n)
-            sessions.append(
-                {
-                    "sessionId": n,
-                    "clients": writers + viewers,
-                    "attached": n in attached,
-                    "writers": writers,
-                    "viewers": viewers,
-                }
-            )
-        return sessions
+        """Every terminal, with its client counts and whether ``client`` is attached."""
+        return introspect.session_list(self.terminals, self._attached.get(client, {}))
 
     def stats(self) -> dict[str, Any]:
         """Counts of every map, for tests and debugging."""
-        return {
-            "sockets": len(self._attached),
-            "subscriptions": sum(len(subs) for subs in self._attached.values()),
-            "sessions": {
-                name: {
-                    "subscribers": len(s.subscribers),
-                    "paused": not s.pty.reading,
-                    "history_bytes": s.history.nbytes,
-                    "reservations": len(s.reservations),
-                    "grace": s.grace.level,
-                }
-                for name, s in self.sessions.items()
-            },
-        }
+        return introspect.stats(self._attached, self.sessions)
 
 
-def _ignore_output(data: bytes) -> None:
-    """Output of a terminal nobody is attached to: history keeps it."""
-
-
-def _ignore_reading(reading: bool) -> None:
-    """Reading state of a terminal nobody is attached to."""
-
-
-def _ignore_clients() -> None:
-    """A classic socket came or went on a terminal nobody is attached to."""
-
-
-def _ignore_exit(code: int | None, signal: str | None) -> None:
-    """Exit of a terminal nobody is attached to."""
-
-
-def _ignore_resize(rows: int, cols: int) -> None:
-    """New size of a terminal nobody is attached to (its history records it)."""
+def _ignore(*_: object) -> None:
+    """An event of a terminal nobody is attached to: its history keeps its output and sizes."""

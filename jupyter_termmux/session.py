@@ -1,6 +1,7 @@
 """A session's routing state: its subscribers, each with a position in the output stream, the
-reservations of v2 sockets that dropped and may resume, and its grace (``policy.py``). Plain
-state, no I/O: the router (``router.py``) owns the maps and acts on them.
+reservations of v2 sockets that dropped and may resume, and its grace (``policy.py``); and where
+a new subscriber's stream starts, a pure function of history. Plain state, no I/O: the router
+(``router.py``) owns the maps and acts on them.
 """
 
 from __future__ import annotations
@@ -10,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
-from . import policy
+from . import policy, screen
 from .history import History
 from .messages import VIEW, WRITE
 from .pty import Pty
@@ -85,6 +86,55 @@ class Subscriber:
     def viewing(self) -> bool:
         """Attached in ``view`` mode (``Pty`` counts it as a viewer, not a writer)."""
         return self.mode == VIEW
+
+
+@dataclass(frozen=True)
+class Start:
+    """Where a new subscriber's stream starts (``stream_start``)."""
+
+    offset: int
+    #: The client asked to go on from an offset history no longer holds, or one of another
+    #: life of the terminal: it gets a new stream instead.
+    lost: bool
+    #: Restores the terminal's modes before the stream (``screen.preamble``); None when the
+    #: stream goes on where the client left off.
+    preamble: str | None
+    #: Bytes before this offset are a replay (``Subscriber.replay_until``).
+    replay_until: int
+    #: A full-screen program must repaint what a replay cannot (``Pty.nudge``).
+    repaint: bool
+
+
+def stream_start(
+    history: History,
+    life: str,
+    *,
+    replay: bool,
+    since: int | None,
+    incarnation: str | None,
+    version: int,
+) -> Start:
+    """Where a stream starts: at ``since`` if history still holds it in this ``life`` of the
+    terminal (``incarnation``: the life it was given in), else at history's start (``replay``)
+    or end, after a preamble that restores the modes there."""
+    if incarnation is not None and incarnation != life:
+        since = None
+        lost = True
+    else:
+        # A since inside a UTF-8 character is no offset the server gave (PROTOCOL.md).
+        lost = since is not None and not (
+            history.start <= since <= history.end and history.at_char_start(since)
+        )
+    if since is not None and not lost:
+        start, preamble = since, None
+    elif replay or version < 2:
+        start = history.start if replay else history.end
+        preamble = screen.preamble(history.modes_at(start))
+    else:
+        start, preamble = history.end, screen.preamble(history.modes)
+    replay_until = history.end if preamble is not None else start
+    repaint = preamble is not None and screen.in_alternate_screen(history.modes)
+    return Start(start, lost, preamble, replay_until, repaint)
 
 
 @dataclass

@@ -4,7 +4,7 @@ tmux calls this rule ``window-size latest``: the size follows the client that la
 resized, so whoever is working sees a terminal that fits their window, and a narrow window
 (a phone, a split pane) that only watches does not shrink the others'. terminado sized to the
 smallest client instead (jupyterlab#6289). Viewers never become active here: they neither type
-nor resize. Pure state, no I/O: ``pty.Pty`` applies the answer to its PTY.
+nor resize. Pure state, no I/O: ``ptysize.PtySize`` applies the answer to its PTY.
 """
 
 from __future__ import annotations

@@ -1,9 +1,10 @@
 """The server's terminal manager as termmux sees it: names, adoption, create, terminate.
 
-With ``pty.py`` (one adopted terminal; its input in ``ptyinput.py``, its end in ``ptyexit.py``),
-the only code touching terminado, jupyter_server_terminals and ptyprocess. Every assumption made
-about those packages is pinned by a contract test in ``tests/test_terminals_contract.py``, so an
-upgrade that breaks one fails one named test instead of something far away.
+With ``pty.py`` (one adopted terminal; its clients and size in ``ptysize.py``, its input in
+``ptyinput.py``, its end in ``ptyexit.py``), the only code touching terminado,
+jupyter_server_terminals and ptyprocess. Every assumption made about those packages is pinned by
+a contract test in ``tests/test_terminals_contract.py``, so an upgrade that breaks one fails one
+named test instead of something far away.
 
 A terminal is *adopted* the first time a termmux socket attaches to it and stays adopted for its
 life; classic terminal sockets on it keep working (see ``pty.py``).
