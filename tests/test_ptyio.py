@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import select
 import signal
 from collections.abc import Callable
 
@@ -39,6 +40,14 @@ class Reader:
                 os.close(fd)
             except OSError:
                 pass
+
+
+def readable(*readers: Reader, timeout: float = 10.0) -> None:
+    """Wait until each PTY holds output (the kernel moves a write into the line discipline on
+    a worker: under load a read right after the write can find nothing yet)."""
+    for r in readers:
+        ready, _, _ = select.select([r.fd], [], [], timeout)
+        assert ready, f"{r.name}: nothing readable after {timeout} s"
 
 
 def one_round(*ready: Reader) -> None:
@@ -95,6 +104,7 @@ def test_a_quiet_session_is_delivered_before_the_floods_ready_with_it() -> None:
     try:
         flood.write(b"f" * 9_000)
         quiet.write(b"$ ")
+        readable(flood, quiet)
         one_round(flood, quiet)
         assert log[0] == ("quiet", b"$ ", False)
         assert log[1][0] == "flood" and len(log[1][1]) >= ptyio.KERNEL_CHUNK
