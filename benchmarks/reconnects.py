@@ -2,7 +2,7 @@
 
 A v2 client reads a numbered stream through a loopback TCP proxy that cuts the connection every
 ``--mb / --cuts`` MB, alternately on the client's side and on the server's side, and resumes
-each time with ``since`` (and ``incarnation``). Every frame's offset is checked against the
+each time with ``since`` (and ``incarnation``, and the ``resume`` token of its last attach). Every frame's offset is checked against the
 offset the client expects: a frame starting later is a gap (lost bytes), earlier an overlap
 (doubled bytes); at the end every line must be there once, in order.
 
@@ -83,7 +83,7 @@ async def soak(mb: float, cuts: int, gap: float, server_args: list[str]) -> dict
         await proxy.start()
         await srv.create_terminals(["soak"])
         url = f"ws://127.0.0.1:{proxy.port}/api/termmux/socket"
-        state: dict[str, Any] = {"offset": None, "incarnation": None}
+        state: dict[str, Any] = {"offset": None, "incarnation": None, "resume": None}
         got = bytearray()
         lost = doubled = truncations = reconnects = 0
         every = max(1, int(mb * 1e6 / (cuts + 1)))
@@ -99,6 +99,8 @@ async def soak(mb: float, cuts: int, gap: float, server_args: list[str]) -> dict
             attach: dict[str, Any] = {"type": "session.attach", "sessionId": "soak", "id": 1}
             if state["offset"] is not None:
                 attach.update(since=state["offset"], incarnation=state["incarnation"])
+                if state["resume"] is not None:  # releases the reservation the drop left
+                    attach["resume"] = state["resume"]
             else:
                 attach["replay"] = False
             await ws.write_message(json.dumps(attach))
@@ -115,6 +117,7 @@ async def soak(mb: float, cuts: int, gap: float, server_args: list[str]) -> dict
                     if m["type"] == "session.attached":
                         truncations += int(m["truncated"])
                         state["incarnation"] = m["incarnation"]
+                        state["resume"] = m.get("resume")
                         if state["offset"] is None:
                             state["offset"] = m["offset"]
                         elif m["offset"] != state["offset"]:
