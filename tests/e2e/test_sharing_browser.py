@@ -9,6 +9,7 @@ wait is for a sentinel on screen or in the DOM.
 
 from __future__ import annotations
 
+import json
 import re
 import textwrap
 from collections.abc import Iterator
@@ -80,11 +81,12 @@ def _context_page(browser: Any) -> Any:
 
 
 def test_viewer_opens_the_read_only_link_watches_live_and_cannot_type(
-    shared_lab: LabServer, browser: Any
+    shared_lab: LabServer, browser: Any, artifacts: Path
 ) -> None:
     """The copied link opens the writer's session read-only in the viewer's page: the writer's
     output appears there live, the tab says why it takes no input, renders at the writer's
-    size, and keys typed into it never reach the shell."""
+    size, and keys typed into it never reach the shell; the writer's tab counts the viewer, and
+    its recording downloads as NAME.cast."""
     writer = _context_page(browser)
     viewer = _context_page(browser)
     try:
@@ -135,6 +137,26 @@ def test_viewer_opens_the_read_only_link_watches_live_and_cannot_type(
         for page in (writer, viewer):
             text = visible_text(page)
             assert "VIEWER" not in text, text[-400:]
+        shot = artifacts / "sharing-view.png"
+        viewer.screenshot(path=str(shot))
+
+        # Presence: the writer's tab counts the viewer (polled every 5 s while in sight).
+        writer.wait_for_function(
+            "([sel, mark]) => document.querySelector(sel)?.textContent.includes(mark)",
+            arg=[f"{PANEL} .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel", "\N{EYE} 1"],
+        )
+
+        # The recording: NAME.cast, asciicast v2, the writer's output in its events.
+        writer.locator(f"{VISIBLE_TERM} .xterm-screen").click(button="right")
+        with writer.expect_download() as download:
+            writer.locator(
+                ".lm-Menu-itemLabel", has_text=re.compile("^Download Recording$")
+            ).click()
+        assert download.value.suggested_filename == f"{sid}.cast"
+        lines = Path(download.value.path()).read_text().splitlines()
+        assert json.loads(lines[0])["version"] == 2
+        output = "".join(e[2] for e in map(json.loads, lines[1:]) if e[1] == "o")
+        assert "live_42" in output and "after_55" in output
     finally:
         viewer.context.close()
         writer.context.close()
