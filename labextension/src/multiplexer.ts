@@ -175,7 +175,7 @@ export class SessionMultiplexer implements ITermMuxConnection, IMuxCore {
       // Already attached for another tab: tell the newcomer at once.
       listener.onAttached(record.joinInfo());
     }
-    return new SessionChannel(sessionId, listener, this._attacher);
+    return new SessionChannel(sessionId, listener, this._attacher, mode);
   }
 
   reconnect(): void {

@@ -109,7 +109,11 @@ function addViewRoute(
       await app.restored;
       const panel = panels.current ?? panels.create();
       app.shell.activateById(panel.id);
-      panel.openView(sessionId);
+      const tab = panel.openView(sessionId);
+      // Refused (no read permission, viewers off) or unknown: the tab closes, so say why.
+      tab.gone.connect((_, reason) =>
+        Notification.error(`Cannot watch terminal ${sessionId}: ${reason}`)
+      );
     }
   });
   router?.register({ command: SharingIDs.openView, pattern: VIEW_ROUTE });

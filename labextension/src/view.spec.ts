@@ -121,4 +121,18 @@ describe('attach modes', () => {
     });
     expect(c.protocol).toMatchObject({ access: ['read'], viewers: true });
   });
+
+  it('a view tab joining a session its page writes sends neither keys nor sizes', () => {
+    const c = connect();
+    const writerTab = c.attach('1', new Recorder());
+    lastSocket().openV2();
+    lastSocket().answer('session.attach', ATTACHED);
+    const viewTab = c.attach('1', new Recorder(), null, 'view');
+    viewTab.send('x');
+    viewTab.resize(5, 6);
+    expect(lastSocket().ofType('terminal.input')).toEqual([]);
+    expect(lastSocket().ofType('terminal.resize')).toEqual([]);
+    writerTab.send('y');
+    expect(lastSocket().ofType('terminal.input')).toHaveLength(1);
+  });
 });
