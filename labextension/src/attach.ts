@@ -22,6 +22,9 @@ export function attachRequest(
     sessionId: record.sessionId,
     replay: true
   };
+  if (record.mode === 'view') {
+    msg.mode = 'view';
+  }
   if (version === 2) {
     // `since` only when the tabs still show the output up to it (a reconnect);
     // a new tab or a reloaded page has an empty screen and needs the replay.
@@ -51,7 +54,7 @@ export function applyAttached(
   msg: IAttachedMessage,
   sentSince: boolean
 ): IAttachInfo {
-  const info: IAttachInfo = { newShell: false, lostBytes: 0 };
+  const info: IAttachInfo = { newShell: false, lostBytes: 0, ...sizeOf(msg) };
   if (msg.incarnation !== undefined && record.incarnation !== null) {
     info.newShell = msg.incarnation !== record.incarnation;
   }
@@ -83,4 +86,14 @@ export function applyAttached(
       : null;
   record.hasScreen = true;
   return info;
+}
+
+/** The PTY size an attach answer carries, if both parts are there. */
+export function sizeOf(msg: IAttachedMessage): {
+  rows?: number;
+  cols?: number;
+} {
+  return msg.rows !== undefined && msg.cols !== undefined
+    ? { rows: msg.rows, cols: msg.cols }
+    : {};
 }

@@ -4,7 +4,7 @@
  * and the input typed meanwhile. A failed attach drops the session; one the
  * server never answers restarts the socket.
  */
-import { applyAttached, attachRequest } from './attach';
+import { applyAttached, attachRequest, sizeOf } from './attach';
 import { IChannelHost } from './channel';
 import { IMuxCore } from './core';
 import { TermMuxError } from './errors';
@@ -64,6 +64,9 @@ export class Attacher implements IChannelHost {
   /** Send keystrokes now if attached, else after the next attach. */
   sendInput(sessionId: string, data: string): void {
     const record = this._core.table.get(sessionId);
+    if (record?.mode === 'view') {
+      return; // a view types nothing (the server would answer read-only)
+    }
     if (record?.state === 'attached' && this._core.ready) {
       this._core.send({ type: 'terminal.input', sessionId, data });
     } else {
@@ -75,7 +78,11 @@ export class Attacher implements IChannelHost {
   sendResize(sessionId: string, rows: number, cols: number): void {
     const record = this._core.table.get(sessionId);
     const size = record?.size;
-    if (!record || (size && size.rows === rows && size.cols === cols)) {
+    if (
+      !record ||
+      record.mode === 'view' ||
+      (size && size.rows === rows && size.cols === cols)
+    ) {
       return;
     }
     record.size = { rows, cols };
@@ -120,7 +127,11 @@ export class Attacher implements IChannelHost {
       return; // detached meanwhile
     }
     record.state = 'attached';
-    let info: IAttachInfo = { newShell: false, lostBytes: 0 };
+    const size = sizeOf(msg);
+    if (size.rows !== undefined && size.cols !== undefined) {
+      record.ptySize = { rows: size.rows, cols: size.cols };
+    }
+    let info: IAttachInfo = { newShell: false, lostBytes: 0, ...sizeOf(msg) };
     if (core.protocol?.version === 2 && msg.channel !== undefined) {
       this.forgetChannel(record);
       core.table.bind(record, msg.channel);

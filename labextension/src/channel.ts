@@ -1,4 +1,5 @@
 /** One tab's handle on a session of the shared connection (an IDisposable). */
+import { AttachMode } from './protocol';
 import { IResumePoint, ISessionChannel, ISessionListener } from './tokens';
 
 /** What a channel asks of the connection that made it. */
@@ -13,7 +14,8 @@ export class SessionChannel implements ISessionChannel {
   constructor(
     readonly sessionId: string,
     private readonly _listener: ISessionListener,
-    private readonly _host: IChannelHost
+    private readonly _host: IChannelHost,
+    private readonly _mode: AttachMode = 'write'
   ) {}
 
   get isDisposed(): boolean {
@@ -24,14 +26,15 @@ export class SessionChannel implements ISessionChannel {
     return this._disposed ? null : this._host.resumePoint(this.sessionId);
   }
 
+  /** Keystrokes of a view tab go nowhere, whatever mode its page holds the session in. */
   send(data: string): void {
-    if (!this._disposed) {
+    if (!this._disposed && this._mode === 'write') {
       this._host.sendInput(this.sessionId, data);
     }
   }
 
   resize(rows: number, cols: number): void {
-    if (!this._disposed) {
+    if (!this._disposed && this._mode === 'write') {
       this._host.sendResize(this.sessionId, rows, cols);
     }
   }

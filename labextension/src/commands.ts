@@ -13,6 +13,7 @@ import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 import { termmuxIcon } from './icon';
 import { TermMuxPanel } from './panel';
 import { PanelManager } from './panels';
+import { SharingIDs } from './sharingCommands';
 
 /** Command ids. */
 export namespace CommandIDs {
@@ -190,7 +191,9 @@ export function addLaunchers(
       CommandIDs.shutdownTab,
       CommandIDs.nextTab,
       CommandIDs.previousTab,
-      CommandIDs.renameTab
+      CommandIDs.renameTab,
+      SharingIDs.copyViewLink,
+      SharingIDs.downloadRecording
     ]) {
       palette.addItem({ command, category, args: { isPalette: true } });
     }

@@ -153,6 +153,9 @@ export class Recorder implements ISessionListener {
       .filter(Boolean)
       .join(',');
     this.log.push(notes ? `attached(${notes})` : 'attached');
+    if (info.rows !== undefined && info.cols !== undefined) {
+      this.attachedSize = `${info.rows}x${info.cols}`;
+    }
   }
   onExited(exitCode: number | null, signal?: string): void {
     this.log.push(`exited:${exitCode}${signal ? `:${signal}` : ''}`);
@@ -160,6 +163,11 @@ export class Recorder implements ISessionListener {
   onDetached(reason: string): void {
     this.log.push(`detached:${reason}`);
   }
+  onResized(rows: number, cols: number): void {
+    this.log.push(`resized:${rows}x${cols}`);
+  }
+  /** The size the last attach reported, if any. */
+  attachedSize: string | null = null;
   /** xterm finished parsing the oldest `n` pending chunks. */
   complete(n = this.pending.length): void {
     for (const chunk of this.pending.splice(0, n)) {

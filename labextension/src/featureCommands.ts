@@ -31,7 +31,7 @@ export namespace FeatureIDs {
 }
 
 /** The tab under the context menu, else the current panel's current tab. */
-function targetTab(
+export function targetTab(
   app: JupyterFrontEnd,
   panels: PanelManager
 ): TerminalTab | null {

@@ -36,6 +36,16 @@ export class Inbound {
         }
         return true;
       }
+      case 'session.resized': {
+        const record = table.get(msg.sessionId);
+        if (record !== undefined) {
+          record.ptySize = { rows: msg.rows, cols: msg.cols };
+          for (const listener of record.listeners) {
+            listener.onResized?.(msg.rows, msg.cols);
+          }
+        }
+        return true;
+      }
       case 'session.detached':
         if (msg.id === undefined && msg.reason !== undefined) {
           this._onServerDetached(msg.sessionId, msg.reason);

@@ -7,6 +7,7 @@
  */
 import {
   ILayoutRestorer,
+  IRouter,
   JupyterFrontEnd,
   JupyterFrontEndPlugin
 } from '@jupyterlab/application';
@@ -21,14 +22,16 @@ import { followSettings, followTheme } from './appearance';
 import { addCommands, addLaunchers, CommandIDs } from './commands';
 import { TerminalConfig } from './config';
 import { connectionPlugin } from './connectionPlugin';
-import { addFeatureCommands } from './featureCommands';
+import { addFeatureCommands, targetTab } from './featureCommands';
 import { addFileBrowserItems, addProfileLaunchers } from './integration';
 import { PanelManager } from './panels';
 import { TermMuxSearchProvider } from './search';
+import { addSharingCommands } from './sharingCommands';
 import { ITermMuxConnection } from './tokens';
 
 export { CommandIDs } from './commands';
 export { FeatureIDs } from './featureCommands';
+export { SharingIDs } from './sharingCommands';
 export { socketUrl } from './connectionPlugin';
 export { termmuxIcon } from './icon';
 export * from './protocol';
@@ -49,7 +52,8 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
     ISettingRegistry,
     IThemeManager,
     ISearchProviderRegistry,
-    IDefaultFileBrowser
+    IDefaultFileBrowser,
+    IRouter
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -61,7 +65,8 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
     settingRegistry: ISettingRegistry | null,
     themeManager: IThemeManager | null,
     searchRegistry: ISearchProviderRegistry | null,
-    fileBrowser: IDefaultFileBrowser | null
+    fileBrowser: IDefaultFileBrowser | null,
+    router: IRouter | null
   ): void => {
     const config = new TerminalConfig();
     followTheme(config, themeManager);
@@ -71,6 +76,9 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
     const panels = new PanelManager({ app, connection, config, state, cwd });
     addCommands(app, panels);
     addFeatureCommands(app, panels);
+    addSharingCommands(app, panels, connection, router, () =>
+      targetTab(app, panels)
+    );
     addLaunchers(palette, launcher);
     addFileBrowserItems(app, fileBrowser);
     void app.restored.then(() =>

@@ -17,6 +17,7 @@ import { decodeServerMessage, undecodedRequestId } from './decode';
 import { TermMuxError } from './errors';
 import { Inbound } from './inbound';
 import {
+  AttachMode,
   ClientMessage,
   CloseCode,
   encodeClientMessage,
@@ -160,19 +161,21 @@ export class SessionMultiplexer implements ITermMuxConnection, IMuxCore {
   attach(
     sessionId: string,
     listener: ISessionListener,
-    resume: IResumePoint | null = null
+    resume: IResumePoint | null = null,
+    mode: AttachMode = 'write'
   ): ISessionChannel {
     this._socket.ensureOpen();
     const { record, first } = this.table.add(sessionId, listener);
     if (first) {
+      record.mode = mode;
       record.offset = resume?.offset ?? null;
       record.incarnation = resume?.incarnation ?? null;
       this._attacher.attach(record);
     } else if (record.state === 'attached') {
       // Already attached for another tab: tell the newcomer at once.
-      listener.onAttached({ newShell: false, lostBytes: 0 });
+      listener.onAttached(record.joinInfo());
     }
-    return new SessionChannel(sessionId, listener, this._attacher);
+    return new SessionChannel(sessionId, listener, this._attacher, mode);
   }
 
   reconnect(): void {
@@ -229,7 +232,9 @@ export class SessionMultiplexer implements ITermMuxConnection, IMuxCore {
       server: msg.server,
       serverVersion: msg.version,
       limits: msg.limits,
-      negotiated
+      negotiated,
+      access: msg.access,
+      viewers: msg.viewers
     });
   }
 

@@ -10,31 +10,17 @@ import { BoxPanel, Widget } from '@lumino/widgets';
 
 import { TerminalConfig } from './config';
 import { Direction } from './geometry';
-import { isSavedArea, SavedArea } from './layout';
+import { isSavedArea } from './layout';
 import { Placement, TerminalDock } from './panes';
 import { TerminalTab } from './terminal';
 import { ICreateOptions, IResumePoint, ITermMuxConnection } from './tokens';
+import { IPanelState, resumeOf } from './panelState';
 import { profilesOrNull } from './profiles';
+import { AttachMode } from './protocol';
+import { PresencePoller, refreshPresence } from './sharing';
 import { openChoiceMenu, PanelToolbar } from './toolbar';
 
-/** One saved tab: its session, label and (v2) where its stream stood. */
-export interface ITabState {
-  sessionId: string;
-  label: string;
-  renamed?: boolean;
-  offset?: number;
-  incarnation?: string;
-}
-
-/** What is saved to restore a panel after a reload. */
-export interface IPanelState {
-  tabs: ITabState[];
-  current: string | null;
-  /** The split layout, by session id. */
-  layout?: SavedArea | null;
-  /** Font zoom of the panel, in pixels. */
-  zoom?: number;
-}
+export type { IPanelState, ITabState } from './panelState';
 
 /** Options of a new tab: where its session starts and where the tab goes. */
 export interface INewTabOptions {
@@ -77,6 +63,11 @@ export class TermMuxPanel extends BoxPanel {
 
     this._connection.statusChanged.connect(this._onStatus, this);
     this._onStatus();
+    // Others watching, polled modestly while the panel is in sight.
+    this._presence = new PresencePoller(
+      () => this.isVisible && !document.hidden,
+      () => refreshPresence(this._connection, this.tabs)
+    );
     this._stateChanged.connect(() => {
       // Outline the current pane only when there are several.
       const panes = [...this._dock.tabBars()].length;
@@ -109,6 +100,7 @@ export class TermMuxPanel extends BoxPanel {
         sessionId: t.sessionId,
         label: t.label,
         ...(t.renamed ? { renamed: true } : {}),
+        ...(t.mode === 'view' ? { mode: 'view' as const } : {}),
         ...(t.resumePoint ?? {})
       })),
       current: this.currentTab?.sessionId ?? null,
@@ -123,8 +115,16 @@ export class TermMuxPanel extends BoxPanel {
       this._zoom = state.zoom;
     }
     for (const tab of state.tabs) {
-      const resume = Private.resumeOf(tab);
-      this._open(tab.sessionId, tab.label, tab.renamed === true, resume);
+      const resume = resumeOf(tab);
+      const mode = tab.mode === 'view' ? 'view' : 'write';
+      this._open(
+        tab.sessionId,
+        tab.label,
+        tab.renamed === true,
+        resume,
+        'tab',
+        mode
+      );
     }
     if (isSavedArea(state.layout)) {
       this._dock.restoreSaved(state.layout, this.tabs);
@@ -165,6 +165,16 @@ export class TermMuxPanel extends BoxPanel {
     if (activate) {
       this._dock.showTab(tab, true);
     }
+    this._stateChanged.emit();
+    return tab;
+  }
+
+  /** Show a session read-only (a read-only link); an open tab of it is activated instead. */
+  openView(sessionId: string): TerminalTab {
+    const tab =
+      this.tabs.find(t => t.sessionId === sessionId) ??
+      this._open(sessionId, undefined, false, null, 'tab', 'view');
+    this._dock.showTab(tab, true);
     this._stateChanged.emit();
     return tab;
   }
@@ -256,6 +266,7 @@ export class TermMuxPanel extends BoxPanel {
       return;
     }
     this._connection.statusChanged.disconnect(this._onStatus, this);
+    this._presence.dispose();
     super.dispose();
   }
 
@@ -264,13 +275,15 @@ export class TermMuxPanel extends BoxPanel {
     label: string | undefined,
     renamed: boolean,
     resume: IResumePoint | null,
-    placement: Placement = 'tab'
+    placement: Placement = 'tab',
+    mode: AttachMode = 'write'
   ): TerminalTab {
     const tab = new TerminalTab({
       sessionId,
       label,
       renamed,
       resume,
+      mode,
       connection: this._connection,
       config: this._config,
       zoom: () => this._zoom,
@@ -315,6 +328,7 @@ export class TermMuxPanel extends BoxPanel {
   private readonly _cwd: () => string | undefined;
   private readonly _toolbar: PanelToolbar;
   private readonly _dock: TerminalDock;
+  private readonly _presence: PresencePoller;
   private _zoom = 0;
   private _profilesAsked = false;
   private _stateChanged = new Signal<this, void>(this);
@@ -336,18 +350,5 @@ namespace Private {
   export function report(e: unknown): void {
     console.error('termmux:', e);
     void showErrorMessage('Terminal multiplexer', e as Error);
-  }
-
-  /** The saved resume point of a tab, if both parts are there and sane. */
-  export function resumeOf(tab: ITabState): IResumePoint | null {
-    const { offset, incarnation } = tab;
-    if (
-      typeof offset !== 'number' ||
-      !Number.isSafeInteger(offset) ||
-      offset < 0
-    ) {
-      return null;
-    }
-    return typeof incarnation === 'string' ? { offset, incarnation } : null;
   }
 }

@@ -4,7 +4,8 @@
  * tabs (in several panels) may show one session; it is attached once per
  * socket and detached when its last tab leaves. Pure bookkeeping, no I/O.
  */
-import { ISessionListener } from './tokens';
+import { AttachMode } from './protocol';
+import { IAttachInfo, ISessionListener } from './tokens';
 
 export type AttachState = 'detached' | 'attaching' | 'attached';
 
@@ -35,8 +36,17 @@ export class SessionRecord {
    * from scratch and has no reservation to claim.
    */
   resume: string | null = null;
+  /** The PTY's size as the server last told it (attach answer or `session.resized`). */
+  ptySize: ISize | null = null;
+  /** `view`: read-only, never sends input or sizes (set by the session's first tab). */
+  mode: AttachMode = 'write';
   /** The tabs hold the output up to `offset`, so a re-attach may resume with `since`. */
   hasScreen = false;
+
+  /** What a tab joining the attached session is told: nothing new, and the PTY's size. */
+  joinInfo(): IAttachInfo {
+    return { newShell: false, lostBytes: 0, ...(this.ptySize ?? {}) };
+  }
 
   /** Hand output to every tab; `done` runs once all of them parsed it. */
   deliver(data: string | Uint8Array, replay: boolean, done: () => void): void {

@@ -70,6 +70,18 @@ export class TabLabel {
     this._render();
   }
 
+  /** A mark after the label, e.g. how many others watch (`👁 3`); '' for none. */
+  get presence(): string {
+    return this._presence;
+  }
+
+  set presence(value: string) {
+    if (value !== this._presence) {
+      this._presence = value;
+      this._render();
+    }
+  }
+
   /** The user's name for the tab. */
   rename(label: string): void {
     this._label = label;
@@ -95,7 +107,8 @@ export class TabLabel {
 
   private _render(): void {
     const t = this._title;
-    t.label = this._exit === '' ? this._label : `${this._label} ${this._exit}`;
+    const marks = [this._exit, this._presence].filter(m => m !== '');
+    t.label = [this._label, ...marks].join(' ');
     const classes = [`jp-TermMux-tab-${this._state}`];
     if (this._activity) {
       classes.push('jp-TermMux-activity');
@@ -110,6 +123,7 @@ export class TabLabel {
   private _renamed: boolean;
   private _state: TabState = 'attaching';
   private _exit = '';
+  private _presence = '';
   private _activity = false;
   private _bell = false;
 }

@@ -9,7 +9,7 @@ import { Message } from '@lumino/messaging';
 import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 import { FitAddon } from '@xterm/addon-fit';
-import { Terminal } from '@xterm/xterm';
+import { ITerminalOptions, Terminal } from '@xterm/xterm';
 
 import { TerminalConfig } from './config';
 import { TerminalFeatures } from './features';
@@ -24,7 +24,13 @@ import {
   ISessionListener,
   ITermMuxConnection
 } from './tokens';
+import { AttachMode } from './protocol';
 import { guardReplies } from './replies';
+import { Coalescer } from './timers';
+import { presenceMark } from './sharing';
+import { markView, viewOptions } from './view';
+import { ITerminalTabOptions } from './tabOptions';
+import { attachNotices, exitNotice } from './notices';
 import { TerminalWriter } from './writer';
 
 /** How often, at most, a tab with new output asks for its resume point to be saved. */
@@ -53,10 +59,12 @@ export class TerminalTab extends Widget implements ISessionListener {
     this.title.caption = `Session ${options.sessionId}`;
     this.title.closable = true;
     this._setState('attaching');
+    this.mode = options.mode ?? 'write';
     this._term = new Terminal({
-      ...xtermOptions(this._config, this._zoom()),
+      ...this._xtermOptions(),
       allowProposedApi: true // search match decorations
     });
+    markView(this, this.sessionId, this.mode);
     // For browser tests and debugging: with the WebGL renderer the buffer is the only text kept.
     Object.defineProperty(this.node, 'termmuxTerminal', { value: this._term });
     this._fitAddon = new FitAddon();
@@ -77,11 +85,20 @@ export class TerminalTab extends Widget implements ISessionListener {
     this._channel = options.connection.attach(
       options.sessionId,
       this,
-      options.resume ?? null
+      options.resume ?? null,
+      this.mode
     );
   }
 
   readonly sessionId: string;
+
+  /** `view`: read-only, rendered at the PTY's size; `write`: the usual tab. */
+  readonly mode: AttachMode;
+
+  /** How many others watch the session (from `session.list`), shown in the tab bar. */
+  set watchers(others: number) {
+    this._label.presence = presenceMark(others);
+  }
 
   /** Links, search, renderer, copy and paste, page keys. */
   readonly features: TerminalFeatures;
@@ -163,7 +180,7 @@ export class TerminalTab extends Widget implements ISessionListener {
     this._writer.background =
       !(chunk.seen ?? this.isVisible) && !document.hidden;
     this._writer.write(chunk);
-    this._scheduleResumeSave();
+    this._resumeSave.schedule();
     // Output right after (re-)attaching is the shell redrawing, not news.
     const settled = Date.now() - this._attachedAt > ACTIVITY_GRACE_MS;
     if (!this.isVisible && !chunk.replay && settled) {
@@ -176,9 +193,7 @@ export class TerminalTab extends Widget implements ISessionListener {
   }
 
   onExited(exitCode: number | null, signal?: string): void {
-    const code = exitCode === null ? '' : ` with code ${exitCode}`;
-    const by = signal === undefined ? '' : `, killed by ${signal}`;
-    this._writer.notice(`session ${this.sessionId} exited${code}${by}`);
+    this._writer.notice(exitNotice(this.sessionId, exitCode, signal));
     // The last screen stays; the tab says how it ended.
     this._label.exited(exitCode, signal);
     this._setState('exited');
@@ -187,17 +202,13 @@ export class TerminalTab extends Widget implements ISessionListener {
 
   onAttached(info: IAttachInfo): void {
     this._attachedAt = Date.now();
+    if (info.rows !== undefined && info.cols !== undefined) {
+      this.onResized(info.rows, info.cols);
+    }
+    attachNotices(info).forEach(note => this._writer.notice(note));
     if (info.newShell) {
-      this._writer.notice(
-        'this is a new shell: the session ended and its name was reused'
-      );
       this.node.dataset.newShell = 'true';
       this.title.caption = `Session ${this.sessionId} (a new shell under the same name)`;
-    }
-    if (info.lostBytes > 0) {
-      this._writer.notice(
-        `${info.lostBytes} bytes of output from while this tab was away are no longer in the history`
-      );
     }
     if (this.state !== 'exited') {
       this._setState('attached');
@@ -215,11 +226,19 @@ export class TerminalTab extends Widget implements ISessionListener {
     this._gone.emit(reason);
   }
 
+  onResized(rows: number, cols: number): void {
+    // A view shows the writer's screen cell for cell: at another size the
+    // writer's cursor moves and line wraps would land in the wrong places.
+    if (this.mode === 'view' && !this.isDisposed) {
+      this._term.resize(cols, rows);
+    }
+  }
+
   // ---------------------------------------------------------------- widget
 
   /** Fit the terminal to the widget and report a size change to the server. */
   refit(): void {
-    if (!this._opened || !this.isVisible) {
+    if (!this._opened || !this.isVisible || this.mode === 'view') {
       return;
     }
     const rect = this.node.getBoundingClientRect();
@@ -241,9 +260,7 @@ export class TerminalTab extends Widget implements ISessionListener {
     this._channel.dispose();
     this._writer.dispose();
     this._replyGuard.dispose();
-    if (this._resumeTimer !== null) {
-      clearTimeout(this._resumeTimer);
-    }
+    this._resumeSave.dispose();
     this._config.changed.disconnect(this._applyConfig, this);
     this.features.dispose();
     this._term.dispose();
@@ -291,11 +308,17 @@ export class TerminalTab extends Widget implements ISessionListener {
   }
 
   private _applyConfig(): void {
-    Object.assign(this._term.options, xtermOptions(this._config, this._zoom()));
+    Object.assign(this._term.options, this._xtermOptions());
     if (this._opened) {
       this.features.applyRenderer();
     }
     this.refit();
+  }
+
+  /** The settings' xterm options; a view takes no input and shows no cursor. */
+  private _xtermOptions(): ITerminalOptions {
+    const options = xtermOptions(this._config, this._zoom());
+    return this.mode === 'view' ? viewOptions(options) : options;
   }
 
   private _listenTerminal(): void {
@@ -305,10 +328,11 @@ export class TerminalTab extends Widget implements ISessionListener {
       // parsed is an answer to old output; typed text still goes through.
       const reply = data.startsWith('\x1b') && this._writer.suppressReplies;
       const live = this.state !== 'exited' && this.state !== 'gone';
-      if (live && !reply) {
+      if (live && !reply && this.mode === 'write') {
         this._channel.send(data);
       }
     });
+    // A view's channel sends no size (the connection drops it): views never resize the PTY.
     term.onResize(({ rows, cols }) => this._channel.resize(rows, cols));
     term.onTitleChange(title => {
       this._label.programTitle(title, this._config.settings.followProgramTitle);
@@ -318,15 +342,6 @@ export class TerminalTab extends Widget implements ISessionListener {
         this._label.bell = true;
       }
     });
-  }
-
-  private _scheduleResumeSave(): void {
-    if (this._resumeTimer === null) {
-      this._resumeTimer = setTimeout(() => {
-        this._resumeTimer = null;
-        this._resumeChanged.emit();
-      }, RESUME_SAVE_MS);
-    }
   }
 
   private _setState(state: TabState): void {
@@ -340,8 +355,8 @@ export class TerminalTab extends Widget implements ISessionListener {
   private readonly _label: TabLabel;
   private readonly _paste = new PasteQueue(
     chunk => {
-      if (this.isDisposed || this.state === 'exited') {
-        return Promise.reject(new Error('the terminal is gone'));
+      if (this.isDisposed || this.state === 'exited' || this.mode === 'view') {
+        return Promise.reject(new Error('the terminal is gone or read-only'));
       }
       return this._connection.sendInputChecked(this.sessionId, chunk);
     },
@@ -352,7 +367,10 @@ export class TerminalTab extends Widget implements ISessionListener {
   private readonly _writer: TerminalWriter;
   private readonly _replyGuard: IDisposable;
   private readonly _channel: ISessionChannel;
-  private _resumeTimer: ReturnType<typeof setTimeout> | null = null;
+  private readonly _resumeSave = new Coalescer(
+    () => this._resumeChanged.emit(),
+    RESUME_SAVE_MS
+  );
   private _lastResume: IResumePoint | null;
   private _resumeChanged = new Signal<this, void>(this);
   private _opened = false;
@@ -362,18 +380,5 @@ export class TerminalTab extends Widget implements ISessionListener {
 }
 
 export namespace TerminalTab {
-  export interface IOptions {
-    sessionId: string;
-    label?: string;
-    /** What the tab saw before a reload (v2). */
-    resume?: IResumePoint | null;
-    /** The label was given by the user (the program's title does not replace it). */
-    renamed?: boolean;
-    connection: ITermMuxConnection;
-    config: TerminalConfig;
-    /** The panel's font zoom, in pixels added to the setting. */
-    zoom?: () => number;
-    /** Ctrl+= / Ctrl+- / Ctrl+0 in this tab. */
-    onZoom?: (step: 1 | -1 | 0) => void;
-  }
+  export type IOptions = ITerminalTabOptions;
 }

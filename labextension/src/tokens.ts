@@ -8,6 +8,7 @@ import { Token } from '@lumino/coreutils';
 import { ISignal } from '@lumino/signaling';
 
 import {
+  AttachMode,
   IProfileInfo,
   IServerLimits,
   ISessionInfo,
@@ -27,6 +28,10 @@ export interface IProtocolInfo {
   limits?: IServerLimits;
   /** v2: false when the server's hello came without a negotiated subprotocol. */
   negotiated?: boolean;
+  /** v2: what this user may do on terminals (read, write, execute). */
+  access?: string[];
+  /** v2: whether the server lets read-only users watch (allow_viewers). */
+  viewers?: boolean;
 }
 
 /** Options of a new session: where it starts and at what size. */
@@ -68,6 +73,9 @@ export interface IAttachInfo {
   newShell: boolean;
   /** Output bytes that were produced while away and are no longer available. */
   lostBytes: number;
+  /** The PTY's size, when the server told it (a view renders at it). */
+  rows?: number;
+  cols?: number;
 }
 
 /** What a tab is told about its session. */
@@ -84,6 +92,8 @@ export interface ISessionListener {
   onExited(exitCode: number | null, signal?: string): void;
   /** The server dropped the subscription (`reason` e.g. "slow"), or attaching failed. */
   onDetached(reason: string): void;
+  /** The PTY took another size (that of its latest writer). */
+  onResized?(rows: number, cols: number): void;
 }
 
 /** One tab's handle on a session: send input and sizes; dispose to detach. */
@@ -126,11 +136,14 @@ export interface ITermMuxConnection {
   /**
    * Listen to a session (attaching it on the socket when first). `resume` is
    * what a restored tab last saw, to recognise a new shell under its name.
+   * `mode` is `view` for a read-only tab; the first tab of a session on this
+   * page decides the mode of the session's single subscription.
    */
   attach(
     sessionId: string,
     listener: ISessionListener,
-    resume?: IResumePoint | null
+    resume?: IResumePoint | null,
+    mode?: AttachMode
   ): ISessionChannel;
   /** Reconnect now (after giving up, or to skip a backoff wait). */
   reconnect(): void;

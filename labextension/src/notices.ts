@@ -1,0 +1,29 @@
+/** The notes a tab writes into its terminal about its session (pure text). */
+import { IAttachInfo } from './tokens';
+
+/** How the session ended, e.g. "session 3 exited with code 1, killed by SIGTERM". */
+export function exitNotice(
+  sessionId: string,
+  exitCode: number | null,
+  signal?: string
+): string {
+  const code = exitCode === null ? '' : ` with code ${exitCode}`;
+  const by = signal === undefined ? '' : `, killed by ${signal}`;
+  return `session ${sessionId} exited${code}${by}`;
+}
+
+/** What an attach answer means for the reader: a new shell, output lost while away. */
+export function attachNotices(info: IAttachInfo): string[] {
+  const notes: string[] = [];
+  if (info.newShell) {
+    notes.push(
+      'this is a new shell: the session ended and its name was reused'
+    );
+  }
+  if (info.lostBytes > 0) {
+    notes.push(
+      `${info.lostBytes} bytes of output from while this tab was away are no longer in the history`
+    );
+  }
+  return notes;
+}
