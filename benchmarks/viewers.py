@@ -36,7 +36,7 @@ import struct
 import sys
 import time
 from pathlib import Path
-from typing import Any
+from typing import Any, Callable
 
 import psutil
 
@@ -125,7 +125,8 @@ async def child_main(a: argparse.Namespace) -> int:
         v = ViewerView(server, [a.session])  # type: ignore[arg-type]
         c = Counter()
         v.add_sink(a.session, c)
-        readers.append(await v.open())
+        await v.open()
+        readers.append(v)
         counters.append(c)
     stalled = [await stalled_viewer(a.port, a.token, a.session, a.rcvbuf) for _ in range(a.stalled)]
     print(json.dumps({"event": "ready"}), flush=True)
@@ -255,7 +256,7 @@ def crowd(condition: str, a: argparse.Namespace) -> tuple[int, int]:
 async def one_run(condition: str, a: argparse.Namespace) -> dict[str, Any]:
     """One fresh server, one writer, with or without viewers: its figures."""
     readers, stalled = crowd(condition, a)
-    async with JupyterServer(["--TermMuxApp.allow_viewers=True"]) as srv:
+    async with JupyterServer(["--TermMuxApp.allow_viewers=True", *a.server_arg]) as srv:
         await srv.create_terminals([SESSION])
         writer = await TermmuxV2View(srv, [SESSION]).open()
         viewers = None
@@ -345,7 +346,7 @@ async def one_run(condition: str, a: argparse.Namespace) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------ report
 
-FIGURES = {
+FIGURES: dict[str, tuple[str, Callable[[dict[str, Any]], float | None]]] = {
     "mb_per_s": ("throughput MB/s", lambda r: r["mb_per_s"]),
     "ms_cpu_per_mb": ("server CPU ms/MB", lambda r: r["ms_cpu_per_mb"]),
     "echo_idle_p50": ("echo idle p50 ms", lambda r: r["echo_idle"].get("p50_ms")),
@@ -463,6 +464,7 @@ async def main_async(a: argparse.Namespace) -> int:
                     "warmup",
                     "rcvbuf",
                     "conditions",
+                    "server_arg",
                 )
             },
             "targets": {
@@ -498,6 +500,13 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--rcvbuf", type=int, default=4096, help="SO_RCVBUF of a stalled viewer")
     p.add_argument("--timeout", type=float, default=120.0, help="seconds for the throughput")
     p.add_argument("--json", help="write the results here")
+    p.add_argument(
+        "--server-arg",
+        action="append",
+        default=[],
+        help="one more argument for the server, e.g. --TermMuxApp.slow_subscriber_timeout=0 "
+        "(holds off: whether the viewers pace the writer through holds); repeatable",
+    )
     # the viewers' own process (started by a run, not by hand)
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--port", type=int, help=argparse.SUPPRESS)
