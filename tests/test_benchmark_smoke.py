@@ -250,3 +250,28 @@ def test_mesh_subscribers_that_keep_up_are_never_truncated(tmp_path: Path) -> No
     run_benchmark([*args, "--quiet-wait", "0", "--no-plots", "--out", str(tmp_path)], 150)
     mesh = json.loads((tmp_path / "latest.json").read_text())["transports"]["termmux-v2"]["mesh"]
     assert mesh["ok"] and mesh["mb_delivered"] > 63, mesh
+
+
+@pytest.mark.timeout(60)
+def test_viewers_benchmark_runs_and_the_writer_verifies_its_stream(tmp_path: Path) -> None:
+    """``python -m benchmarks.viewers`` at a tiny size (1 run, 2 reading and 2 never-reading
+    viewers, 1 MB) runs both conditions, and the writer got every line once, in order, at
+    contiguous offsets, in each."""
+    if not SERVER_SPEAKS_V2:
+        pytest.skip("the server does not speak protocol v2")
+    out = tmp_path / "viewers.json"
+    args = ["benchmarks.viewers", "--runs", "1", "--readers", "2", "--stalled", "2"]
+    args += ["--mb", "1", "--samples", "5", "--warmup", "0.5", "--conditions", "viewers"]
+    run_benchmark([*args, "--json", str(out)], timeout=45)  # about 20 s
+    res = json.loads(out.read_text())
+    assert res["verified"], res["runs"]
+    assert set(res["runs"]) == {"alone", "viewers"}
+    for cond, (r,) in res["runs"].items():
+        assert r["verified"] and not r["errors"], (cond, r)
+        assert r["mb_per_s"] > 0 and r["rss_samples"] > 0, r
+        assert {"p50_ms", "p99_ms"} <= set(r["echo_idle"]) & set(r["echo_flood"]), r
+    assert res["runs"]["viewers"][0]["viewers"]["reader_bytes_min"] > 1_000_000
+    assert {"throughput_ratio", "echo_flood_p99_ratio", "rss_growth_met"} <= set(
+        res["verdicts"]["viewers"]
+    )
+    assert set(res["medians"]["viewers"]) >= {"mb_per_s", "echo_flood_p99", "rss_growth_mb"}
