@@ -14,6 +14,7 @@ import os
 import re
 import socket
 import struct
+import sys
 import time
 from pathlib import Path
 from typing import Any, Callable
@@ -25,6 +26,11 @@ import tornado.websocket
 from traitlets.config import Config
 
 pytest_plugins = ["pytest_jupyter.jupyter_server"]
+
+#: The checkout: tests also use the benchmarks' server launcher and clients (``benchmarks/``).
+REPO = Path(__file__).resolve().parent.parent
+if str(REPO) not in sys.path:
+    sys.path.insert(0, str(REPO))
 
 SHELL = ["/bin/bash", "--norc", "--noprofile"]
 SOCKET_PATH = ("api", "termmux", "socket")
@@ -485,6 +491,15 @@ class RawClient(FrameLog):
     async def close(self) -> None:
         """Drop the TCP connection."""
         self._task.cancel()
+        self.sock.close()
+
+    async def abort(self, rst: bool = True) -> None:
+        """Drop the TCP connection without a close frame: with a RST (a crash, a cut cable) or
+        with a plain FIN (a process that exits without closing its WebSocket)."""
+        self._task.cancel()
+        await asyncio.gather(self._task, return_exceptions=True)  # its fd leaves the selector
+        if rst:
+            self.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
         self.sock.close()
 
 

@@ -14,7 +14,6 @@ import asyncio
 import bisect
 import json
 import socket
-import struct
 import sys
 import time
 from pathlib import Path
@@ -24,8 +23,6 @@ import psutil
 from conftest import SOCKET_PATH, RawClient, raw_handshake
 
 REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:  # benchmarks/ is a folder of the checkout, not an installed package
-    sys.path.insert(0, str(REPO))
 
 from benchmarks.scenarios import RssSampler
 from benchmarks.server import JupyterServer
@@ -55,16 +52,6 @@ async def raw_client(
 async def send_now(raw: RawClient, msg: dict[str, Any]) -> None:
     """Send one text frame and wait until the kernel has it (``RawClient.send`` does not wait)."""
     await raw._send_frame(0x1, json.dumps(msg).encode())
-
-
-async def abort(raw: RawClient, rst: bool = True) -> None:
-    """Drop the TCP connection without a close frame: with a RST (a crash, a cut cable) or with a
-    plain FIN (a process that exits without closing its WebSocket)."""
-    raw._task.cancel()
-    await asyncio.gather(raw._task, return_exceptions=True)  # its fd leaves the selector first
-    if rst:
-        raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    raw.sock.close()
 
 
 # ------------------------------------------------------------------------------ honest clients

@@ -11,11 +11,8 @@ import asyncio
 import json
 import re
 import signal
-import socket
-import struct
 import sys
 import time
-from pathlib import Path
 from typing import Any
 
 from conftest import (
@@ -30,19 +27,7 @@ from conftest import (
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:  # benchmarks/ is a folder of the checkout, not an installed package
-    sys.path.insert(0, str(REPO))
-
 from benchmarks.server import JupyterServer
-
-
-async def reset(raw: RawClient) -> None:
-    """Drop a raw client's TCP connection with a RST, as a crashed client or a cut cable would."""
-    raw._task.cancel()
-    await asyncio.gather(raw._task, return_exceptions=True)  # its fd leaves the selector first
-    raw.sock.setsockopt(socket.SOL_SOCKET, socket.SO_LINGER, struct.pack("ii", 1, 0))
-    raw.sock.close()
 
 
 async def mux_connect(server: JupyterServer, name: str) -> MuxClient:
@@ -173,7 +158,7 @@ async def test_client_side_reset_mid_stream_leaves_the_server_healthy(
     since = len(raw.frames)
     raw.type(sid, f"python3 {gen_script.name} stream K 2000\r")
     await raw.wait_output(sid, "K0000050\r\n", timeout=30, since=since)
-    await reset(raw)
+    await raw.abort()
     await assert_server_healthy(connect, router, sid, "K")
 
 
@@ -230,7 +215,7 @@ def test_abusive_clients_leak_no_fds_memory_or_children() -> None:
         for name in names:
             msg = {"type": "terminal.input", "sessionId": name, "data": paste}
             await raw._send_frame(0x1, json.dumps(msg).encode())
-        await reset(raw)
+        await raw.abort()
 
     async def scenario() -> None:
         async with JupyterServer() as server:

@@ -32,10 +32,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-import sys
 import time
 from collections.abc import Awaitable, Coroutine
-from pathlib import Path
 from typing import Any, Callable
 
 import pytest
@@ -43,7 +41,6 @@ from hostile import (
     MB,
     Flood,
     Prober,
-    abort,
     honest_view,
     kill_program,
     raw_client,
@@ -53,10 +50,6 @@ from hostile import (
     settled_rss,
     stop_task,
 )
-
-REPO = Path(__file__).resolve().parent.parent
-if str(REPO) not in sys.path:  # benchmarks/ is a folder of the checkout, not an installed package
-    sys.path.insert(0, str(REPO))
 
 from benchmarks.scenarios import close_all, handshake
 from benchmarks.server import JupyterServer
@@ -145,7 +138,7 @@ async def blind_acker(
     except OSError as e:  # the server may drop a client that lies about its credit
         figs["dropped_by_server"] = repr(e)
     finally:
-        await abort(raw)
+        await raw.abort()
 
 
 async def reattach_spammer(
@@ -167,7 +160,7 @@ async def reattach_spammer(
     except OSError as e:
         figs["dropped_by_server"] = repr(e)
     finally:
-        await abort(raw)
+        await raw.abort()
 
 
 def never_reader(version: int) -> Hostile:
@@ -183,7 +176,7 @@ def never_reader(version: int) -> Hostile:
             ready.set()
             await asyncio.sleep(FLOOD_DEADLINE)  # until the flood ends
         finally:
-            await abort(raw)
+            await raw.abort()
 
     return attack
 
@@ -210,7 +203,7 @@ async def attach_and_abort(
             except AssertionError:  # refused, or closed by the server
                 figs["refused"] += 1
             finally:
-                await abort(raw, rst=i % 2 == 0)
+                await raw.abort(rst=i % 2 == 0)
         ready.set()
         await asyncio.sleep(max(0.0, ABORT_PERIOD - (time.monotonic() - t0)))
 
@@ -239,7 +232,7 @@ async def dripper(srv: JupyterServer, sid: str, figs: dict[str, Any], ready: asy
     except (OSError, AssertionError) as e:
         figs["dropped_by_server"] = repr(e)
     finally:
-        await abort(raw, rst=False)
+        await raw.abort(rst=False)
         sizes = [f["bytes"] - V2_HEADER.size for f in raw.frames if f.get("type") == "<binary>"]
         figs.update(frames=len(sizes), frames_under_16_bytes=sum(n < 16 for n in sizes))
 

@@ -8,31 +8,17 @@ import random
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from test_screen import QUERIES as SCREEN_QUERIES
 
 from jupyter_termmux import replay, screen
 from jupyter_termmux.history import History
 
+#: The queries of test_screen.py, and more of their forms (parameters, OSC and DCS endings).
 QUERIES = [
-    b"\x1b[6n",
-    b"\x1b[5n",
-    b"\x1b[?6n",
-    b"\x1b[c",
-    b"\x1b[0c",
-    b"\x1b[>c",
-    b"\x1b[=c",
-    b"\x1b[?2004$p",
-    b"\x1b[4$p",
-    b"\x1b[>q",
-    b"\x1b[>0q",
-    b"\x1b[14t",
+    *SCREEN_QUERIES,
     b"\x1b[18;1t",
-    b"\x1b]10;?\x07",
-    b"\x1b]11;?\x1b\\",
-    b"\x1b]4;1;?\x07",
-    b"\x1b]11;?",  # ended by whatever sequence follows
-    b"\x1bP$qm\x1b\\",
+    b"\x1b]11;?",
     b'\x1bP$q"p\x07',
-    b"\x1bP+q544e\x1b\\",
     b"\x1bP+q544e;636f6c73;6b63757531\x1b\\",
 ]
 
