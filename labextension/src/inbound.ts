@@ -36,6 +36,17 @@ export class Inbound {
         }
         return true;
       }
+      case 'session.skipped': {
+        // A view far behind goes on from near the end: the screen, not every byte.
+        const record = this._core.table.byChannel(msg.channel);
+        if (record !== undefined) {
+          record.offset = msg.offset;
+          if (msg.preamble !== '') {
+            record.deliver(msg.preamble, false, noop);
+          }
+        }
+        return true;
+      }
       case 'session.resized': {
         const record = table.get(msg.sessionId);
         if (record !== undefined) {
