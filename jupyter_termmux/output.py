@@ -152,8 +152,13 @@ class OutputPath:
     def _skip(self, sub: Subscriber) -> int:
         """A view far behind its session skips ahead to the screen's worth of output at the
         end (``policy.VIEW_TAIL``); v2 says where, with the modes there. Return its offset."""
-        history = sub.session.history
-        point = skip_point(history, history.end, VIEW_TAIL)
+        session = sub.session
+        history = session.history
+        end, point, preamble = session.skip
+        if end != history.end:
+            point = skip_point(history, history.end, VIEW_TAIL)
+            preamble = "" if point is None else screen.preamble(history.modes_at(point))
+            session.skip = (history.end, point, preamble)
         if point is None or point <= sub.sent:
             return sub.sent
         sub.sent = point
@@ -167,7 +172,7 @@ class OutputPath:
                     "sessionId": sub.session.name,
                     "channel": sub.channel,
                     "offset": point,
-                    "preamble": screen.preamble(history.modes_at(point)),
+                    "preamble": preamble,
                 }
             )
         return point

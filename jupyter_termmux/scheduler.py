@@ -63,9 +63,9 @@ class Stream:
         "last_input",
         "last_output",
         "pending",
+        "sends_at",
         "shared",
         "skipped",
-        "sends_at",
         "window",
     )
 
