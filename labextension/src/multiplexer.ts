@@ -171,9 +171,9 @@ export class SessionMultiplexer implements ITermMuxConnection, IMuxCore {
       record.offset = resume?.offset ?? null;
       record.incarnation = resume?.incarnation ?? null;
       this._attacher.attach(record);
-    } else if (record.state === 'attached') {
-      // Already attached for another tab: tell the newcomer at once.
-      listener.onAttached(record.joinInfo());
+    } else {
+      // Already shown by another tab: the newcomer needs the screen too.
+      this._attacher.join(record, listener);
     }
     return new SessionChannel(sessionId, listener, this._attacher, mode);
   }

@@ -7,6 +7,7 @@ import { IDisposable } from '@lumino/disposable';
 import { Token } from '@lumino/coreutils';
 import { ISignal } from '@lumino/signaling';
 
+import { IDiscardedInput } from './pendingInput';
 import {
   AttachMode,
   IProfileInfo,
@@ -76,6 +77,8 @@ export interface IAttachInfo {
   /** The PTY's size, when the server told it (a view renders at it). */
   rows?: number;
   cols?: number;
+  /** Input typed while detached that was not sent, and why. */
+  discardedInput?: IDiscardedInput[];
 }
 
 /** What a tab is told about its session. */
