@@ -168,7 +168,7 @@ export class SessionMultiplexer implements ITermMuxConnection, IMuxCore {
     const { record, first } = this.table.add(sessionId, listener);
     if (first) {
       record.mode = mode;
-      record.offset = resume?.offset ?? null;
+      // A new tab draws from the replay; the incarnation tells a new shell.
       record.incarnation = resume?.incarnation ?? null;
       this._attacher.attach(record);
     } else {

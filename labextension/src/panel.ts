@@ -14,7 +14,7 @@ import { isSavedArea } from './layout';
 import { Placement, TerminalDock } from './panes';
 import { TerminalTab } from './terminal';
 import { ICreateOptions, IResumePoint, ITermMuxConnection } from './tokens';
-import { IPanelState, resumeOf } from './panelState';
+import { IPanelState, resumeOf, tabState } from './panelState';
 import { profilesOrNull } from './profiles';
 import { AttachMode } from './protocol';
 import { PresencePoller, refreshPresence } from './sharing';
@@ -96,13 +96,7 @@ export class TermMuxPanel extends BoxPanel {
 
   get state(): IPanelState {
     return {
-      tabs: this.tabs.map(t => ({
-        sessionId: t.sessionId,
-        label: t.label,
-        ...(t.renamed ? { renamed: true } : {}),
-        ...(t.mode === 'view' ? { mode: 'view' as const } : {}),
-        ...(t.resumePoint ?? {})
-      })),
+      tabs: this.tabs.map(tabState),
       current: this.currentTab?.sessionId ?? null,
       layout: this._dock.savedLayout(),
       zoom: this._zoom
