@@ -11,33 +11,9 @@ import { IChannelHost } from './channel';
 import { IMuxCore } from './core';
 import { TermMuxError } from './errors';
 import { InputSender } from './inputSender';
-import { encodeClientMessage, ICreateMessage, ServerMessage } from './protocol';
+import { encodeClientMessage, ServerMessage } from './protocol';
 import { SessionRecord } from './sessions';
-import {
-  IAttachInfo,
-  ICreateOptions,
-  IResumePoint,
-  ISessionListener
-} from './tokens';
-
-/** The `session.create` request for `options` (a size only when both are given). */
-export function createMessage(options: ICreateOptions): ICreateMessage {
-  const msg: ICreateMessage = { type: 'session.create' };
-  if (options.cwd !== undefined) {
-    msg.cwd = options.cwd;
-  }
-  if (options.sessionId !== undefined) {
-    msg.sessionId = options.sessionId;
-  }
-  if (options.rows !== undefined && options.cols !== undefined) {
-    msg.rows = options.rows;
-    msg.cols = options.cols;
-  }
-  if (options.profile !== undefined) {
-    msg.profile = options.profile;
-  }
-  return msg;
-}
+import { IAttachInfo, IResumePoint, ISessionListener } from './tokens';
 
 export class Attacher implements IChannelHost {
   constructor(
