@@ -4,7 +4,13 @@
  */
 import { describe, expect, it } from 'vitest';
 
-import { ISavableTab, resumeOf, tabState } from './panelState';
+import {
+  ISavableTab,
+  nextZoom,
+  resumeOf,
+  savedTab,
+  tabState
+} from './panelState';
 
 function tab(offset: number, incarnation = 'inc-A'): ISavableTab {
   return {
@@ -46,6 +52,34 @@ describe('panel state', () => {
     const old = { sessionId: '1', label: 'x', offset: 42, incarnation: 'i' };
     expect(resumeOf(old)).toEqual({ incarnation: 'i' });
     expect(resumeOf({ sessionId: '1', label: 'x' })).toBeNull();
-    expect(resumeOf({ sessionId: '1', label: 'x', incarnation: '' })).toBeNull();
+    expect(
+      resumeOf({ sessionId: '1', label: 'x', incarnation: '' })
+    ).toBeNull();
+  });
+});
+
+describe('reopening saved tabs', () => {
+  it('reopens a tab with its label, mode and shell, never an offset', () => {
+    const saved = {
+      sessionId: '2',
+      label: 'logs',
+      mode: 'view' as const,
+      offset: 9,
+      incarnation: 'i'
+    };
+    expect(savedTab(saved)).toEqual({
+      sessionId: '2',
+      label: 'logs',
+      renamed: false,
+      resume: { incarnation: 'i' },
+      mode: 'view'
+    });
+  });
+
+  it('keeps the zoomed font within 6–72 px, 0 resets', () => {
+    expect(nextZoom(13, 0, 1)).toBe(1);
+    expect(nextZoom(13, 59, 1)).toBe(59);
+    expect(nextZoom(13, -7, -1)).toBe(-7);
+    expect(nextZoom(13, 5, 0)).toBe(0);
   });
 });

@@ -59,3 +59,29 @@ export function resumeOf(tab: ITabState): IResumePoint | null {
     ? { incarnation }
     : null;
 }
+
+/** What a tab is opened with: its session, label, mode and the shell it showed. */
+export interface ITabSpec {
+  sessionId: string;
+  label?: string;
+  renamed?: boolean;
+  resume?: IResumePoint | null;
+  mode?: AttachMode;
+}
+
+/** How to reopen a saved tab. */
+export function savedTab(tab: ITabState): ITabSpec {
+  return {
+    sessionId: tab.sessionId,
+    label: tab.label,
+    renamed: tab.renamed === true,
+    resume: resumeOf(tab),
+    mode: tab.mode === 'view' ? 'view' : 'write'
+  };
+}
+
+/** The panel's zoom after `step` (+1, −1, 0 resets), keeping the font within 6–72 px. */
+export function nextZoom(fontSize: number, zoom: number, step: number): number {
+  const next = step === 0 ? 0 : zoom + step;
+  return Math.max(6 - fontSize, Math.min(72 - fontSize, next));
+}
