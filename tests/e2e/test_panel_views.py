@@ -166,7 +166,9 @@ def test_output_flowing_writes_nothing_to_the_workspace(lab: LabServer, page: An
     run(page, "ready", 1)
     wait_workspace_saved(lab, [sid], with_incarnation=True)
     # Seven seconds of output, paced by the program (the old resume-offset save ran every 5 s).
-    type_command(page, "for i in $(seq 1 35); do echo tick_$((i+100)); sleep 0.2; done; echo q_$((6*7))")
+    type_command(
+        page, "for i in $(seq 1 35); do echo tick_$((i+100)); sleep 0.2; done; echo q_$((6*7))"
+    )
     wait_visible_text(page, "tick_101")
     counting[0] = True
     wait_visible_text(page, "q_42", timeout=60_000)
