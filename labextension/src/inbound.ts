@@ -30,6 +30,8 @@ export class Inbound {
         const record = table.byChannel(msg.channel);
         if (record !== undefined) {
           record.offset = msg.offset;
+          // Every drawn tab starts again from here (joiners still await their replay).
+          record.catchUp = null;
           for (const listener of record.listeners) {
             listener.onReset(msg.preamble);
           }
@@ -95,7 +97,8 @@ export class Inbound {
     record.offset = frame.offset + n;
     credit.begin(frame.channel);
     const replay = frame.type === FrameType.Replay;
-    record.deliver(frame.payload, replay, () => credit.done(frame.channel, n));
+    const done = (): void => credit.done(frame.channel, n);
+    record.deliver(frame.payload, replay, done, frame.offset);
   }
 
   /** An error no request is waiting for. */
