@@ -43,6 +43,9 @@ export class Inbound {
         const record = this._core.table.byChannel(msg.channel);
         if (record !== undefined) {
           record.offset = msg.offset;
+          if (record.catchUp !== null && msg.offset >= record.catchUp.until) {
+            record.catchUp = null; // every tab goes on from the same place
+          }
           if (msg.preamble !== '') {
             record.deliver(msg.preamble, false, noop);
           }
