@@ -76,13 +76,19 @@ export class Inbound {
       return; // released channel: frames already sent on it are ignored
     }
     const n = frame.payload.byteLength;
+    credit.begin(frame.channel);
+    if (record.catchUp.arrive(n, record.seen)) {
+      // A flood out of sight: acknowledged, not drawn. The record's offset stays where
+      // the tabs' screens stopped, so showing a tab (or a reconnect) resumes from there.
+      credit.done(frame.channel, n);
+      return;
+    }
     if (record.offset !== null && frame.offset !== record.offset) {
       console.warn(
         `termmux: session ${record.sessionId}: frame at ${frame.offset}, expected ${record.offset}`
       );
     }
     record.offset = frame.offset + n;
-    credit.begin(frame.channel);
     const replay = frame.type === FrameType.Replay;
     record.deliver(frame.payload, replay, () => credit.done(frame.channel, n));
   }

@@ -4,6 +4,7 @@
  * tabs (in several panels) may show one session; it is attached once per
  * socket and detached when its last tab leaves. Pure bookkeeping, no I/O.
  */
+import { CatchUp } from './catchup';
 import { AttachMode } from './protocol';
 import { IAttachInfo, ISessionListener } from './tokens';
 
@@ -43,6 +44,14 @@ export class SessionRecord {
   /** The tabs hold the output up to `offset`, so a re-attach may resume with `since`. */
   hasScreen = false;
 
+  /** v2: whether output out of sight is drawn or only acknowledged (catchup.ts). */
+  readonly catchUp = new CatchUp();
+
+  /** Whether some tab of the session is in sight. */
+  get seen(): boolean {
+    return [...this.listeners].some(listener => listener.isVisible);
+  }
+
   /** What a tab joining the attached session is told: nothing new, and the PTY's size. */
   joinInfo(): IAttachInfo {
     return { newShell: false, lostBytes: 0, ...(this.ptySize ?? {}) };
@@ -51,7 +60,7 @@ export class SessionRecord {
   /** Hand output to every tab; `done` runs once all of them parsed it. */
   deliver(data: string | Uint8Array, replay: boolean, done: () => void): void {
     const listeners = [...this.listeners];
-    const seen = listeners.some(listener => listener.isVisible);
+    const seen = this.seen;
     let left = listeners.length;
     const one = (): void => {
       if (--left === 0) {

@@ -12,7 +12,9 @@
  * as that slice took, so a flood in a hidden tab takes at most about a third
  * of the page's main thread and the tab in front stays quick to answer keys.
  * Credit follows parsing, so the server simply sends that tab less; shown
- * again, the tab hands everything held to xterm at once and catches up.
+ * again, the tab hands everything held to xterm at once and catches up. Past
+ * a limit out of sight the session's frames do not reach this writer at all
+ * (catchup.ts): they are acknowledged undrawn and redrawn from history.
  */
 import { FlowWriter } from './flow';
 import { ITimers, realTimers } from './timers';
