@@ -31,6 +31,7 @@ export const FULL_RESET = '\x1bc';
 /** The part of xterm.js's Terminal written to (tests inject a fake). */
 export interface ITerminalSink {
   write(data: string | Uint8Array, callback?: () => void): void;
+  scrollToBottom?(): void;
 }
 
 export class TerminalWriter {
@@ -172,6 +173,12 @@ export class TerminalWriter {
         // xterm parsed exactly this slice: the next one is at the head now.
         this._chunks.shift();
         this._parsing--;
+        if (suppress) {
+          // A redraw after a reset shrinks the scroll area: the browser's scroll event for
+          // that comes late, when xterm has parsed far on, and xterm takes it for the user
+          // scrolling to the top and stays there. Nobody scrolls a redraw: keep the end in view.
+          this._term.scrollToBottom?.();
+        }
         parsed();
         if (this._background && !this._disposed && typeof part !== 'string') {
           this._restFor(this._now() - start);
