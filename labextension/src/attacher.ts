@@ -99,6 +99,25 @@ export class Attacher implements IChannelHost {
     return { offset: record.offset, incarnation: record.incarnation };
   }
 
+  /**
+   * A tab of the session came into sight: if output went undrawn meanwhile,
+   * attach again `since` the tabs' screens, so the server sends what its
+   * history holds after it (or resets them to its last screen's worth).
+   */
+  catchUp(sessionId: string): void {
+    const record = this._core.table.get(sessionId);
+    if (record === undefined || !record.offscreen.shown()) {
+      return;
+    }
+    if (record.state !== 'attached') {
+      return; // the attach under way already asks `since` the tabs' screens
+    }
+    this.forgetChannel(record);
+    record.state = 'detached';
+    record.resume = null; // this socket holds no reservation for the session
+    this.attach(record);
+  }
+
   /** Forget a record's channel and the credit owed on it. */
   forgetChannel(record: SessionRecord): void {
     if (record.channel !== null) {
@@ -118,6 +137,7 @@ export class Attacher implements IChannelHost {
       return; // detached meanwhile
     }
     record.state = 'attached';
+    record.offscreen.restart(); // a new stream: drawn from its first byte
     const size = sizeOf(msg);
     if (size.rows !== undefined && size.cols !== undefined) {
       record.ptySize = { rows: size.rows, cols: size.cols };

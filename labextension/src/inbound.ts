@@ -41,7 +41,8 @@ export class Inbound {
       case 'session.skipped': {
         // A view far behind goes on from near the end: the screen, not every byte.
         const record = this._core.table.byChannel(msg.channel);
-        if (record !== undefined) {
+        // Out of sight and not drawing, the offset stays where the screens stopped.
+        if (record !== undefined && !record.offscreen.skipping) {
           record.offset = msg.offset;
           if (record.catchUp !== null && msg.offset >= record.catchUp.until) {
             record.catchUp = null; // every tab goes on from the same place
@@ -92,13 +93,19 @@ export class Inbound {
       return; // released channel: frames already sent on it are ignored
     }
     const n = frame.payload.byteLength;
+    credit.begin(frame.channel);
+    if (record.offscreen.arrive(n, record.seen)) {
+      // A flood out of sight: acknowledged, not drawn. The record's offset stays where
+      // the tabs' screens stopped, so showing a tab (or a reconnect) resumes from there.
+      credit.done(frame.channel, n);
+      return;
+    }
     if (record.offset !== null && frame.offset !== record.offset) {
       console.warn(
         `termmux: session ${record.sessionId}: frame at ${frame.offset}, expected ${record.offset}`
       );
     }
     record.offset = frame.offset + n;
-    credit.begin(frame.channel);
     const replay = frame.type === FrameType.Replay;
     const done = (): void => credit.done(frame.channel, n);
     record.deliver(frame.payload, replay, done, frame.offset);

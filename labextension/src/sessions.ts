@@ -4,6 +4,7 @@
  * tabs (in several panels) may show one session; it is attached once per
  * socket and detached when its last tab leaves. Pure bookkeeping, no I/O.
  */
+import { CatchUp } from './catchup';
 import { PendingInput } from './pendingInput';
 import { AttachMode } from './protocol';
 import { IAttachInfo, ISessionListener } from './tokens';
@@ -55,6 +56,14 @@ export class SessionRecord {
   mode: AttachMode = 'write';
   /** The tabs hold the output up to `offset`, so a re-attach may resume with `since`. */
   hasScreen = false;
+
+  /** v2: whether output out of sight is drawn or only acknowledged (catchup.ts). */
+  readonly offscreen = new CatchUp();
+
+  /** Whether some tab of the session is in sight. */
+  get seen(): boolean {
+    return [...this.listeners].some(listener => listener.isVisible);
+  }
 
   /** What a tab joining the attached session is told: nothing new, and the PTY's size. */
   joinInfo(): IAttachInfo {

@@ -280,6 +280,7 @@ export class TerminalTab extends Widget implements ISessionListener {
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
     this._writer.background = false; // catch up at full speed
+    this._channel.catchUp(); // and redraw what went undrawn out of sight (catchup.ts)
     this.activity = false;
     this._label.bell = false;
     this.refit();

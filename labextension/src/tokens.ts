@@ -112,6 +112,8 @@ export interface ISessionChannel extends IDisposable {
   send(data: string): void;
   /** Report this tab's size; the latest one is (re-)sent after each attach. */
   resize(rows: number, cols: number): void;
+  /** The tab came into sight: redraw what went undrawn while out of sight (catchup.ts). */
+  catchUp(): void;
 }
 
 /** The connection service shared by every termmux tab of the page. */
