@@ -170,6 +170,10 @@ class MuxConnection(OutputPath):
         )
         if self.version < 2:
             self.send(protocol.reply("session.attached", req.id, **self._size(sid, result.sub)))
+            if args["replay"] and result.preamble:
+                # v1 has no preamble field: the modes the replay starts in (alternate screen,
+                # mouse...) go ahead of it as replayed output, as v2 clients write theirs.
+                self.send(protocol.output(sid, result.preamble, replay=True))
             return
         fields: dict[str, Any] = {
             **self._size(sid, result.sub),

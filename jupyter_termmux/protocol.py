@@ -226,6 +226,14 @@ def encode_output(prefix: str, data: str, replay: bool = False) -> str:
     return prefix + encode_basestring(data) + (',"replay":true}' if replay else "}")
 
 
+def output(session_id: str, data: str, replay: bool = False) -> dict[str, Any]:
+    """A v1 ``terminal.output`` message (the hot path uses ``encode_output``)."""
+    msg: dict[str, Any] = {"type": "terminal.output", "sessionId": session_id, "data": data}
+    if replay:
+        msg["replay"] = True
+    return msg
+
+
 def hello(version: str, limits: dict[str, Any]) -> dict[str, Any]:
     """The first frame on protocol v2."""
     return {
