@@ -13,8 +13,14 @@ export const VIEW_PARAM = 'termmux-view';
 /** Matches the link's query for JupyterLab's router (`router.register`). */
 export const VIEW_ROUTE = new RegExp(`[?&]${VIEW_PARAM}=`);
 
-/** Why a view tab takes no input, shown in the tab. */
-export const VIEW_NOTE = 'read-only view: you can watch, not type';
+/**
+ * Whether this user may start (and shut down) terminals: the `access` of a v2
+ * hello includes `write`. Without an access list (v1, an older server) the
+ * socket was opened with every right, as before.
+ */
+export function mayCreate(info: { access?: string[] } | null): boolean {
+  return info?.access === undefined || info.access.includes('write');
+}
 
 /** The read-only link of `sessionId`, relative to the page's `baseUrl` (absolute, with a trailing slash). */
 export function viewLink(baseUrl: string, sessionId: string): string {
