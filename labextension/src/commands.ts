@@ -34,6 +34,8 @@ export interface ICommandContext {
   target: () => TerminalTab | null;
   /** Whether this user may start terminals (read-only viewers may not). */
   mayCreate: () => boolean;
+  /** Resolves once the connection knows what this user may do. */
+  accessKnown: () => Promise<void>;
 }
 
 /** Run a command's work; a failure (refusal, timeout, lost connection) is shown, not just logged. */
@@ -116,8 +118,12 @@ async function openPanel(
   const saved = id === undefined ? undefined : await panels.saved(id);
   if (saved) {
     panel.restore(saved);
-  } else if (ctx.mayCreate()) {
-    await panel.newTab();
+  } else {
+    // A read-only user gets an empty panel (Attach ▾ opens running terminals).
+    await ctx.accessKnown();
+    if (ctx.mayCreate()) {
+      await panel.newTab();
+    }
   }
   app.shell.activateById(panel.id);
   return panel;

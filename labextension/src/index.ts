@@ -31,7 +31,7 @@ import { addFileBrowserItems, addProfileLaunchers } from './integration';
 import { addMenus } from './menus';
 import { PanelManager } from './panels';
 import { TermMuxSearchProvider } from './search';
-import { mayCreate } from './sharing';
+import { mayCreate, protocolKnown } from './sharing';
 import { addSharingCommands } from './sharingCommands';
 import { targetTab } from './target';
 import { ITermMuxConnection } from './tokens';
@@ -89,7 +89,8 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
       app,
       panels,
       target: () => targetTab(app, panels),
-      mayCreate: () => mayCreate(connection.protocol)
+      mayCreate: () => mayCreate(connection.protocol),
+      accessKnown: () => protocolKnown(connection)
     };
     addCommands(ctx);
     addFeatureCommands(ctx);

@@ -22,6 +22,25 @@ export function mayCreate(info: { access?: string[] } | null): boolean {
   return info?.access === undefined || info.access.includes('write');
 }
 
+/** Resolves once the connection knows its protocol (and so what this user may do). */
+export function protocolKnown(
+  connection: Pick<ITermMuxConnection, 'protocol' | 'protocolChanged'>
+): Promise<void> {
+  return new Promise(resolve => {
+    if (connection.protocol !== null) {
+      resolve();
+      return;
+    }
+    const check = (): void => {
+      if (connection.protocol !== null) {
+        connection.protocolChanged.disconnect(check);
+        resolve();
+      }
+    };
+    connection.protocolChanged.connect(check);
+  });
+}
+
 /** The read-only link of `sessionId`, relative to the page's `baseUrl` (absolute, with a trailing slash). */
 export function viewLink(baseUrl: string, sessionId: string): string {
   const base = baseUrl.endsWith('/') ? baseUrl : `${baseUrl}/`;

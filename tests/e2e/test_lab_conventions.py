@@ -10,11 +10,14 @@ never matches) or a DOM state, never a fixed time.
 from __future__ import annotations
 
 import json
+import re
+import urllib.request
+from pathlib import Path
 from typing import Any
 
 import pytest
 
-from .conftest import LabServer
+from .conftest import LabServer, start_lab, stop_lab
 from .test_panel import (
     PANEL,
     TAB,
@@ -246,3 +249,64 @@ def test_osc8_link_asks_before_opening(lab: LabServer, page: Any) -> None:
     with page.context.expect_page() as opened:
         dialog.locator(".jp-mod-accept").click()
     assert opened.value.url.rstrip("/") == target
+
+
+# The server's config for a user who may open and type into terminals but not start or shut
+# them down (no `write` on terminals). The test's own REST calls carry a header that may.
+NO_CREATE_CONFIG = """
+from jupyter_server.auth.authorizer import Authorizer
+
+class NoCreate(Authorizer):
+    def is_authorized(self, handler, user, action, resource):
+        admin = handler.request.headers.get("X-Termmux-Test") == "admin"
+        return admin or not (resource == "terminals" and action == "write")
+
+c.ServerApp.authorizer_class = NoCreate
+c.TermMuxApp.allow_viewers = True
+"""
+
+
+def test_a_user_who_may_not_create_sees_no_create_controls(tmp_path: Path, browser: Any) -> None:
+    """Without `write` on terminals the panel opens empty, its toolbar has no "+ New" and no
+    split buttons, the tab bar no "+", and "New Terminal Tab" is disabled in the palette; a
+    running terminal still opens through Attach and takes typing."""
+    (tmp_path / "config").mkdir()
+    (tmp_path / "config" / "jupyter_server_config.py").write_text(NO_CREATE_CONFIG)
+    server = start_lab(tmp_path)
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    try:
+        url = f"http://127.0.0.1:{server.port}{server.base_url}api/terminals"
+        request = urllib.request.Request(
+            url,
+            method="POST",
+            data=b"{}",
+            headers={"Authorization": f"token {server.token}", "X-Termmux-Test": "admin"},
+        )
+        with urllib.request.urlopen(request, timeout=10) as resp:
+            sid = json.loads(resp.read())["name"]
+        page = context.new_page()
+        page.set_default_timeout(60_000)
+        open_lab(page, server)
+        page.locator(".jp-LauncherCard", has_text=re.compile(r"^Terminals$")).first.click()
+        page.wait_for_selector(f"{PANEL} .jp-TermMux-toolbar[data-may-create=false]")
+        for control in (".jp-TermMux-new", ".jp-TermMux-split-right", ".jp-TermMux-split-down"):
+            assert page.locator(f"{PANEL} {control}").is_hidden(), control
+        assert page.locator(TAB).count() == 0
+        page.locator(f"{PANEL} .jp-TermMux-attach").click()
+        page.locator(
+            ".jp-TermMux-attachMenu .lm-Menu-itemLabel", has_text=f"Terminal {sid}"
+        ).click()
+        wait_tabs(page, 1)
+        page.wait_for_selector(f"{VISIBLE_TERM}[data-state=attached]")
+        assert page.locator(f"{PANEL} .lm-TabBar-addButton").first.is_hidden()
+        type_command(page, "echo typed_$((6*7))")
+        wait_visible_text(page, "typed_42")
+        page.keyboard.press("Control+Shift+C")
+        page.locator(".lm-CommandPalette-input").fill("new terminal tab")
+        # JupyterLab's palette keeps a disabled command's item, hidden.
+        item = page.locator(".lm-CommandPalette-item[data-command='termmux:new-tab']").first
+        item.wait_for(state="attached")
+        assert "lm-mod-disabled" in (item.get_attribute("class") or "")
+    finally:
+        context.close()
+        stop_lab(server)
