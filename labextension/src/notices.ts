@@ -25,6 +25,11 @@ export function exitNotice(
     : t.__('session %1 exited with code %2', sessionId, exitCode);
 }
 
+/** Why the tab shows no session: it cannot be attached (gone, refused). */
+export function detachNotice(sessionId: string, reason: string): string {
+  return trans().__('cannot attach session %1: %2', sessionId, reason);
+}
+
 /** What an attach answer means for the reader: a new shell, output lost while away. */
 export function attachNotices(info: IAttachInfo): string[] {
   const t = trans();

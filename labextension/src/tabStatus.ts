@@ -3,18 +3,29 @@
  * (tabTitle.ts), followed from the program (its title, OSC 0/2, and its bell),
  * and its state on the tab's node (`data-state`, `data-exit`) for styles and tests.
  */
+import { Title, Widget } from '@lumino/widgets';
 import { Terminal } from '@xterm/xterm';
 
-import { ITitleLike, TabLabel, TabState } from './tabTitle';
+import { trans } from './i18n';
+import { TabLabel, TabState } from './tabTitle';
 
 export class TabStatus extends TabLabel {
+  /** The status of `tab` (its node and title), showing session `sessionId`. */
   constructor(
-    title: ITitleLike,
-    private readonly _node: HTMLElement,
-    label: string,
+    tab: Widget,
+    private readonly _sessionId: string,
+    label: string | undefined,
     renamed: boolean
   ) {
-    super(title, label, renamed);
+    const t = trans();
+    super(tab.title, label ?? t.__('Terminal %1', _sessionId), renamed);
+    this._node = tab.node;
+    this._tabTitle = tab.title;
+    this._node.dataset.sessionId = _sessionId;
+    // Lumino renders the title's dataset on the tab: the tab bar's context menu finds the tab by it.
+    this._tabTitle.dataset = { 'termmux-tab': tab.id };
+    this._tabTitle.caption = t.__('Session %1', _sessionId);
+    this._tabTitle.closable = true;
     this.state = 'attaching';
   }
 
@@ -25,6 +36,15 @@ export class TabStatus extends TabLabel {
   set state(value: TabState) {
     super.state = value;
     this._node.dataset.state = value;
+  }
+
+  /** The session's name now belongs to a new shell (the old one ended while away). */
+  newShell(): void {
+    this._node.dataset.newShell = 'true';
+    this._tabTitle.caption = trans().__(
+      'Session %1 (a new shell under the same name)',
+      this._sessionId
+    );
   }
 
   exited(exitCode: number | null, signal?: string): void {
@@ -46,4 +66,7 @@ export class TabStatus extends TabLabel {
       }
     });
   }
+
+  private readonly _node: HTMLElement;
+  private readonly _tabTitle: Title<Widget>;
 }

@@ -12,11 +12,15 @@ import { Terminal } from '@xterm/xterm';
 
 import { TerminalConfig } from './config';
 import { TerminalFeatures } from './features';
-import { trans } from './i18n';
 import { TabInput } from './tabInput';
 import { TabStatus } from './tabStatus';
 import { TabState } from './tabTitle';
 import { createTerminal, tabOptions } from './xtermSetup';
+import { attachNotices, detachNotice, exitNotice } from './notices';
+import { AttachMode } from './protocol';
+import { presenceMark } from './sharing';
+import { TabOutput } from './tabOutput';
+import { ITerminalTabOptions } from './tabOptions';
 import {
   IAttachInfo,
   IOutputChunk,
@@ -25,12 +29,7 @@ import {
   ISessionListener,
   ITermMuxConnection
 } from './tokens';
-import { AttachMode } from './protocol';
-import { presenceMark } from './sharing';
 import { markView } from './view';
-import { ITerminalTabOptions } from './tabOptions';
-import { attachNotices, exitNotice } from './notices';
-import { TabOutput } from './tabOutput';
 
 /** Numbers the tabs' DOM ids. */
 let nextTabId = 0;
@@ -46,15 +45,8 @@ export class TerminalTab extends Widget implements ISessionListener {
     this._zoom = options.zoom ?? (() => 0);
     this.id = `jp-termmux-tab-${nextTabId++}`;
     this.addClass('jp-TermMux-terminal');
-    this.node.dataset.sessionId = options.sessionId;
-    const t = trans();
-    const label = options.label ?? t.__('Terminal %1', options.sessionId);
     const renamed = options.renamed === true;
-    this._label = new TabStatus(this.title, this.node, label, renamed);
-    // Lumino renders the title's dataset on the tab: the tab bar's context menu finds the tab by it.
-    this.title.dataset = { 'termmux-tab': this.id };
-    this.title.caption = t.__('Session %1', options.sessionId);
-    this.title.closable = true;
+    this._label = new TabStatus(this, this.sessionId, options.label, renamed);
     this.mode = options.mode ?? 'write';
     const made = createTerminal(this.node, this._options());
     this._term = made.term;
@@ -66,7 +58,7 @@ export class TerminalTab extends Widget implements ISessionListener {
       paste: text => void this.paste(text),
       pageKeys: () => this._config.pageKeys
     });
-    this._config.changed.connect(this._applyConfig, this);
+    this._config.changed.connect(this.applyConfig, this);
     this._lastResume = options.resume ?? null;
     this._channel = options.connection.attach(
       options.sessionId,
@@ -182,11 +174,7 @@ export class TerminalTab extends Widget implements ISessionListener {
     }
     attachNotices(info).forEach(note => this._output.notice(note));
     if (info.newShell) {
-      this.node.dataset.newShell = 'true';
-      this.title.caption = trans().__(
-        'Session %1 (a new shell under the same name)',
-        this.sessionId
-      );
+      this._label.newShell();
     }
     if (this.state !== 'exited') {
       this._label.state = 'attached';
@@ -199,9 +187,7 @@ export class TerminalTab extends Widget implements ISessionListener {
       this._label.state = 'attaching';
       return;
     }
-    this._output.notice(
-      trans().__('cannot attach session %1: %2', this.sessionId, reason)
-    );
+    this._output.notice(detachNotice(this.sessionId, reason));
     this._label.state = 'gone';
     this._gone.emit(reason);
   }
@@ -238,7 +224,7 @@ export class TerminalTab extends Widget implements ISessionListener {
     this._input.dispose();
     this._channel.dispose();
     this._output.dispose();
-    this._config.changed.disconnect(this._applyConfig, this);
+    this._config.changed.disconnect(this.applyConfig, this);
     this.features.dispose();
     this._term.dispose();
     super.dispose();
@@ -282,10 +268,6 @@ export class TerminalTab extends Widget implements ISessionListener {
 
   /** Apply the settings, the theme and the panel's zoom live. */
   applyConfig(): void {
-    this._applyConfig();
-  }
-
-  private _applyConfig(): void {
     Object.assign(this._term.options, this._options());
     if (this._opened) {
       this.features.applyRenderer();
