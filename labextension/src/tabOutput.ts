@@ -1,32 +1,25 @@
 /**
  * What a tab does with its session's output: writes it to xterm, paced while
  * the tab is out of sight (writer.ts), drops xterm's answers to replayed
- * queries (replies.ts), asks now and then for the resume point to be saved,
- * and tells whether a chunk is news for a background tab.
+ * queries (replies.ts), and tells whether a chunk is news for a background tab.
  */
 import { IDisposable } from '@lumino/disposable';
 import { Terminal } from '@xterm/xterm';
 
 import { guardReplies } from './replies';
-import { Coalescer } from './timers';
 import { IOutputChunk } from './tokens';
 import { TerminalWriter } from './writer';
-
-/** How often, at most, a tab with new output asks for its resume point to be saved. */
-const RESUME_SAVE_MS = 5000;
 
 /** Output this soon after an attach does not mark a background tab as active. */
 const ACTIVITY_GRACE_MS = 1000;
 
 export class TabOutput implements IDisposable {
-  /** `save` is called (at most every 5 s) after output moved the resume point. */
-  constructor(term: Terminal, save: () => void) {
+  constructor(term: Terminal) {
     this._writer = new TerminalWriter(term);
     this._replyGuard = guardReplies(
       term.parser,
       () => this._writer.suppressReplies
     );
-    this._resumeSave = new Coalescer(save, RESUME_SAVE_MS);
   }
 
   get isDisposed(): boolean {
@@ -49,7 +42,6 @@ export class TabOutput implements IDisposable {
     // tab is in front to protect, and the browser throttles the pacing's timers to 1 per second.
     this._writer.background = !(chunk.seen ?? visible) && !document.hidden;
     this._writer.write(chunk);
-    this._resumeSave.schedule();
     // Output right after (re-)attaching is the shell redrawing, not news.
     const settled = Date.now() - this._attachedAt > ACTIVITY_GRACE_MS;
     return !visible && !chunk.replay && settled;
@@ -76,12 +68,10 @@ export class TabOutput implements IDisposable {
     this._disposed = true;
     this._writer.dispose();
     this._replyGuard.dispose();
-    this._resumeSave.dispose();
   }
 
   private readonly _writer: TerminalWriter;
   private readonly _replyGuard: IDisposable;
-  private readonly _resumeSave: Coalescer;
   private _attachedAt = 0;
   private _disposed = false;
 }

@@ -52,7 +52,7 @@ export class TerminalTab extends Widget implements ISessionListener {
     this._term = made.term;
     this._fitAddon = made.fit;
     markView(this, this.sessionId, this.mode);
-    this._output = new TabOutput(this._term, () => this._resumeChanged.emit());
+    this._output = new TabOutput(this._term);
     this.features = new TerminalFeatures(this._term, this.node, {
       settings: () => this._config.settings,
       paste: text => void this.paste(text),
@@ -146,7 +146,7 @@ export class TerminalTab extends Widget implements ISessionListener {
     return this._lastResume;
   }
 
-  /** Emitted (at most every 5 s) when `resumePoint` moved. */
+  /** Emitted on each attach: the shell behind the name (`resumePoint.incarnation`) may be another. */
   get resumeChanged(): ISignal<this, void> {
     return this._resumeChanged;
   }
