@@ -1,19 +1,18 @@
-/** The panel's commands, palette items and launcher tile. */
+/** The panel's commands: opening panels and tabs, and what acts on one tab. */
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import {
   Dialog,
-  ICommandPalette,
   InputDialog,
   showDialog,
   showErrorMessage
 } from '@jupyterlab/apputils';
-import { ILauncher } from '@jupyterlab/launcher';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
+import { trans } from './i18n';
 import { termmuxIcon } from './icon';
 import { TermMuxPanel } from './panel';
 import { PanelManager } from './panels';
-import { SharingIDs } from './sharingCommands';
+import { TerminalTab } from './terminal';
 
 /** Command ids. */
 export namespace CommandIDs {
@@ -27,41 +26,58 @@ export namespace CommandIDs {
   export const renameTab = 'termmux:rename-tab';
 }
 
+/** What the commands act on. */
+export interface ICommandContext {
+  app: JupyterFrontEnd;
+  panels: PanelManager;
+  /** The tab under the context menu, else the current one (target.ts). */
+  target: () => TerminalTab | null;
+  /** Whether this user may start terminals (read-only viewers may not). */
+  mayCreate: () => boolean;
+  /** Resolves once the connection knows what this user may do. */
+  accessKnown: () => Promise<void>;
+}
+
 /** Run a command's work; a failure (refusal, timeout, lost connection) is shown, not just logged. */
-function reported<T>(work: () => Promise<T>): () => Promise<T | undefined> {
+export function reported<T>(
+  work: () => Promise<T>
+): () => Promise<T | undefined> {
   return async () => {
     try {
       return await work();
     } catch (e) {
       console.error('termmux:', e);
-      void showErrorMessage('Terminal multiplexer', e as Error);
+      void showErrorMessage(trans().__('Terminal multiplexer'), e as Error);
       return undefined;
     }
   };
 }
 
 /** Register every command of the panel. */
-export function addCommands(app: JupyterFrontEnd, panels: PanelManager): void {
-  addOpenCommands(app, panels);
-  addTabCommands(app, panels);
+export function addCommands(ctx: ICommandContext): void {
+  addOpenCommands(ctx);
+  addTabCommands(ctx);
 }
 
-function addOpenCommands(app: JupyterFrontEnd, panels: PanelManager): void {
+function addOpenCommands(ctx: ICommandContext): void {
+  const { app, panels } = ctx;
   const { commands, shell } = app;
+  const t = trans();
   commands.addCommand(CommandIDs.open, {
     label: args =>
-      args.isLauncher ? 'Terminals' : 'Open Terminal Multiplexer',
-    caption: 'Terminal tabs sharing one connection',
+      args.isLauncher ? t.__('Terminals') : t.__('Open Terminal Multiplexer'),
+    caption: t.__('Terminal tabs sharing one connection'),
     icon: args => (args.isPalette ? undefined : termmuxIcon),
     execute: (args: ReadonlyPartialJSONObject) =>
-      reported(() => openPanel(app, panels, args.panelId))()
+      reported(() => openPanel(ctx, args.panelId))()
   });
   commands.addCommand(CommandIDs.newTab, {
     label: args =>
       typeof args.profile === 'string'
-        ? `New Terminal Tab (${args.profile})`
-        : 'New Terminal Tab',
-    caption: 'Start a terminal in a new tab of the terminal multiplexer',
+        ? t.__('New Terminal Tab (%1)', args.profile)
+        : t.__('New Terminal Tab'),
+    caption: t.__('Start a terminal in a new tab of the terminal multiplexer'),
+    isEnabled: ctx.mayCreate,
     execute: args =>
       reported(async () => {
         const profile =
@@ -76,7 +92,8 @@ function addOpenCommands(app: JupyterFrontEnd, panels: PanelManager): void {
       })()
   });
   commands.addCommand(CommandIDs.openSession, {
-    label: args => `Open Terminal ${String(args.sessionId ?? '')} in a Tab`,
+    label: args =>
+      t.__('Open Terminal %1 in a Tab', String(args.sessionId ?? '')),
     execute: async args => {
       const panel = panels.current ?? panels.create();
       shell.activateById(panel.id);
@@ -87,10 +104,10 @@ function addOpenCommands(app: JupyterFrontEnd, panels: PanelManager): void {
 
 /** Show panel `panelId` (restoring its saved tabs), or a new one with a new terminal. */
 async function openPanel(
-  app: JupyterFrontEnd,
-  panels: PanelManager,
+  ctx: ICommandContext,
   panelId: unknown
 ): Promise<TermMuxPanel> {
+  const { app, panels } = ctx;
   const id = typeof panelId === 'string' ? panelId : undefined;
   const existing = id === undefined ? undefined : panels.find(id);
   if (existing) {
@@ -102,106 +119,101 @@ async function openPanel(
   if (saved) {
     panel.restore(saved);
   } else {
-    await panel.newTab();
+    // A read-only user gets an empty panel (Attach ▾ opens running terminals).
+    await ctx.accessKnown();
+    if (ctx.mayCreate()) {
+      await panel.newTab();
+    }
   }
   app.shell.activateById(panel.id);
   return panel;
 }
 
-function addTabCommands(app: JupyterFrontEnd, panels: PanelManager): void {
-  const { commands } = app;
-  const hasTab = (): boolean => panels.currentTab !== null;
+/** The panel that shows `tab`. */
+function panelOf(panels: PanelManager, tab: TerminalTab): TermMuxPanel | null {
+  return panels.tracker.find(p => p.tabs.includes(tab)) ?? null;
+}
+
+function addTabCommands(ctx: ICommandContext): void {
+  const { commands } = ctx.app;
+  const { panels, target } = ctx;
+  const t = trans();
+  const hasTab = (): boolean => target() !== null;
   const hasPanel = (): boolean => panels.current !== null;
   commands.addCommand(CommandIDs.closeTab, {
-    label: 'Close Terminal Tab (Keep Session Running)',
+    label: t.__('Close Terminal Tab (Keep Session Running)'),
     isEnabled: hasTab,
-    execute: () => panels.current?.closeTab()
+    execute: () => target()?.close()
   });
   commands.addCommand(CommandIDs.shutdownTab, {
-    label: 'Shut Down Terminal Session…',
-    isEnabled: hasTab,
-    execute: reported(() => shutdownCurrent(panels))
+    label: t.__('Shut Down Terminal Session…'),
+    isEnabled: () => hasTab() && ctx.mayCreate(),
+    execute: reported(() => shutdownTab(panels, target()))
   });
   commands.addCommand(CommandIDs.nextTab, {
-    label: 'Next Terminal Tab',
+    label: t.__('Next Terminal Tab'),
     isEnabled: hasPanel,
     execute: () => panels.current?.cycleTab(1)
   });
   commands.addCommand(CommandIDs.previousTab, {
-    label: 'Previous Terminal Tab',
+    label: t.__('Previous Terminal Tab'),
     isEnabled: hasPanel,
     execute: () => panels.current?.cycleTab(-1)
   });
   commands.addCommand(CommandIDs.renameTab, {
-    label: 'Rename Terminal Tab…',
+    label: t.__('Rename Terminal Tab…'),
     isEnabled: hasTab,
-    execute: args => renameCurrent(panels, args.label)
+    execute: args => renameTab(panels, target(), args.label)
   });
 }
 
-async function shutdownCurrent(panels: PanelManager): Promise<void> {
-  const panel = panels.current;
-  const tab = panel?.currentTab;
+async function shutdownTab(
+  panels: PanelManager,
+  tab: TerminalTab | null
+): Promise<void> {
+  const panel = tab ? panelOf(panels, tab) : null;
   if (!panel || !tab) {
     return;
   }
+  const t = trans();
   const result = await showDialog({
-    title: 'Shut down terminal?',
-    body: `Terminate session ${tab.sessionId} (“${tab.title.label}”) and every process in it?`,
-    buttons: [Dialog.cancelButton(), Dialog.warnButton({ label: 'Shut Down' })]
+    title: t.__('Shut down terminal?'),
+    body: t.__(
+      'Terminate session %1 (“%2”) and every process in it?',
+      tab.sessionId,
+      tab.title.label
+    ),
+    buttons: [
+      Dialog.cancelButton({ label: t.__('Cancel') }),
+      Dialog.warnButton({ label: t.__('Shut Down') })
+    ]
   });
   if (result.button.accept) {
     await panel.shutdownTab(tab);
   }
 }
 
-async function renameCurrent(
+async function renameTab(
   panels: PanelManager,
+  tab: TerminalTab | null,
   given: unknown
 ): Promise<void> {
-  const panel = panels.current;
-  const tab = panel?.currentTab;
+  const panel = tab ? panelOf(panels, tab) : null;
   if (!panel || !tab) {
     return;
   }
   let label = typeof given === 'string' ? given : null;
   if (label === null) {
+    const t = trans();
     const result = await InputDialog.getText({
-      title: 'Rename Tab',
-      text: tab.title.label
+      title: t.__('Rename Tab'),
+      text: tab.title.label,
+      okLabel: t.__('Rename'),
+      cancelLabel: t.__('Cancel')
     });
     label = result.button.accept ? result.value : null;
   }
   if (label !== null) {
     panel.renameTab(label, tab);
   }
-}
-
-/** Palette items and the launcher tile. */
-export function addLaunchers(
-  palette: ICommandPalette | null,
-  launcher: ILauncher | null
-): void {
-  if (palette) {
-    const category = 'Terminal Multiplexer';
-    for (const command of [
-      CommandIDs.open,
-      CommandIDs.newTab,
-      CommandIDs.closeTab,
-      CommandIDs.shutdownTab,
-      CommandIDs.nextTab,
-      CommandIDs.previousTab,
-      CommandIDs.renameTab,
-      SharingIDs.copyViewLink,
-      SharingIDs.downloadRecording
-    ]) {
-      palette.addItem({ command, category, args: { isPalette: true } });
-    }
-  }
-  launcher?.add({
-    command: CommandIDs.open,
-    category: 'Other',
-    rank: 0,
-    args: { isLauncher: true }
-  });
 }

@@ -1,19 +1,19 @@
 /**
- * Commands of issue 11: copy/paste/select all (also in the terminal's
- * context menu), splits and pane focus, font zoom, the panel toggle, Open
- * Terminal Here (file browser), new tabs with a shell profile (launcher
- * tiles, one per profile besides the default). Their default shortcuts are
- * declared in schema/plugin.json ("jupyter.lab.shortcuts").
+ * The terminal's commands: copy/paste/select all, splits and pane focus, font
+ * zoom, the panel toggle, Open Terminal Here (file browser), new tabs with a
+ * shell profile (launcher tiles, one per profile besides the default). Their
+ * default shortcuts are declared in schema/plugin.json ("jupyter.lab.shortcuts");
+ * menus.ts puts them in the palette and the context menus.
  */
 import { JupyterFrontEnd } from '@jupyterlab/application';
 import { ReadonlyPartialJSONObject } from '@lumino/coreutils';
 
-import { CommandIDs } from './commands';
+import { CommandIDs, ICommandContext } from './commands';
 import { Direction } from './geometry';
+import { trans } from './i18n';
 import { termmuxIcon } from './icon';
 import { INewTabOptions, TermMuxPanel } from './panel';
 import { PanelManager } from './panels';
-import { TerminalTab } from './terminal';
 
 export namespace FeatureIDs {
   export const copy = 'termmux:copy';
@@ -30,99 +30,90 @@ export namespace FeatureIDs {
   export const newWithProfile = 'termmux:new-with-profile';
 }
 
-/** The tab under the context menu, else the current panel's current tab. */
-export function targetTab(
-  app: JupyterFrontEnd,
-  panels: PanelManager
-): TerminalTab | null {
-  const node = app.contextMenuHitTest(n =>
-    n.classList.contains('jp-TermMux-terminal')
-  );
-  const hit = node
-    ? panels.current?.tabs.find(t => t.node === node)
-    : undefined;
-  return hit ?? panels.currentTab;
+/** The four directions of `termmux:focus-pane`, as the palette lists them. */
+export const DIRECTIONS: readonly Direction[] = ['left', 'right', 'up', 'down'];
+
+/** Register the terminal's commands. */
+export function addFeatureCommands(ctx: ICommandContext): void {
+  addClipboardCommands(ctx);
+  addPaneCommands(ctx);
+  addOpenCommands(ctx);
 }
 
-/** Register the commands and the terminal's context menu. */
-export function addFeatureCommands(
-  app: JupyterFrontEnd,
-  panels: PanelManager
-): void {
-  addClipboardCommands(app, panels);
-  addPaneCommands(app, panels);
-  addOpenCommands(app, panels);
-  const selector = '.jp-TermMux-terminal';
-  [FeatureIDs.copy, FeatureIDs.paste, FeatureIDs.selectAll].forEach(
-    (command, i) => app.contextMenu.addItem({ command, selector, rank: i })
-  );
-}
-
-function addClipboardCommands(
-  app: JupyterFrontEnd,
-  panels: PanelManager
-): void {
-  const { commands } = app;
-  const tab = (): TerminalTab | null => targetTab(app, panels);
+function addClipboardCommands(ctx: ICommandContext): void {
+  const { commands } = ctx.app;
+  const tab = ctx.target;
+  const t = trans();
   commands.addCommand(FeatureIDs.copy, {
-    label: 'Copy',
-    caption: 'Copy the selection (Ctrl+Shift+C)',
+    label: t.__('Copy'),
+    caption: t.__('Copy the selection (Ctrl+Shift+C)'),
     isEnabled: () => tab()?.terminal.hasSelection() ?? false,
     execute: () => tab()?.features.copy()
   });
   commands.addCommand(FeatureIDs.paste, {
-    label: 'Paste',
-    caption: 'Paste the clipboard (Ctrl+Shift+V)',
+    label: t.__('Paste'),
+    caption: t.__('Paste the clipboard (Ctrl+Shift+V)'),
     isEnabled: () => tab() !== null,
     execute: () => tab()?.features.pasteClipboard()
   });
   commands.addCommand(FeatureIDs.selectAll, {
-    label: 'Select All',
+    label: t.__('Select All'),
     isEnabled: () => tab() !== null,
     execute: () => tab()?.terminal.selectAll()
   });
 }
 
-function addPaneCommands(app: JupyterFrontEnd, panels: PanelManager): void {
-  const { commands } = app;
-  const panel = (): TermMuxPanel | null => panels.current;
+function addPaneCommands(ctx: ICommandContext): void {
+  const { commands } = ctx.app;
+  const t = trans();
+  const panel = (): TermMuxPanel | null => ctx.panels.current;
   const enabled = (): boolean => panel() !== null;
+  const mayCreate = (): boolean => enabled() && ctx.mayCreate();
   const split = (options: INewTabOptions) => panel()?.newTab(options);
   commands.addCommand(FeatureIDs.splitRight, {
-    label: 'Split Terminal Right',
-    isEnabled: enabled,
+    label: t.__('Split Terminal Right'),
+    isEnabled: mayCreate,
     execute: () => split({ placement: 'split-right' })
   });
   commands.addCommand(FeatureIDs.splitDown, {
-    label: 'Split Terminal Down',
-    isEnabled: enabled,
+    label: t.__('Split Terminal Down'),
+    isEnabled: mayCreate,
     execute: () => split({ placement: 'split-bottom' })
   });
+  const paneLabels: { [d: string]: string } = {
+    left: t.__('Focus Terminal Pane Left'),
+    right: t.__('Focus Terminal Pane Right'),
+    up: t.__('Focus Terminal Pane Above'),
+    down: t.__('Focus Terminal Pane Below')
+  };
   commands.addCommand(FeatureIDs.focusPane, {
-    label: args => `Focus Terminal Pane ${String(args.direction ?? '')}`,
+    label: args =>
+      paneLabels[String(args.direction)] ?? t.__('Focus Terminal Pane'),
     isEnabled: enabled,
     execute: args => panel()?.focusPane(String(args.direction) as Direction)
   });
   const zoom = (step: 1 | -1 | 0) => panel()?.zoomBy(step);
   commands.addCommand(FeatureIDs.zoomIn, {
-    label: 'Terminal Font Larger',
+    label: t.__('Terminal Font Larger'),
     isEnabled: enabled,
     execute: () => zoom(1)
   });
   commands.addCommand(FeatureIDs.zoomOut, {
-    label: 'Terminal Font Smaller',
+    label: t.__('Terminal Font Smaller'),
     isEnabled: enabled,
     execute: () => zoom(-1)
   });
   commands.addCommand(FeatureIDs.zoomReset, {
-    label: 'Terminal Font Reset',
+    label: t.__('Terminal Font Reset'),
     isEnabled: enabled,
     execute: () => zoom(0)
   });
 }
 
-function addOpenCommands(app: JupyterFrontEnd, panels: PanelManager): void {
+function addOpenCommands(ctx: ICommandContext): void {
+  const { app, panels } = ctx;
   const { commands, shell } = app;
+  const t = trans();
   // Resolves to the panel (a launcher closes itself when a command returns a widget).
   const inPanel = async (options: INewTabOptions) => {
     const panel = panels.current ?? panels.create();
@@ -131,24 +122,30 @@ function addOpenCommands(app: JupyterFrontEnd, panels: PanelManager): void {
     return panel;
   };
   commands.addCommand(FeatureIDs.togglePanel, {
-    label: 'Toggle Terminal Panel',
-    caption: 'Show the terminals, or go back to where you were',
+    label: t.__('Toggle Terminal Panel'),
+    caption: t.__('Show the terminals, or go back to where you were'),
     execute: () => togglePanel(app, panels)
   });
   commands.addCommand(FeatureIDs.openHere, {
-    label: 'Open Terminal Here',
-    caption: 'A terminal tab starting in this folder',
+    label: t.__('Open Terminal Here'),
+    caption: t.__(
+      'A terminal tab starting in this folder (from the palette: the file browser’s folder)'
+    ),
     icon: termmuxIcon,
+    isEnabled: ctx.mayCreate,
+    // Without a folder (the palette), "+ New"'s: the one the file browser shows.
     execute: (args: ReadonlyPartialJSONObject) =>
-      inPanel({ cwd: String(args.cwd ?? '') })
+      inPanel({ cwd: typeof args.cwd === 'string' ? args.cwd : undefined })
   });
   commands.addCommand(FeatureIDs.newWithProfile, {
     label: args =>
       args.isLauncher
         ? String(args.profile ?? '')
-        : `New Terminal Tab (${String(args.profile ?? '')})`,
-    caption: args => `A terminal running the ${String(args.profile)} profile`,
+        : t.__('New Terminal Tab (%1)', String(args.profile ?? '')),
+    caption: args =>
+      t.__('A terminal running the %1 profile', String(args.profile)),
     icon: args => (args.isPalette ? undefined : termmuxIcon),
+    isEnabled: ctx.mayCreate,
     execute: args => inPanel({ profile: String(args.profile ?? '') })
   });
 }

@@ -2,17 +2,18 @@
  * What one tab's xterm.js terminal does besides showing output: clickable
  * links (@xterm/addon-web-links), search (@xterm/addon-search, driven by
  * JupyterLab's search bar through search.ts), the renderer (renderer.ts),
- * page shortcuts (keys.ts), copy, chunked paste (paste.ts), and a
+ * the keys left to JupyterLab's shortcuts (keys.ts), copy, chunked paste (paste.ts), and a
  * beforeunload guard while the terminal has focus. The tab (terminal.ts)
  * owns the session; this owns the terminal's extras.
  */
+import { CommandRegistry } from '@lumino/commands';
 import { IDisposable } from '@lumino/disposable';
 import { SearchAddon } from '@xterm/addon-search';
 import { WebLinksAddon } from '@xterm/addon-web-links';
 import { WebglAddon } from '@xterm/addon-webgl';
 import { Terminal } from '@xterm/xterm';
 
-import { classifyKey } from './keys';
+import { classifyKey, PageKeys } from './keys';
 import { ActiveRenderer, RendererSwitch, WebglFactory } from './renderer';
 import { ITerminalSettings } from './settings';
 
@@ -21,8 +22,8 @@ export interface IFeatureHost {
   settings(): ITerminalSettings;
   /** Paste `text` into the session (chunked, confirmed). */
   paste(text: string): void;
-  /** Change the panel's font zoom by `step` (0: reset). */
-  zoom(step: 1 | -1 | 0): void;
+  /** The keys JupyterLab's bindings take from a focused terminal. */
+  pageKeys(): PageKeys;
 }
 
 /** Load the WebGL addon; throws when the browser gives no WebGL2 context. */
@@ -105,31 +106,36 @@ export class TerminalFeatures implements IDisposable {
   }
 
   private _onKey(e: KeyboardEvent): boolean {
+    if (e.type !== 'keydown') {
+      // The keypress and keyup of a key left to the page are the page's too.
+      return !this._pageKeyDown;
+    }
     const action = classifyKey(e, {
       pasteWithCtrlV: this._host.settings().pasteWithCtrlV,
-      hasSelection: this._term.hasSelection()
+      hasSelection: this._term.hasSelection(),
+      bound: this._host
+        .pageKeys()
+        .leaves(CommandRegistry.keystrokeForKeydownEvent(e), this._applies)
     });
-    if (action === 'terminal') {
-      return true;
-    }
-    if (e.type !== 'keydown') {
-      return false;
-    }
+    this._pageKeyDown = action !== 'terminal';
     if (action === 'copy') {
       // Not the browser's inspector, nor JupyterLab's palette (Ctrl+Shift+C).
       e.preventDefault();
       e.stopPropagation();
       void this.copy();
-    } else if (action.startsWith('zoom')) {
-      // The panel's zoom, not the browser's.
-      e.preventDefault();
-      e.stopPropagation();
-      const step = action === 'zoom-in' ? 1 : action === 'zoom-out' ? -1 : 0;
-      this._host.zoom(step);
     }
     // 'paste': the browser's paste event follows; 'lab': JupyterLab's shortcut.
-    return false;
+    return action === 'terminal';
   }
+
+  /** Whether a binding's selector applies in this terminal (as JupyterLab matches it). */
+  private _applies = (selector: string): boolean => {
+    try {
+      return this._node.closest(selector) !== null;
+    } catch {
+      return false; // not a valid selector
+    }
+  };
 
   private _onPaste = (e: ClipboardEvent): void => {
     const text = e.clipboardData?.getData('text/plain') ?? '';
@@ -162,5 +168,6 @@ export class TerminalFeatures implements IDisposable {
 
   private readonly _renderer: RendererSwitch;
   private _guarding = false;
+  private _pageKeyDown = false;
   private _disposed = false;
 }

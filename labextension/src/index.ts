@@ -2,8 +2,10 @@
  * jupyter-termmux frontend: the page's single connection (a service other
  * plugins can require through `ITermMuxConnection`) and the terminal panel.
  * Each concern has its module: connectionPlugin.ts, commands.ts,
- * featureCommands.ts, integration.ts (search, file browser, profiles),
- * appearance.ts (settings and theme), panels.ts (state and restore).
+ * featureCommands.ts, sharingCommands.ts, menus.ts (palette, context menus,
+ * launcher), integration.ts (search, file browser, profiles), appearance.ts
+ * (settings, theme, key bindings), i18n.ts (translations), panels.ts (state
+ * and restore).
  */
 import {
   ILayoutRestorer,
@@ -17,16 +19,21 @@ import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
 import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
+import { ITranslator } from '@jupyterlab/translation';
 
-import { followSettings, followTheme } from './appearance';
-import { addCommands, addLaunchers, CommandIDs } from './commands';
+import { followKeyBindings, followSettings, followTheme } from './appearance';
+import { addCommands, CommandIDs, ICommandContext } from './commands';
 import { TerminalConfig } from './config';
 import { connectionPlugin } from './connectionPlugin';
-import { addFeatureCommands, targetTab } from './featureCommands';
+import { addFeatureCommands } from './featureCommands';
+import { setTranslator } from './i18n';
 import { addFileBrowserItems, addProfileLaunchers } from './integration';
+import { addMenus } from './menus';
 import { PanelManager } from './panels';
 import { TermMuxSearchProvider } from './search';
+import { mayCreate, protocolKnown } from './sharing';
 import { addSharingCommands } from './sharingCommands';
+import { targetTab } from './target';
 import { ITermMuxConnection } from './tokens';
 
 export { CommandIDs } from './commands';
@@ -53,7 +60,8 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
     IThemeManager,
     ISearchProviderRegistry,
     IDefaultFileBrowser,
-    IRouter
+    IRouter,
+    ITranslator
   ],
   activate: (
     app: JupyterFrontEnd,
@@ -66,20 +74,28 @@ const panelPlugin: JupyterFrontEndPlugin<void> = {
     themeManager: IThemeManager | null,
     searchRegistry: ISearchProviderRegistry | null,
     fileBrowser: IDefaultFileBrowser | null,
-    router: IRouter | null
+    router: IRouter | null,
+    translator: ITranslator | null
   ): void => {
+    setTranslator(translator);
     const config = new TerminalConfig();
     followTheme(config, themeManager);
     followSettings(config, settingRegistry, PLUGIN_ID);
+    followKeyBindings(config, app.commands);
     // "+ New" starts in the folder the file browser shows.
     const cwd = (): string => fileBrowser?.model.path ?? '';
     const panels = new PanelManager({ app, connection, config, state, cwd });
-    addCommands(app, panels);
-    addFeatureCommands(app, panels);
-    addSharingCommands(app, panels, connection, router, () =>
-      targetTab(app, panels)
-    );
-    addLaunchers(palette, launcher);
+    const ctx: ICommandContext = {
+      app,
+      panels,
+      target: () => targetTab(app, panels),
+      mayCreate: () => mayCreate(connection.protocol),
+      accessKnown: () => protocolKnown(connection)
+    };
+    addCommands(ctx);
+    addFeatureCommands(ctx);
+    addSharingCommands(ctx, connection, router);
+    addMenus(app, palette, launcher);
     addFileBrowserItems(app, fileBrowser);
     void app.restored.then(() =>
       addProfileLaunchers(connection, launcher, palette)

@@ -9,6 +9,8 @@ import { IDefaultFileBrowser } from '@jupyterlab/filebrowser';
 import { ILauncher } from '@jupyterlab/launcher';
 
 import { FeatureIDs } from './featureCommands';
+import { trans } from './i18n';
+import { paletteCategory } from './menus';
 import { profilesOrNull } from './profiles';
 import { ITermMuxConnection } from './tokens';
 
@@ -33,8 +35,8 @@ export function addFileBrowserItems(
   }
   const command = 'termmux:open-here-from-browser';
   app.commands.addCommand(command, {
-    label: 'Open Terminal Here',
-    caption: 'A terminal multiplexer tab starting in this folder',
+    label: trans().__('Open Terminal Here'),
+    caption: trans().__('A terminal multiplexer tab starting in this folder'),
     execute: () => {
       const item = browser.selectedItems().next();
       const selected = item && !item.done ? item.value : undefined;
@@ -78,7 +80,7 @@ export async function addProfileLaunchers(
     });
     palette?.addItem({
       command: FeatureIDs.newWithProfile,
-      category: 'Terminal Multiplexer',
+      category: paletteCategory(),
       args: { ...args, isPalette: true }
     });
   }

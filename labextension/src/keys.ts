@@ -2,10 +2,16 @@
  * Which keys of a focused terminal are the page's, not the program's. xterm.js
  * calls the custom key handler before it turns a key into input; returning
  * false leaves the key to the browser and to JupyterLab's shortcuts (which
- * listen on the document, after xterm). Everything else goes to the program,
- * Ctrl+W included (bash's unix-word-rubout), with the browser's default
- * prevented so it does not close the page's tab (as far as a page can: some
- * browsers keep Ctrl+W for themselves; beforeunload covers the rest).
+ * listen on the document, after xterm).
+ *
+ * The page's keys are read from JupyterLab's command registry, so rebinding a
+ * command in Settings > Keyboard Shortcuts moves its key: a key leaves the
+ * terminal when it starts a binding of one of the panel's commands, of a
+ * binding aimed at the panel (its selector names a `jp-TermMux` class), or of
+ * one of the few JupyterLab commands a terminal gives way to (find, the
+ * command palette). Every other key goes to the program, Ctrl+W and Ctrl+B
+ * included. Copy and paste stay fixed keys, as in JupyterLab's terminal: they
+ * depend on the selection and on the browser's paste event.
  */
 
 /** The part of a KeyboardEvent looked at. */
@@ -19,15 +25,19 @@ export interface IKeyLike {
   metaKey: boolean;
 }
 
+/** The part of a Lumino key binding looked at (keys normalized, e.g. `Ctrl Alt PageDown`). */
+export interface IBindingLike {
+  readonly command: string;
+  readonly keys: readonly string[];
+  readonly selector: string;
+}
+
 export type KeyAction =
   /** Copy the selection (the browser's copy is prevented; the page copies). */
   | 'copy'
   /** Leave it to the browser's native paste, which the tab turns into a chunked paste. */
   | 'paste'
-  | 'zoom-in'
-  | 'zoom-out'
-  | 'zoom-reset'
-  /** A JupyterLab shortcut (find, next tab, toggle panel...): xterm ignores it. */
+  /** A JupyterLab shortcut (a panel command, find, the palette...): xterm ignores it. */
   | 'lab'
   /** Input for the program. */
   | 'terminal';
@@ -35,23 +45,64 @@ export type KeyAction =
 export interface IKeyContext {
   pasteWithCtrlV: boolean;
   hasSelection: boolean;
+  /** Whether the key starts a binding the terminal gives way to (`PageKeys.leaves`). */
+  bound: boolean;
 }
 
-/** Shortcuts (besides copy, paste and zoom) that must reach JupyterLab, as `mods+key`. */
-export const LAB_KEYS: readonly string[] = [
-  'ctrl+f', // Edit > Find (documentsearch's Accel F)
-  'ctrl+g',
-  'ctrl+shift+g',
-  'ctrl+alt+pagedown', // next terminal tab
-  'ctrl+alt+pageup', // previous terminal tab
-  'ctrl+alt+arrowleft', // pane navigation
-  'ctrl+alt+arrowright',
-  'ctrl+alt+arrowup',
-  'ctrl+alt+arrowdown',
-  'ctrl+alt+\\', // split right
-  'ctrl+alt+-', // split down
-  'ctrl+`' // toggle the terminal panel
+/** JupyterLab commands whose keys a terminal gives way to wherever they are bound. */
+export const PAGE_COMMANDS: readonly string[] = [
+  'documentsearch:start',
+  'documentsearch:highlightNext',
+  'documentsearch:highlightPrevious',
+  'apputils:activate-command-palette'
 ];
+
+/** Whether a terminal gives way to `binding`'s keys. */
+export function isPageBinding(binding: IBindingLike): boolean {
+  return (
+    binding.command.startsWith('termmux:') ||
+    PAGE_COMMANDS.includes(binding.command) ||
+    binding.selector.includes('.jp-TermMux')
+  );
+}
+
+/**
+ * The keystrokes that leave a terminal, rebuilt from the registry's bindings
+ * whenever one is added or removed.
+ */
+export class PageKeys {
+  /** Take the registry's current bindings. */
+  update(bindings: readonly IBindingLike[]): void {
+    const bySelector = new Map<string, Set<string>>();
+    for (const b of bindings) {
+      if (b.keys.length === 0 || !isPageBinding(b)) {
+        continue;
+      }
+      const first = bySelector.get(b.selector) ?? new Set<string>();
+      first.add(b.keys[0]);
+      bySelector.set(b.selector, first);
+    }
+    this._bySelector = bySelector;
+  }
+
+  /**
+   * Whether `keystroke` (normalized, as `CommandRegistry.keystrokeForKeydownEvent`
+   * gives it) starts a page binding whose selector applies where the key was typed.
+   */
+  leaves(keystroke: string, applies: (selector: string) => boolean): boolean {
+    if (keystroke === '') {
+      return false;
+    }
+    for (const [selector, keys] of this._bySelector) {
+      if (keys.has(keystroke) && applies(selector)) {
+        return true;
+      }
+    }
+    return false;
+  }
+
+  private _bySelector = new Map<string, Set<string>>();
+}
 
 /** `ctrl+shift+key` style name of a key event (lower case; Meta counts as Ctrl for macOS's Cmd). */
 export function keyName(e: IKeyLike): string {
@@ -71,11 +122,13 @@ export function keyName(e: IKeyLike): string {
 
 /** What a key event of a focused terminal should do. */
 export function classifyKey(e: IKeyLike, ctx: IKeyContext): KeyAction {
-  const name = keyName(e);
-  switch (name) {
+  switch (keyName(e)) {
     case 'ctrl+shift+c':
-      // Without a selection it stays JupyterLab's command palette shortcut.
-      return ctx.hasSelection ? 'copy' : 'lab';
+      // Without a selection it stays JupyterLab's (the command palette's, by default).
+      if (ctx.hasSelection) {
+        return 'copy';
+      }
+      break;
     case 'ctrl+c':
       // As JupyterLab's terminal: Ctrl+C copies a selection, else it is ^C.
       return ctx.hasSelection ? 'copy' : 'terminal';
@@ -83,16 +136,6 @@ export function classifyKey(e: IKeyLike, ctx: IKeyContext): KeyAction {
       return 'paste';
     case 'ctrl+v':
       return ctx.pasteWithCtrlV ? 'paste' : 'terminal';
-    case 'ctrl+=':
-    case 'ctrl++':
-    case 'ctrl+shift++':
-    case 'ctrl+shift+=':
-      return 'zoom-in';
-    case 'ctrl+-':
-    case 'ctrl+shift+_':
-      return 'zoom-out';
-    case 'ctrl+0':
-      return 'zoom-reset';
   }
-  return LAB_KEYS.includes(name) ? 'lab' : 'terminal';
+  return ctx.bound ? 'lab' : 'terminal';
 }

@@ -1,4 +1,5 @@
-/** The notes a tab writes into its terminal about its session (pure text). */
+/** The notes a tab writes into its terminal about its session (translated text). */
+import { trans } from './i18n';
 import { IDiscardedInput, PENDING_INPUT_MAX } from './pendingInput';
 import { IAttachInfo } from './tokens';
 
@@ -8,22 +9,42 @@ export function exitNotice(
   exitCode: number | null,
   signal?: string
 ): string {
-  const code = exitCode === null ? '' : ` with code ${exitCode}`;
-  const by = signal === undefined ? '' : `, killed by ${signal}`;
-  return `session ${sessionId} exited${code}${by}`;
+  const t = trans();
+  if (signal !== undefined) {
+    return exitCode === null
+      ? t.__('session %1 exited, killed by %2', sessionId, signal)
+      : t.__(
+          'session %1 exited with code %2, killed by %3',
+          sessionId,
+          exitCode,
+          signal
+        );
+  }
+  return exitCode === null
+    ? t.__('session %1 exited', sessionId)
+    : t.__('session %1 exited with code %2', sessionId, exitCode);
+}
+
+/** Why the tab shows no session: it cannot be attached (gone, refused). */
+export function detachNotice(sessionId: string, reason: string): string {
+  return trans().__('cannot attach session %1: %2', sessionId, reason);
 }
 
 /** What an attach answer means for the reader: a new shell, output lost while away. */
 export function attachNotices(info: IAttachInfo): string[] {
+  const t = trans();
   const notes: string[] = [];
   if (info.newShell) {
     notes.push(
-      'this is a new shell: the session ended and its name was reused'
+      t.__('this is a new shell: the session ended and its name was reused')
     );
   }
   if (info.lostBytes > 0) {
     notes.push(
-      `${info.lostBytes} bytes of output from while this tab was away are no longer in the history`
+      t.__(
+        '%1 bytes of output from while this tab was away are no longer in the history',
+        info.lostBytes
+      )
     );
   }
   for (const discarded of info.discardedInput ?? []) {
@@ -34,13 +55,23 @@ export function attachNotices(info: IAttachInfo): string[] {
 
 /** Why keys typed while disconnected were not sent. */
 export function discardNotice({ chars, reason }: IDiscardedInput): string {
-  const what = `${chars} characters typed while disconnected`;
+  const t = trans();
   switch (reason) {
     case 'new-shell':
-      return `${what} were not sent: the session is now another shell`;
+      return t.__(
+        '%1 characters typed while disconnected were not sent: the session is now another shell',
+        chars
+      );
     case 'limit':
-      return `${what} were not sent: at most ${PENDING_INPUT_MAX} are kept`;
+      return t.__(
+        '%1 characters typed while disconnected were not sent: at most %2 are kept',
+        chars,
+        PENDING_INPUT_MAX
+      );
     case 'unconfirmed':
-      return `${what} may not have reached the shell: the connection dropped again before the server confirmed them`;
+      return t.__(
+        '%1 characters typed while disconnected may not have reached the shell: the connection dropped again before the server confirmed them',
+        chars
+      );
   }
 }

@@ -9,6 +9,7 @@ import { BoxPanel, Widget } from '@lumino/widgets';
 
 import { TerminalConfig } from './config';
 import { Direction } from './geometry';
+import { trans } from './i18n';
 import { isSavedArea } from './layout';
 import { Placement, TerminalDock } from './panes';
 import { TerminalTab } from './terminal';
@@ -34,8 +35,10 @@ export class TermMuxPanel extends BoxPanel {
     super({ direction: 'top-to-bottom', spacing: 0 });
     this.id = options.id;
     this.addClass('jp-TermMux-panel');
-    this.title.label = 'Terminals';
-    this.title.caption = 'Terminal multiplexer (one connection for all tabs)';
+    this.title.label = trans().__('Terminals');
+    this.title.caption = trans().__(
+      'Terminal multiplexer (one connection for all tabs)'
+    );
     this.title.closable = true;
     if (options.icon) {
       this.title.icon = options.icon;
@@ -242,8 +245,7 @@ export class TermMuxPanel extends BoxPanel {
       ...spec,
       connection: this._connection,
       config: this._config,
-      zoom: () => this._zoom,
-      onZoom: step => this.zoomBy(step)
+      zoom: () => this._zoom
     });
     // The session vanished while we were away (e.g. restored after it ended).
     tab.gone.connect(() => tab.dispose(), this);

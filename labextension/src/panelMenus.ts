@@ -3,17 +3,22 @@
  * sessions not open in the panel, "+ New ▾" the server's shell profiles
  * (toolbar.ts opens them).
  */
+import { trans } from './i18n';
 import type { IProfileInfo, ISessionInfo } from './protocol';
 import type { IMenuChoice } from './toolbar';
 
 /** The menus' class names and what each says when it has no choice. */
 export const ATTACH_MENU = {
   className: 'jp-TermMux-attachMenu',
-  empty: 'No other running terminals'
+  get empty(): string {
+    return trans().__('No other running terminals');
+  }
 };
 export const PROFILE_MENU = {
   className: 'jp-TermMux-profileMenu',
-  empty: 'No profiles'
+  get empty(): string {
+    return trans().__('No profiles');
+  }
 };
 
 /** One choice per session not in `open`, attaching it. */
@@ -25,8 +30,8 @@ export function attachChoices(
   return sessions
     .filter(s => !open.has(s.sessionId))
     .map(s => ({
-      label: `Terminal ${s.sessionId}`,
-      caption: `${s.clients} client(s) attached`,
+      label: trans().__('Terminal %1', s.sessionId),
+      caption: trans().__('%1 client(s) attached', s.clients),
       execute: () => attach(s.sessionId)
     }));
 }
@@ -37,7 +42,7 @@ export function profileChoices(
   start: (profile: string) => void
 ): IMenuChoice[] {
   return profiles.map(p => ({
-    label: p.default ? `${p.name} (default shell)` : p.name,
+    label: p.default ? trans().__('%1 (default shell)', p.name) : p.name,
     execute: () => start(p.name)
   }));
 }

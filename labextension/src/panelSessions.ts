@@ -5,6 +5,7 @@
  */
 import { showErrorMessage } from '@jupyterlab/apputils';
 
+import { trans } from './i18n';
 import { Placement } from './panes';
 import { ICreateOptions, ITermMuxConnection } from './tokens';
 
@@ -49,5 +50,5 @@ export async function shutdownSession(
 /** Say that an action failed (a refusal, a timeout, a lost connection). */
 export function reportFailure(e: unknown): void {
   console.error('termmux:', e);
-  void showErrorMessage('Terminal multiplexer', e as Error);
+  void showErrorMessage(trans().__('Terminal multiplexer'), e as Error);
 }

@@ -5,6 +5,9 @@ export type CursorStyle = 'block' | 'underline' | 'bar';
 /** Which xterm.js renderer draws the terminals (renderer.ts). */
 export type RendererSetting = 'auto' | 'webgl' | 'dom';
 
+/** The terminals' colours: JupyterLab's theme (`inherit`) or a fixed palette. */
+export type ThemeSetting = 'inherit' | 'light' | 'dark';
+
 export interface ITerminalSettings {
   fontSize: number;
   fontFamily: string;
@@ -15,6 +18,9 @@ export interface ITerminalSettings {
   pasteWithCtrlV: boolean;
   /** A tab's label follows the title the program sets (OSC 0/2) until renamed. */
   followProgramTitle: boolean;
+  theme: ThemeSetting;
+  /** xterm's screen-reader mode: an accessibility tree that mirrors the screen. */
+  screenReaderMode: boolean;
 }
 
 export const DEFAULT_SETTINGS: ITerminalSettings = {
@@ -24,11 +30,14 @@ export const DEFAULT_SETTINGS: ITerminalSettings = {
   cursorStyle: 'block',
   renderer: 'dom',
   pasteWithCtrlV: true,
-  followProgramTitle: true
+  followProgramTitle: true,
+  theme: 'inherit',
+  screenReaderMode: false
 };
 
 const CURSOR_STYLES: readonly string[] = ['block', 'underline', 'bar'];
 const RENDERERS: readonly string[] = ['auto', 'webgl', 'dom'];
+const THEMES: readonly string[] = ['inherit', 'light', 'dark'];
 
 /** Merge raw composite settings over the defaults, ignoring values of the wrong type. */
 export function readSettings(raw: {
@@ -58,6 +67,12 @@ export function readSettings(raw: {
   }
   if (typeof raw.followProgramTitle === 'boolean') {
     s.followProgramTitle = raw.followProgramTitle;
+  }
+  if (typeof raw.theme === 'string' && THEMES.includes(raw.theme)) {
+    s.theme = raw.theme as ThemeSetting;
+  }
+  if (typeof raw.screenReaderMode === 'boolean') {
+    s.screenReaderMode = raw.screenReaderMode;
   }
   return s;
 }

@@ -9,6 +9,7 @@ import { FakeTimers } from './fakes.testutil';
 import {
   castFileName,
   castPath,
+  mayCreate,
   othersWatching,
   presenceMark,
   PresencePoller,
@@ -168,5 +169,15 @@ describe('refreshPresence', () => {
     ]);
     await refreshPresence({ status: 'connected', listSessions }, []);
     expect(lists).toBe(0);
+  });
+});
+
+describe('who may create terminals', () => {
+  it('is a user with write access, or anyone when the server sends no access list', () => {
+    expect(mayCreate({ access: ['read', 'write', 'execute'] })).toBe(true);
+    expect(mayCreate({ access: ['read'] })).toBe(false);
+    expect(mayCreate({ access: ['read', 'execute'] })).toBe(false);
+    expect(mayCreate({})).toBe(true);
+    expect(mayCreate(null)).toBe(true);
   });
 });

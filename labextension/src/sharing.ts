@@ -13,8 +13,33 @@ export const VIEW_PARAM = 'termmux-view';
 /** Matches the link's query for JupyterLab's router (`router.register`). */
 export const VIEW_ROUTE = new RegExp(`[?&]${VIEW_PARAM}=`);
 
-/** Why a view tab takes no input, shown in the tab. */
-export const VIEW_NOTE = 'read-only view: you can watch, not type';
+/**
+ * Whether this user may start (and shut down) terminals: the `access` of a v2
+ * hello includes `write`. Without an access list (v1, an older server) the
+ * socket was opened with every right, as before.
+ */
+export function mayCreate(info: { access?: string[] } | null): boolean {
+  return info?.access === undefined || info.access.includes('write');
+}
+
+/** Resolves once the connection knows its protocol (and so what this user may do). */
+export function protocolKnown(
+  connection: Pick<ITermMuxConnection, 'protocol' | 'protocolChanged'>
+): Promise<void> {
+  return new Promise(resolve => {
+    if (connection.protocol !== null) {
+      resolve();
+      return;
+    }
+    const check = (): void => {
+      if (connection.protocol !== null) {
+        connection.protocolChanged.disconnect(check);
+        resolve();
+      }
+    };
+    connection.protocolChanged.connect(check);
+  });
+}
 
 /** The read-only link of `sessionId`, relative to the page's `baseUrl` (absolute, with a trailing slash). */
 export function viewLink(baseUrl: string, sessionId: string): string {

@@ -9,6 +9,8 @@ import { Clipboard, Notification } from '@jupyterlab/apputils';
 import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 
+import { ICommandContext } from './commands';
+import { trans } from './i18n';
 import { PanelManager } from './panels';
 import {
   castFileName,
@@ -18,7 +20,6 @@ import {
   VIEW_ROUTE,
   withoutView
 } from './sharing';
-import { TerminalTab } from './terminal';
 import { ITermMuxConnection } from './tokens';
 
 export namespace SharingIDs {
@@ -28,44 +29,21 @@ export namespace SharingIDs {
   export const openView = 'termmux:open-view';
 }
 
-/** Register the sharing commands, their context-menu items and the read-only link's route. */
+/** Register the sharing commands and the read-only link's route. */
 export function addSharingCommands(
-  app: JupyterFrontEnd,
-  panels: PanelManager,
+  ctx: ICommandContext,
   connection: ITermMuxConnection,
-  router: IRouter | null,
-  targetTab: () => TerminalTab | null
+  router: IRouter | null
 ): void {
-  const { commands } = app;
-  commands.addCommand(SharingIDs.copyViewLink, {
-    label: 'Copy Read-Only Link',
-    caption:
-      'Copy a link that shows this terminal to others, who can watch but not type',
-    isEnabled: () => targetTab() !== null,
-    execute: () => {
-      const tab = targetTab();
-      if (tab === null) {
-        return;
-      }
-      // Only a v2 hello says whether viewers are allowed; without one they are not.
-      if (connection.protocol?.viewers !== true) {
-        Notification.warning(
-          'This server does not let others watch terminals (TermMuxApp.allow_viewers is off).',
-          { autoClose: 8000 }
-        );
-        return;
-      }
-      const link = viewLink(PageConfig.getBaseUrl(), tab.sessionId);
-      Clipboard.copyToSystem(link);
-      tab.node.dataset.viewLink = link;
-      Notification.success(`Read-only link copied: ${link}`, {
-        autoClose: 5000
-      });
-    }
-  });
+  addCopyViewLink(ctx, connection);
+  const { commands } = ctx.app;
+  const targetTab = ctx.target;
+  const t = trans();
   commands.addCommand(SharingIDs.downloadRecording, {
-    label: 'Download Recording',
-    caption: "Save the session's history as an asciicast v2 file (NAME.cast)",
+    label: t.__('Download Recording'),
+    caption: t.__(
+      'Save the session’s history as an asciicast v2 file (NAME.cast)'
+    ),
     isEnabled: () => targetTab() !== null,
     execute: async () => {
       const tab = targetTab();
@@ -73,17 +51,62 @@ export function addSharingCommands(
         await downloadRecording(tab.sessionId).catch(e => {
           console.error('termmux:', e);
           Notification.error(
-            `Cannot download the recording of ${tab.sessionId}: ${(e as Error).message}`
+            t.__(
+              'Cannot download the recording of %1: %2',
+              tab.sessionId,
+              (e as Error).message
+            )
           );
         });
       }
     }
   });
-  addViewRoute(app, panels, router);
-  const selector = '.jp-TermMux-terminal';
-  [SharingIDs.copyViewLink, SharingIDs.downloadRecording].forEach(
-    (command, i) => app.contextMenu.addItem({ command, selector, rank: 10 + i })
-  );
+  addViewRoute(ctx.app, ctx.panels, router);
+}
+
+/** "Copy Read-Only Link": says so instead when the server lets nobody watch. */
+function addCopyViewLink(
+  ctx: ICommandContext,
+  connection: ITermMuxConnection
+): void {
+  const targetTab = ctx.target;
+  const t = trans();
+  // Only a v2 hello says whether viewers are allowed; without one they are not.
+  const viewersAllowed = (): boolean => connection.protocol?.viewers === true;
+  ctx.app.commands.addCommand(SharingIDs.copyViewLink, {
+    label: () =>
+      viewersAllowed()
+        ? t.__('Copy Read-Only Link')
+        : t.__('Copy Read-Only Link (Disabled on This Server)'),
+    caption: () =>
+      viewersAllowed()
+        ? t.__(
+            'Copy a link that shows this terminal to others, who can watch but not type'
+          )
+        : t.__('Read-only links are disabled on this server'),
+    isEnabled: () => targetTab() !== null,
+    execute: () => {
+      const tab = targetTab();
+      if (tab === null) {
+        return;
+      }
+      if (!viewersAllowed()) {
+        Notification.warning(
+          t.__(
+            'Read-only links are disabled: this server does not let others watch terminals (TermMuxApp.allow_viewers is off).'
+          ),
+          { autoClose: 8000 }
+        );
+        return;
+      }
+      const link = viewLink(PageConfig.getBaseUrl(), tab.sessionId);
+      Clipboard.copyToSystem(link);
+      tab.node.dataset.viewLink = link;
+      Notification.success(t.__('Read-only link copied: %1', link), {
+        autoClose: 5000
+      });
+    }
+  });
 }
 
 /** The command that opens a read-only link (`lab?termmux-view=NAME`), and its route. */
@@ -94,7 +117,7 @@ function addViewRoute(
 ): void {
   const { commands } = app;
   commands.addCommand(SharingIDs.openView, {
-    label: 'Open Terminal Read-Only',
+    label: trans().__('Open Terminal Read-Only'),
     execute: async args => {
       const search =
         typeof args.search === 'string' ? args.search : location.search;
@@ -112,7 +135,9 @@ function addViewRoute(
       const tab = panel.openView(sessionId);
       // Refused (no read permission, viewers off) or unknown: the tab closes, so say why.
       tab.gone.connect((_, reason) =>
-        Notification.error(`Cannot watch terminal ${sessionId}: ${reason}`)
+        Notification.error(
+          trans().__('Cannot watch terminal %1: %2', sessionId, reason)
+        )
       );
     }
   });

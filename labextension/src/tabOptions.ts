@@ -16,6 +16,4 @@ export interface ITerminalTabOptions {
   zoom?: () => number;
   /** `view` for a read-only tab (default `write`). */
   mode?: AttachMode;
-  /** Ctrl+= / Ctrl+- / Ctrl+0 in this tab. */
-  onZoom?: (step: 1 | -1 | 0) => void;
 }

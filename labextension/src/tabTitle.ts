@@ -4,6 +4,7 @@
  * signal, the last screen stays below), and marks for output and for a bell
  * (BEL) that arrived while the tab was in the background.
  */
+import { trans } from './i18n';
 
 /** The part of a Lumino Title written to (tests pass a plain object). */
 export interface ITitleLike {
@@ -19,7 +20,8 @@ export function exitMark(exitCode: number | null, signal?: string): string {
   if (signal !== undefined) {
     return `[${signal}]`;
   }
-  return exitCode === null ? '[exited]' : `[exit ${exitCode}]`;
+  const t = trans();
+  return exitCode === null ? t.__('[exited]') : t.__('[exit %1]', exitCode);
 }
 
 export class TabLabel {

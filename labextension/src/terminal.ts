@@ -4,18 +4,23 @@
  * switches, so scrollback is kept) and keeps receiving output while hidden,
  * paced (writer.ts) so that it never crowds out the tab in front.
  */
-import { IDisposable } from '@lumino/disposable';
 import { Message } from '@lumino/messaging';
 import { ISignal, Signal } from '@lumino/signaling';
 import { Widget } from '@lumino/widgets';
 import { FitAddon } from '@xterm/addon-fit';
-import { ITerminalOptions, Terminal } from '@xterm/xterm';
+import { Terminal } from '@xterm/xterm';
 
 import { TerminalConfig } from './config';
 import { TerminalFeatures } from './features';
-import { IPasteReport, PasteQueue, preparePaste, reportPaste } from './paste';
-import { TabLabel, TabState } from './tabTitle';
-import { xtermOptions } from './theme';
+import { TabInput } from './tabInput';
+import { TabStatus } from './tabStatus';
+import { TabState } from './tabTitle';
+import { createTerminal, tabOptions } from './xtermSetup';
+import { attachNotices, detachNotice, exitNotice } from './notices';
+import { AttachMode } from './protocol';
+import { presenceMark } from './sharing';
+import { TabOutput } from './tabOutput';
+import { ITerminalTabOptions } from './tabOptions';
 import {
   IAttachInfo,
   IOutputChunk,
@@ -24,16 +29,7 @@ import {
   ISessionListener,
   ITermMuxConnection
 } from './tokens';
-import { AttachMode } from './protocol';
-import { guardReplies } from './replies';
-import { presenceMark } from './sharing';
-import { markView, viewOptions } from './view';
-import { ITerminalTabOptions } from './tabOptions';
-import { attachNotices, exitNotice } from './notices';
-import { TerminalWriter } from './writer';
-
-/** Output this soon after an attach does not mark a background tab as active. */
-const ACTIVITY_GRACE_MS = 1000;
+import { markView } from './view';
 
 /** Numbers the tabs' DOM ids. */
 let nextTabId = 0;
@@ -49,40 +45,41 @@ export class TerminalTab extends Widget implements ISessionListener {
     this._zoom = options.zoom ?? (() => 0);
     this.id = `jp-termmux-tab-${nextTabId++}`;
     this.addClass('jp-TermMux-terminal');
-    this.node.dataset.sessionId = options.sessionId;
-    const label = options.label ?? `Terminal ${options.sessionId}`;
-    this._label = new TabLabel(this.title, label, options.renamed === true);
-    this.title.caption = `Session ${options.sessionId}`;
-    this.title.closable = true;
-    this._setState('attaching');
+    const renamed = options.renamed === true;
+    this._label = new TabStatus(this, this.sessionId, options.label, renamed);
     this.mode = options.mode ?? 'write';
-    this._term = new Terminal({
-      ...this._xtermOptions(),
-      allowProposedApi: true // search match decorations
-    });
+    const made = createTerminal(this.node, this._options());
+    this._term = made.term;
+    this._fitAddon = made.fit;
     markView(this, this.sessionId, this.mode);
-    // For browser tests and debugging: with the WebGL renderer the buffer is the only text kept.
-    Object.defineProperty(this.node, 'termmuxTerminal', { value: this._term });
-    this._fitAddon = new FitAddon();
-    this._term.loadAddon(this._fitAddon);
-    this._writer = new TerminalWriter(this._term);
-    this._replyGuard = guardReplies(
-      this._term.parser,
-      () => this._writer.suppressReplies
-    );
+    this._output = new TabOutput(this._term);
     this.features = new TerminalFeatures(this._term, this.node, {
       settings: () => this._config.settings,
-      paste: text => this.paste(text),
-      zoom: step => options.onZoom?.(step)
+      paste: text => void this.paste(text),
+      pageKeys: () => this._config.pageKeys
     });
-    this._listenTerminal();
-    this._config.changed.connect(this._applyConfig, this);
+    this._config.changed.connect(this.applyConfig, this);
     this._lastResume = options.resume ?? null;
     this._channel = options.connection.attach(
       options.sessionId,
       this,
       options.resume ?? null,
       this.mode
+    );
+    this._input = new TabInput(this._term, this._channel, this._connection, {
+      sessionId: this.sessionId,
+      mode: this.mode,
+      node: this.node,
+      live: () =>
+        !this.isDisposed && this.state !== 'exited' && this.state !== 'gone',
+      replaying: () => this._output.suppressReplies
+    });
+    // A view's channel sends no size (the connection drops it): views never resize the PTY.
+    this._term.onResize(({ rows, cols }) => this._channel.resize(rows, cols));
+    this._label.follow(
+      this._term,
+      () => this.isVisible && !document.hidden,
+      () => this._config.settings.followProgramTitle
     );
   }
 
@@ -123,15 +120,9 @@ export class TerminalTab extends Widget implements ISessionListener {
     this._label.rename(label);
   }
 
-  /** Whether a bell rang while the tab was in the background, not yet viewed. */
-  get bell(): boolean {
-    return this._label.bell;
-  }
-
   /** Paste text into the session: chunked and confirmed, after earlier pastes. */
   paste(text: string): Promise<void> {
-    const bracketed = this._term.modes.bracketedPasteMode;
-    return this._paste.paste(preparePaste(text, bracketed));
+    return this._input.paste(text);
   }
 
   /** Whether output arrived while this tab was hidden and it has not been viewed since. */
@@ -140,15 +131,7 @@ export class TerminalTab extends Widget implements ISessionListener {
   }
 
   set activity(value: boolean) {
-    if (value === this._label.activity) {
-      return;
-    }
     this._label.activity = value;
-    this._activityChanged.emit(value);
-  }
-
-  get activityChanged(): ISignal<this, boolean> {
-    return this._activityChanged;
   }
 
   /** Emitted when the session cannot be attached (it no longer exists). */
@@ -168,57 +151,44 @@ export class TerminalTab extends Widget implements ISessionListener {
     return this._resumeChanged;
   }
 
-  // ---------------------------------------------------------------- ISessionListener
-
   onOutput(chunk: IOutputChunk): void {
-    // Paced while no tab of the session is in sight, unless the whole page is hidden: then no
-    // tab is in front to protect, and the browser throttles the pacing's timers to 1 per second.
-    this._writer.background =
-      !(chunk.seen ?? this.isVisible) && !document.hidden;
-    this._writer.write(chunk);
-    // Output right after (re-)attaching is the shell redrawing, not news.
-    const settled = Date.now() - this._attachedAt > ACTIVITY_GRACE_MS;
-    if (!this.isVisible && !chunk.replay && settled) {
+    if (this._output.write(chunk, this.isVisible)) {
       this.activity = true;
     }
   }
 
   onReset(preamble: string): void {
-    this._writer.reset(preamble);
+    this._output.reset(preamble);
   }
 
   onExited(exitCode: number | null, signal?: string): void {
-    this._writer.notice(exitNotice(this.sessionId, exitCode, signal));
+    this._output.notice(exitNotice(this.sessionId, exitCode, signal));
     // The last screen stays; the tab says how it ended.
     this._label.exited(exitCode, signal);
-    this._setState('exited');
-    this.node.dataset.exit = signal ?? String(exitCode);
   }
 
   onAttached(info: IAttachInfo): void {
-    this._attachedAt = Date.now();
-    this._writer.attached();
+    this._output.attached();
     if (info.rows !== undefined && info.cols !== undefined) {
       this.onResized(info.rows, info.cols);
     }
-    attachNotices(info).forEach(note => this._writer.notice(note));
+    attachNotices(info).forEach(note => this._output.notice(note));
     if (info.newShell) {
-      this.node.dataset.newShell = 'true';
-      this.title.caption = `Session ${this.sessionId} (a new shell under the same name)`;
+      this._label.newShell();
     }
     if (this.state !== 'exited') {
-      this._setState('attached');
+      this._label.state = 'attached';
     }
     this._resumeChanged.emit();
   }
 
   onDetached(reason: string): void {
     if (reason === 'slow') {
-      this._setState('attaching');
+      this._label.state = 'attaching';
       return;
     }
-    this._writer.notice(`cannot attach session ${this.sessionId}: ${reason}`);
-    this._setState('gone');
+    this._output.notice(detachNotice(this.sessionId, reason));
+    this._label.state = 'gone';
     this._gone.emit(reason);
   }
 
@@ -229,8 +199,6 @@ export class TerminalTab extends Widget implements ISessionListener {
       this._term.resize(cols, rows);
     }
   }
-
-  // ---------------------------------------------------------------- widget
 
   /** Fit the terminal to the widget and report a size change to the server. */
   refit(): void {
@@ -253,10 +221,10 @@ export class TerminalTab extends Widget implements ISessionListener {
       return;
     }
     // Detaching, not terminating: the PTY keeps running on the server.
+    this._input.dispose();
     this._channel.dispose();
-    this._writer.dispose();
-    this._replyGuard.dispose();
-    this._config.changed.disconnect(this._applyConfig, this);
+    this._output.dispose();
+    this._config.changed.disconnect(this.applyConfig, this);
     this.features.dispose();
     this._term.dispose();
     super.dispose();
@@ -280,7 +248,7 @@ export class TerminalTab extends Widget implements ISessionListener {
 
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
-    this._writer.background = false; // catch up at full speed
+    this._output.catchUp(); // write at full speed
     this._channel.catchUp(); // and redraw what went undrawn out of sight (catchup.ts)
     this.activity = false;
     this._label.bell = false;
@@ -300,11 +268,7 @@ export class TerminalTab extends Widget implements ISessionListener {
 
   /** Apply the settings, the theme and the panel's zoom live. */
   applyConfig(): void {
-    this._applyConfig();
-  }
-
-  private _applyConfig(): void {
-    Object.assign(this._term.options, this._xtermOptions());
+    Object.assign(this._term.options, this._options());
     if (this._opened) {
       this.features.applyRenderer();
     }
@@ -312,62 +276,22 @@ export class TerminalTab extends Widget implements ISessionListener {
   }
 
   /** The settings' xterm options; a view takes no input and shows no cursor. */
-  private _xtermOptions(): ITerminalOptions {
-    const options = xtermOptions(this._config, this._zoom());
-    return this.mode === 'view' ? viewOptions(options) : options;
-  }
-
-  private _listenTerminal(): void {
-    const term = this._term;
-    term.onData(data => {
-      // Belt and braces: an escape sequence emitted while a replay chunk is
-      // parsed is an answer to old output; typed text still goes through.
-      const reply = data.startsWith('\x1b') && this._writer.suppressReplies;
-      const live = this.state !== 'exited' && this.state !== 'gone';
-      if (live && !reply && this.mode === 'write') {
-        this._channel.send(data);
-      }
-    });
-    // A view's channel sends no size (the connection drops it): views never resize the PTY.
-    term.onResize(({ rows, cols }) => this._channel.resize(rows, cols));
-    term.onTitleChange(title => {
-      this._label.programTitle(title, this._config.settings.followProgramTitle);
-    });
-    term.onBell(() => {
-      if (!this.isVisible || document.hidden) {
-        this._label.bell = true;
-      }
-    });
-  }
-
-  private _setState(state: TabState): void {
-    this._label.state = state;
-    this.node.dataset.state = state;
+  private _options() {
+    return tabOptions(this._config, this._zoom(), this.mode);
   }
 
   private readonly _config: TerminalConfig;
   private readonly _connection: ITermMuxConnection;
   private readonly _zoom: () => number;
-  private readonly _label: TabLabel;
-  private readonly _paste = new PasteQueue(
-    chunk => {
-      if (this.isDisposed || this.state === 'exited' || this.mode === 'view') {
-        return Promise.reject(new Error('the terminal is gone or read-only'));
-      }
-      return this._connection.sendInputChecked(this.sessionId, chunk);
-    },
-    (r: IPasteReport) => reportPaste(this.node, r)
-  );
+  private readonly _label: TabStatus;
+  private readonly _input: TabInput;
   private readonly _term: Terminal;
   private readonly _fitAddon: FitAddon;
-  private readonly _writer: TerminalWriter;
-  private readonly _replyGuard: IDisposable;
+  private readonly _output: TabOutput;
   private readonly _channel: ISessionChannel;
   private _lastResume: IResumePoint | null;
   private _resumeChanged = new Signal<this, void>(this);
   private _opened = false;
-  private _attachedAt = 0;
-  private _activityChanged = new Signal<this, boolean>(this);
   private _gone = new Signal<this, string>(this);
 }
 

@@ -2,47 +2,61 @@
  * The panel's toolbar: "+ New" and its profile menu "▾" (hidden on a server
  * without profiles), the split buttons, "Attach ▾" and the connection
  * indicator, whose tooltip says which protocol the socket speaks and the last
- * failure.
+ * failure. The controls that start terminals are hidden from a user who may
+ * not create any (a read-only viewer; `data-may-create` lets the panel's CSS
+ * hide the tab bar's "+" too). Every control has an accessible name.
  */
 import { CommandRegistry } from '@lumino/commands';
 import { Menu, Widget } from '@lumino/widgets';
 
+import { trans } from './i18n';
 import { Placement } from './panes';
-import { protocolText, STATUS_TEXT } from './statusText';
+import { mayCreate } from './sharing';
+import { protocolText, statusText } from './statusText';
 import { ITermMuxConnection } from './tokens';
 
 export class PanelToolbar extends Widget {
   constructor(options: PanelToolbar.IOptions) {
     super();
     this.addClass('jp-TermMux-toolbar');
+    this.node.setAttribute('role', 'toolbar');
     this._connection = options.connection;
-    const add = button('jp-TermMux-new', '+ New', 'New terminal tab');
+    const t = trans();
+    this.node.setAttribute('aria-label', t.__('Terminal multiplexer'));
+    const add = button(
+      'jp-TermMux-new',
+      t.__('+ New'),
+      t.__('New terminal tab')
+    );
     add.addEventListener('click', () => options.onNew());
     const profiles = button(
       'jp-TermMux-newMenu',
       '▾',
-      'New terminal tab with one of the server’s shell profiles'
+      t.__('New terminal tab with one of the server’s shell profiles')
     );
+    profiles.setAttribute('aria-haspopup', 'menu');
     profiles.addEventListener('click', () => options.onNewMenu(profiles));
     this._profiles = profiles;
     const right = button(
       'jp-TermMux-split-right',
-      '◫ Split',
-      'New terminal in a pane to the right'
+      t.__('◫ Split'),
+      t.__('New terminal in a pane to the right')
     );
     right.addEventListener('click', () => options.onSplit('split-right'));
     const down = button(
       'jp-TermMux-split-down',
-      '⊟ Split',
-      'New terminal in a pane below'
+      t.__('⊟ Split'),
+      t.__('New terminal in a pane below')
     );
     down.addEventListener('click', () => options.onSplit('split-bottom'));
     const attach = button(
       'jp-TermMux-attach',
-      'Attach ▾',
-      'Open a running terminal in a tab'
+      t.__('Attach ▾'),
+      t.__('Open a running terminal in a tab')
     );
+    attach.setAttribute('aria-haspopup', 'menu');
     attach.addEventListener('click', () => options.onAttach(attach));
+    this._creators = [add, right, down];
     const spacer = document.createElement('span');
     spacer.className = 'jp-TermMux-spacer';
     this._status = document.createElement('button');
@@ -62,18 +76,27 @@ export class PanelToolbar extends Widget {
 
   /** Hide the profile menu when the server has no profiles to offer (an older server). */
   setProfilesAvailable(available: boolean): void {
-    this._profiles.hidden = !available;
+    this._profilesAvailable = available;
+    this.update();
   }
 
-  /** Show the connection's status and protocol. */
+  /** Show the connection's status and protocol, and the controls this user may use. */
   update(): void {
     const status = this._connection.status;
     const node = this._status;
     node.dataset.status = status;
     delete node.dataset.error;
-    node.textContent = STATUS_TEXT[status];
+    node.textContent = statusText(status);
     const info = this._connection.protocol;
     node.title = protocolText(info);
+    node.setAttribute(
+      'aria-label',
+      trans().__('Connection: %1 (%2)', statusText(status), node.title)
+    );
+    const creates = mayCreate(info);
+    this.node.dataset.mayCreate = String(creates);
+    this._creators.forEach(b => (b.hidden = !creates));
+    this._profiles.hidden = !creates || !this._profilesAvailable;
     node.dataset.protocol = info === null ? '' : String(info.version);
     // aria-disabled, not disabled: a disabled button shows no tooltip.
     node.setAttribute('aria-disabled', String(status !== 'closed'));
@@ -92,13 +115,16 @@ export class PanelToolbar extends Widget {
   private _onFailed(_: ITermMuxConnection, err: Error): void {
     // Shown in the indicator until the next status change.
     const protocol = protocolText(this._connection.protocol);
-    this._status.title = `${protocol}\nlast error: ${err.message}`;
+    const last = trans().__('last error: %1', err.message);
+    this._status.title = `${protocol}\n${last}`;
     this._status.dataset.error = err.message;
   }
 
   private readonly _connection: ITermMuxConnection;
   private readonly _status: HTMLButtonElement;
   private readonly _profiles: HTMLButtonElement;
+  private readonly _creators: HTMLButtonElement[];
+  private _profilesAvailable = true;
 }
 
 export namespace PanelToolbar {
@@ -111,11 +137,13 @@ export namespace PanelToolbar {
   }
 }
 
+/** A toolbar button; `title` is also its accessible name (its text has symbols). */
 function button(name: string, text: string, title: string): HTMLButtonElement {
   const node = document.createElement('button');
   node.className = `jp-TermMux-button ${name}`;
   node.textContent = text;
   node.title = title;
+  node.setAttribute('aria-label', title);
   return node;
 }
 

@@ -5,8 +5,8 @@
 import { Widget } from '@lumino/widgets';
 import { ITerminalOptions } from '@xterm/xterm';
 
+import { trans } from './i18n';
 import { AttachMode } from './protocol';
-import { VIEW_NOTE } from './sharing';
 
 /** `options` for a view: stdin off (keys produce nothing) and an invisible cursor. */
 export function viewOptions(options: ITerminalOptions): ITerminalOptions {
@@ -31,9 +31,10 @@ export function markView(
   }
   tab.addClass('jp-TermMux-view');
   tab.node.dataset.mode = 'view';
-  tab.title.caption = `Session ${sessionId} (${VIEW_NOTE})`;
+  const why = trans().__('read-only view: you can watch, not type');
+  tab.title.caption = trans().__('Session %1 (%2)', sessionId, why);
   const note = document.createElement('div');
   note.className = 'jp-TermMux-viewNote';
-  note.textContent = VIEW_NOTE;
+  note.textContent = why;
   tab.node.appendChild(note);
 }

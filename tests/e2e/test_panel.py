@@ -383,8 +383,9 @@ def test_under_a_base_url_with_live_theme(lab_factory: Any, page: Any) -> None:
     page.keyboard.press("Control+Shift+C")
     page.locator(".lm-CommandPalette-input").fill("Use Theme: JupyterLab Dark")
     page.locator(".lm-CommandPalette-item", has_text="Use Theme: JupyterLab Dark").first.click()
+    # The default `inherit` theme: JupyterLab Dark's --jp-layout-color0 (#111111).
     page.wait_for_function(
-        "sel => getComputedStyle(document.querySelector(sel)).backgroundColor === 'rgb(0, 0, 0)'",
+        "sel => getComputedStyle(document.querySelector(sel)).backgroundColor === 'rgb(17, 17, 17)'",
         arg=f"{VISIBLE_TERM} .xterm-viewport",
     )
     run(page, "dark", 5)

@@ -99,6 +99,11 @@ def test_viewer_opens_the_read_only_link_watches_live_and_cannot_type(
         type_command(writer, "echo ready_$((20+1))")
         wait_visible_text(writer, "ready_21")
 
+        # The tab's context menu (tab bar) offers it too; here viewers are allowed.
+        writer.locator(f"{PANEL} .lm-TabBar-tab").first.click(button="right")
+        tab_menu = writer.locator(".lm-Menu").last.locator(".lm-Menu-itemLabel").all_inner_texts()
+        assert {"Copy Read-Only Link", "Download Recording"} <= set(tab_menu), tab_menu
+        writer.keyboard.press("Escape")
         writer.locator(f"{VISIBLE_TERM} .xterm-screen").click(button="right")
         writer.locator(".lm-Menu-itemLabel", has_text=re.compile("^Copy Read-Only Link$")).click()
         writer.wait_for_selector(f"{VISIBLE_TERM}[data-view-link]")
