@@ -47,13 +47,21 @@ SERVER_CONFIG = textwrap.dedent(
 
     class TwoUsers(IdentityProvider):
         def get_user_token(self, handler):
-            # The server's own token (the fixtures' readiness check) is the writer too.
+            token = self.get_token(handler) or ""
+            # JupyterLab's page sends the server's own token with every request (PageConfig);
+            # the login cookie its ?token= login set says who the page's user is, as a hub's
+            # login would. Without a cookie (the fixtures' readiness check) that token is the
+            # writer's.
+            if token == self.token and self.get_user_cookie(handler) is not None:
+                return None
             names = {{t: u for u, t in TOKENS.items()}} | {{self.token: "writer"}}
-            name = names.get(self.get_token(handler) or "")
+            name = names.get(token)
             return User(username=name) if name is not None else None
 
     class GrantsByUser(Authorizer):
         def is_authorized(self, handler, user, action, resource):
+            if resource != "terminals":
+                return user.username in GRANTS  # the rest of JupyterLab works for both
             return action in GRANTS.get(user.username, set())
 
     c.ServerApp.identity_provider_class = TwoUsers
@@ -115,6 +123,8 @@ def test_viewer_opens_the_read_only_link_watches_live_and_cannot_type(
         viewer.goto(f"{viewer_url}&token={TOKENS['viewer']}")
         view = f"{PANEL} .jp-TermMux-terminal[data-mode=view][data-session-id='{sid}']"
         viewer.wait_for_selector(f"{view}[data-state=attached]", timeout=60_000)
+        # The server knows this page as the viewer (its hello grants only read): no "+ New".
+        viewer.wait_for_selector(f"{PANEL} .jp-TermMux-toolbar[data-may-create=false]")
         note = viewer.locator(f"{view} .jp-TermMux-viewNote")
         assert note.inner_text() == "read-only view: you can watch, not type"
         wait_visible_text(viewer, "ready_21")  # the replay
