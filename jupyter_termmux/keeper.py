@@ -34,7 +34,8 @@ from typing import Any
 #: Server -> keeper: ``{"op": "attach", "server": PID}``.
 ATTACH = "attach"
 #: Keeper -> server, with the PTY master attached: ``{"op": "attached", "name", "incarnation",
-#: "pid", "exit": null | {"code", "signal"}}`` (``exit``: the program ended while no server ran).
+#: "pid", "attach", "exit": null | {"code", "signal"}}`` (``attach``: 1 for the first server,
+#: 2 for the next...; ``exit``: the program ended while no server ran).
 ATTACHED = "attached"
 #: Keeper -> server, then the keeper closes the socket: ``{"op": "busy", "server": PID}``.
 BUSY = "busy"
@@ -151,6 +152,7 @@ class Keeper:
         self.lines = Lines()
         self.exit: dict[str, Any] | None = None
         self.done = False
+        self.attaches = 0
         self.wake_r, wake_w = os.pipe()
         os.set_blocking(self.wake_r, False)
         os.set_blocking(wake_w, False)
@@ -215,6 +217,7 @@ class Keeper:
                 raise ValueError(f"expected attach, got {msg['op']!r}")
             conn.settimeout(None)
             reply = {
+                "attach": self.attaches + 1,
                 "op": ATTACHED,
                 "name": self.spec["name"],
                 "incarnation": self.spec["incarnation"],
@@ -225,6 +228,7 @@ class Keeper:
         except (OSError, ValueError):
             conn.close()
             return
+        self.attaches += 1
         pid = msg.get("server")
         self.owner, self.owner_pid = conn, pid if isinstance(pid, int) else None
         self.lines = lines

@@ -9,7 +9,8 @@ At a clean stop the server saves each kept session's history, offsets and incarn
 its keeper's socket and lets go of its PTY (the keeper's copy keeps the terminal alive, so no
 SIGHUP); the next server started with the same runtime directory adopts every kept terminal
 under its old name, resuming its history (``since`` goes on losslessly) or, after a crash with
-nothing saved, under a new incarnation (clients take the truncated path) and a repaint nudge.
+nothing saved, with its offsets moved past any an earlier server gave (clients take the
+truncated path) and a repaint nudge.
 
 Files, all in ``<runtime dir>/termmux-kept/`` (mode 0700): ``<name>-<incarnation>.sock``
 (0600, one per keeper) and, between a clean stop and the next start, ``….state`` (0600).
@@ -45,6 +46,10 @@ DIRNAME = "termmux-kept"
 
 #: Seconds the server waits for a keeper to start its program, or to answer ``attach``.
 KEEPER_TIMEOUT = 10.0
+
+#: How far the offsets of a terminal adopted after a crash jump, per server of its keeper: more
+#: than a server can read (1 TiB), and 8191 crashes fit under JavaScript's largest safe integer.
+CRASH_OFFSET_STEP = 2**40
 
 #: Version of the saved state's header.
 STATE_VERSION = 1
@@ -99,7 +104,6 @@ class KeptTerm(PtyWithClients):
         self,
         name: str,
         incarnation: str,
-        keeper_incarnation: str,
         ptyproc: KeptProcess,
         link: socket.socket,
         socket_path: Path,
@@ -109,10 +113,8 @@ class KeptTerm(PtyWithClients):
         self.read_buffer: deque[str] = deque([], maxlen=1000)
         self.ptyproc = ptyproc
         self.term_name = name
-        #: The incarnation clients see (a new one after a crash: see ``Kept.adopt``).
+        #: The program's life, given by the server that started it and kept by its keeper.
         self.incarnation = incarnation
-        #: The keeper's, fixed for the program's life (saved states must match it).
-        self.keeper_incarnation = keeper_incarnation
         self.link = link
         self.socket_path = socket_path
         self.lines = keeper.Lines()
@@ -120,6 +122,8 @@ class KeptTerm(PtyWithClients):
         self.saved: Saved | None = None
         #: Adopted after a crash: nudge the program to repaint once adopted.
         self.repaint = False
+        #: Which server this is for the keeper: 1 for the one that started it, then 2...
+        self.attach = 1
 
 
 def file_stem(name: str, incarnation: str) -> str:
@@ -140,11 +144,10 @@ def kept_dir(runtime_dir: str) -> Path:
     return path
 
 
-def save_state(path: Path, saved: Saved, keeper_incarnation: str) -> None:
+def save_state(path: Path, saved: Saved) -> None:
     """Write a saved state (a JSON header line, then the history's bytes), mode 0600."""
     header = {
         "version": STATE_VERSION,
-        "keeper": keeper_incarnation,
         "incarnation": saved.incarnation,
         "start": saved.start,
         "carry": saved.carry.hex(),
@@ -156,9 +159,9 @@ def save_state(path: Path, saved: Saved, keeper_incarnation: str) -> None:
     os.replace(tmp, path)
 
 
-def load_state(path: Path, keeper_incarnation: str) -> Saved | None:
+def load_state(path: Path, incarnation: str) -> Saved | None:
     """A saved state, read and removed (it is good for one adoption); None when there is none
-    or it is not this keeper's."""
+    or it is not of this ``incarnation`` of the terminal."""
     try:
         raw = path.read_bytes()
     except OSError:
@@ -167,7 +170,7 @@ def load_state(path: Path, keeper_incarnation: str) -> Saved | None:
     head, _, data = raw.partition(b"\n")
     try:
         header = json.loads(head)
-        if header.get("version") != STATE_VERSION or header.get("keeper") != keeper_incarnation:
+        if header.get("version") != STATE_VERSION or header.get("incarnation") != incarnation:
             return None
         return Saved(
             str(header["incarnation"]), int(header["start"]), data, bytes.fromhex(header["carry"])
@@ -327,8 +330,10 @@ class Kept:
             raise
         fd = fds[0]
         os.set_inheritable(fd, False)
-        term = KeptTerm(name, incarnation, incarnation, KeptProcess(pid, fd), sock, path)
+        term = KeptTerm(name, incarnation, KeptProcess(pid, fd), sock, path)
         term.lines = lines
+        attach = msg.get("attach")
+        term.attach = attach if isinstance(attach, int) and attach > 0 else 1
         sock.setblocking(False)
         if msg.get("exit") is not None:
             term.ptyproc.ended(msg["exit"].get("code"), msg["exit"].get("signal"))
@@ -406,7 +411,7 @@ class Kept:
         if saved is not None:
             stem = term.socket_path.with_suffix(".state")
             try:
-                save_state(stem, saved, term.keeper_incarnation)
+                save_state(stem, saved)
             except OSError as e:
                 self.log.warning("termmux: could not save kept session %s: %s", name, e)
         fd = term.ptyproc.fd
@@ -465,13 +470,13 @@ class Kept:
                 )
                 term.term_name = name
                 self.terms[name] = term
-            term.saved = load_state(path.with_suffix(".state"), term.keeper_incarnation)
-            if term.saved is not None:
-                term.incarnation = term.saved.incarnation
-            else:
-                # Nothing saved (the last server crashed): offsets cannot go on, so clients
-                # must not resume under the old incarnation.
-                term.incarnation = uuid.uuid4().hex[:16]
+            term.saved = load_state(path.with_suffix(".state"), term.incarnation)
+            if term.saved is None:
+                # Nothing saved (the last server crashed): where its offsets ended is unknown,
+                # so this server's start past any offset an earlier server of this keeper can
+                # have given (each gets CRASH_OFFSET_STEP more): a client's ``since`` is then
+                # never mistaken for a position in this server's history.
+                term.saved = Saved(term.incarnation, term.attach * CRASH_OFFSET_STEP, b"", b"")
                 term.repaint = True
             from datetime import datetime, timezone
 
@@ -482,7 +487,7 @@ class Kept:
                 "termmux: adopted kept session %s (program pid %s, %s)",
                 name,
                 term.ptyproc.pid,
-                "history restored" if term.saved else "after a crash: history lost",
+                "after a crash: history lost" if term.repaint else "history restored",
             )
         return adopted
 

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import enum
 import json
+import secrets
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from typing import Any
@@ -226,6 +227,11 @@ def encode_output(prefix: str, data: str, replay: bool = False) -> str:
     return prefix + encode_basestring(data) + (',"replay":true}' if replay else "}")
 
 
+#: This server process: a client that sees another one after reconnecting knows the server
+#: restarted (its kept terminals went on, see ``kept.py``).
+BOOT = secrets.token_hex(8)
+
+
 def hello(version: str, limits: dict[str, Any]) -> dict[str, Any]:
     """The first frame on protocol v2."""
     return {
@@ -233,6 +239,7 @@ def hello(version: str, limits: dict[str, Any]) -> dict[str, Any]:
         "protocol": PROTOCOL_VERSION,
         "server": "jupyter-termmux",
         "version": version,
+        "boot": BOOT,
         "limits": limits,
     }
 

@@ -13,6 +13,7 @@ import json
 import re
 import signal
 import socket
+import stat
 from pathlib import Path
 from typing import Any
 
@@ -24,7 +25,8 @@ from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, w
 
 from benchmarks.server import JupyterServer
 from benchmarks.transports import V2_SUBPROTOCOL
-from jupyter_termmux import frames
+from jupyter_termmux import frames, keeper
+from jupyter_termmux.kept import Saved, load_state, save_state
 
 pytestmark = pytest.mark.timeout(180)
 
@@ -229,8 +231,9 @@ async def test_sigkill_restart_session_comes_back() -> None:
             }
         )
         assert resumed["type"] == "session.attached", resumed
-        assert resumed["incarnation"] != attached["incarnation"]  # its offsets start over
-        assert resumed.get("truncated"), resumed
+        # the same program's life, its offsets moved past any the crashed server gave
+        assert resumed["incarnation"] == attached["incarnation"]
+        assert resumed.get("truncated") and resumed["offset"] >= 2 * 2**40, resumed
         await again.wait(
             lambda: numbers(again.stream("1")) and numbers(again.stream("1"))[-1] >= last + 50,
             "50 lines after the restart",
@@ -239,6 +242,17 @@ async def test_sigkill_restart_session_comes_back() -> None:
         nums = [n for n in numbers(again.stream("1")) if n > last]
         assert_consecutive(nums, "after the crash")
         await again.close()
+        # JupyterLab's own terminal socket sees the adopted terminal too
+        req = HTTPRequest(f"{server.ws}terminals/websocket/1", headers=server.headers)
+        classic = await websocket_connect(req)
+        seen = ""
+        while len(LINE.findall(seen.encode())) < 5:
+            msg = await asyncio.wait_for(classic.read_message(), 10)
+            assert msg is not None, "the classic socket closed"
+            kind, *args = json.loads(msg)
+            if kind == "stdout":
+                seen += args[0]
+        classic.close()
 
 
 async def test_close_ends_program_and_keeper() -> None:
@@ -321,3 +335,57 @@ async def test_stale_garbage_and_a_second_server() -> None:
         await client.wait(lambda: len(numbers(client.stream("1"))) > mark + 10, "more lines")
         assert not exited(proc)
         await client.close()
+
+
+async def test_exit_code_reaches_the_server_through_the_keeper() -> None:
+    """The kept program's exit code, reaped by its keeper, is the session's; files are private
+    (the folder 0700, the socket 0600) and gone with the keeper."""
+    async with JupyterServer(KEEP) as server:
+        await server.create_terminals(["1"])
+        kept = server.tmp / "runtime" / "termmux-kept"
+        assert stat.S_IMODE(kept.stat().st_mode) == 0o700
+        (sock,) = kept.glob("*.sock")
+        assert stat.S_IMODE(sock.stat().st_mode) == 0o600
+        client = await V2.open(server)
+        await client.request({"type": "session.attach", "sessionId": "1", "replay": False})
+        client.type("1", "exit 3\r")
+        exit_msg = await client.wait(
+            lambda: next((f for f in client.frames if f.get("type") == "session.exited"), None),
+            "session.exited",
+        )
+        assert exit_msg["exitCode"] == 3, exit_msg
+        await poll_until(lambda: not keepers(server), 10, "no keeper left")
+        assert not list(kept.iterdir())
+        await client.close()
+
+
+def test_keeper_control_lines() -> None:
+    """The keeper's control protocol: one JSON object with an ``op`` a line, bounded."""
+    msg = {"op": keeper.ATTACHED, "name": "1", "exit": None}
+    lines = keeper.Lines()
+    wire = keeper.encode(msg)
+    assert lines.feed(wire[:5]) == []
+    (line,) = lines.feed(wire[5:])
+    assert keeper.decode(line) == msg
+    for bad in (b"[]", b'{"op": 1}', b"HTTP/1.1 200 OK\r", b"{"):
+        with pytest.raises(ValueError):
+            keeper.decode(bad)
+    with pytest.raises(ValueError):
+        keeper.Lines().feed(b"x" * (keeper.MAX_LINE + 1))
+
+
+def test_keeper_exit_status() -> None:
+    """How a program ended, from its wait status: a code, or a signal's name."""
+    assert keeper.exit_of(3 << 8) == {"code": 3, "signal": None}
+    assert keeper.exit_of(signal.SIGKILL) == {"code": None, "signal": "SIGKILL"}
+
+
+def test_state_file_is_for_its_keeper_only(tmp_path: Path) -> None:
+    """A saved state is read once, by the keeper it was saved for (0600 on disk)."""
+    path = tmp_path / "1-abc.state"
+    save_state(path, Saved("abc", 100, b"hello", b"\xc3"))
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
+    assert load_state(path, "other") is None and not path.exists()
+    save_state(path, Saved("abc", 100, b"hello", b"\xc3"))
+    assert load_state(path, "abc") == Saved("abc", 100, b"hello", b"\xc3")
+    assert load_state(path, "abc") is None
