@@ -52,15 +52,36 @@ export function attachRequest(
 export function applyAttached(
   record: SessionRecord,
   msg: IAttachedMessage,
-  sentSince: boolean
+  sentSince: boolean,
+  boot?: string
 ): IAttachInfo {
   const info: IAttachInfo = { newShell: false, lostBytes: 0, ...sizeOf(msg) };
   if (msg.incarnation !== undefined && record.incarnation !== null) {
     info.newShell = msg.incarnation !== record.incarnation;
   }
+  // Another server process, the same terminal: a kept terminal outlived a
+  // restart. Its offsets jumped if the server crashed, so no byte count.
+  if (
+    sentSince &&
+    !info.newShell &&
+    boot !== undefined &&
+    record.boot !== null &&
+    boot !== record.boot
+  ) {
+    info.serverRestarted = true;
+    info.outputMissing = msg.truncated === true;
+  }
+  if (boot !== undefined) {
+    record.boot = boot;
+  }
   const reset = !sentSince || msg.truncated === true || info.newShell;
   // Lost only when resuming: the tabs showed up to `since` and history moved on.
-  if (sentSince && msg.truncated === true && !info.newShell) {
+  if (
+    sentSince &&
+    msg.truncated === true &&
+    !info.newShell &&
+    !info.serverRestarted
+  ) {
     const from = record.offset ?? 0;
     info.lostBytes = Math.max(0, (msg.offset ?? from) - from);
   }

@@ -135,7 +135,7 @@ export class Attacher implements IChannelHost {
     if (core.protocol?.version === 2 && msg.channel !== undefined) {
       this.forgetChannel(record);
       core.table.bind(record, msg.channel);
-      info = applyAttached(record, msg, sentSince);
+      info = applyAttached(record, msg, sentSince, core.protocol.boot);
     }
     const sessionId = record.sessionId;
     if (record.size !== null) {

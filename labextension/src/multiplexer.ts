@@ -234,7 +234,8 @@ export class SessionMultiplexer implements ITermMuxConnection, IMuxCore {
       limits: msg.limits,
       negotiated,
       access: msg.access,
-      viewers: msg.viewers
+      viewers: msg.viewers,
+      boot: msg.boot
     });
   }
 
