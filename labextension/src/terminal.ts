@@ -206,9 +206,6 @@ export class TerminalTab extends Widget implements ISessionListener {
       this.onResized(info.rows, info.cols);
     }
     attachNotices(info).forEach(note => this._writer.notice(note));
-    if (info.serverRestarted) {
-      this.node.dataset.serverRestarted = 'true';
-    }
     if (info.newShell) {
       this.node.dataset.newShell = 'true';
       this.title.caption = `Session ${this.sessionId} (a new shell under the same name)`;
