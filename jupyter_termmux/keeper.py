@@ -254,14 +254,17 @@ class Keeper:
 
 
 def listen(path: str) -> socket.socket:
-    """A Unix socket at ``path`` that only this user may connect to (mode 0600)."""
+    """A Unix socket at ``path`` that only this user may connect to (mode 0600). The keeper
+    works in its folder and binds the bare name: a socket's path is limited to 107 bytes."""
+    folder, name = os.path.split(path)
+    os.chdir(folder)
     sock = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
     old = os.umask(0o177)
     try:
-        sock.bind(path)
+        sock.bind(name)
     finally:
         os.umask(old)
-    os.chmod(path, 0o600)
+    os.chmod(name, 0o600)
     sock.listen(4)
     return sock
 
@@ -269,6 +272,8 @@ def listen(path: str) -> socket.socket:
 def main() -> None:
     """Read the spec, leave the server, start the program, serve it."""
     spec = json.loads(sys.stdin.buffer.readline())
+    if not spec.get("cwd"):
+        spec["cwd"] = os.getcwd()  # the server's, as for terminals it starts itself
     if os.fork():  # the server reaps this one now; the keeper goes on under init
         os._exit(0)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)

@@ -306,7 +306,7 @@ class Kept:
         fds: list[int] = []
         try:
             sock.settimeout(KEEPER_TIMEOUT)
-            sock.connect(str(path))
+            connect_unix(sock, path)
             sock.sendall(keeper.encode({"op": keeper.ATTACH, "server": os.getpid()}))
             lines = keeper.Lines()
             line, fds = _read_line(sock, lines, KEEPER_TIMEOUT)
@@ -490,6 +490,19 @@ class Kept:
                 "after a crash: history lost" if term.repaint else "history restored",
             )
         return adopted
+
+
+def connect_unix(sock: socket.socket, path: Path) -> None:
+    """Connect to a Unix socket, through its folder's fd when the path is longer than a
+    socket address holds (107 bytes; runtime directories can be deep)."""
+    if len(os.fsencode(path)) < 100:
+        sock.connect(str(path))
+        return
+    folder = os.open(path.parent, os.O_PATH | os.O_DIRECTORY)
+    try:
+        sock.connect(f"/proc/self/fd/{folder}/{path.name}")
+    finally:
+        os.close(folder)
 
 
 def _package_root(pythonpath: str | None) -> str:
