@@ -200,10 +200,6 @@ class Keeper:
             if peer_uid(conn) != os.getuid():
                 conn.close()  # another user's process: not a word
                 return
-            if self.owner is not None:
-                self.send(conn, {"op": BUSY, "server": self.owner_pid})
-                conn.close()
-                return
             conn.settimeout(ATTACH_TIMEOUT)
             lines = Lines()
             got: list[bytes] = []
@@ -215,6 +211,10 @@ class Keeper:
             msg = decode(got[0])
             if msg["op"] != ATTACH:
                 raise ValueError(f"expected attach, got {msg['op']!r}")
+            if self.owner is not None:  # answered once asked, so the asker reads it
+                self.send(conn, {"op": BUSY, "server": self.owner_pid})
+                conn.close()
+                return
             conn.settimeout(None)
             reply = {
                 "attach": self.attaches + 1,
