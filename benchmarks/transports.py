@@ -267,6 +267,8 @@ class TermmuxV2View(TermmuxView):
         self.channel_of: dict[str, int] = {}
         self.attached: dict[str, dict[str, Any]] = {}
         self.next_offset: dict[int, int] = {}
+        #: ``session.skipped`` received (a view sent the screen instead of every byte)
+        self.skips = 0
         self.unacked: dict[int, int] = {}
         self.acks_sent = 0
         self.acked_bytes = 0
@@ -342,6 +344,16 @@ class TermmuxV2View(TermmuxView):
             self.unacked.setdefault(ch, 0)
         elif t == "session.truncated":
             self._truncated(m)
+            return
+        elif t == "session.skipped":
+            # a view far behind a flood skips ahead to the last screenful: forward only
+            ch, off = m.get("channel"), m.get("offset")
+            want = self.next_offset.get(ch) if isinstance(ch, int) else None
+            if not isinstance(off, int) or want is None or off <= want:
+                self.errors.append(f"session.skipped not ahead of offset {want}: {m}")
+            if isinstance(ch, int) and isinstance(off, int):
+                self.next_offset[ch] = off
+            self.skips += 1
             return
         elif t == "terminal.output":
             self.errors.append("terminal.output JSON frame on a v2 socket")

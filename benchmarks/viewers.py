@@ -142,6 +142,8 @@ async def child_main(a: argparse.Namespace) -> int:
                 "reader_errors": len(errors),
                 # a reader, too, is truncated once it lags a history behind past the grace
                 "reader_truncations": sum("session.truncated" in e for e in errors),
+                # a view far behind a flood is sent the last screenful (session.skipped)
+                "reader_skips": sum(v.skips for v in readers),
                 "reader_error_sample": errors[:3],
             }
         ),
@@ -423,6 +425,7 @@ async def main_async(a: argparse.Namespace) -> int:
                 f"{r['writer_truncations_before']}x before"
                 + (
                     f"  readers truncated {r['viewers'].get('reader_truncations')}x"
+                    f" skipped {r['viewers'].get('reader_skips')}x"
                     if r.get("viewers", {}).get("reader_bytes_max")
                     else ""
                 )

@@ -173,6 +173,7 @@ SERVER_MESSAGES = (
     "hello",
     "session.attached",
     "session.truncated",
+    "session.skipped",
     "session.detached",
     "session.resized",
     "session.created",

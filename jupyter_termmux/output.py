@@ -17,9 +17,10 @@ from typing import Any, Protocol
 from tornado.websocket import WebSocketClosedError
 
 from . import frames, policy, protocol, screen
-from .policy import SOCKET_BUFFER_CAP, V1_FRAME_BYTES, V2_FRAME_BYTES
+from .policy import SOCKET_BUFFER_CAP, V1_FRAME_BYTES, V2_FRAME_BYTES, VIEW_INTERVAL, VIEW_TAIL
 from .protocol import CloseCode
 from .replay import next_frame as next_replay_frame
+from .replay import skip_point
 from .router import Router
 from .scheduler import Scheduler
 from .session import Subscriber
@@ -74,7 +75,7 @@ class OutputPath:
         """``sub``'s session has output this socket may not have sent yet (``live``: just read
         from the terminal; otherwise an attach, whose answer must go out first)."""
         if sub not in self.scheduler.streams:
-            self.scheduler.add(sub, self._window)
+            self.scheduler.add(sub, self._window, VIEW_INTERVAL if sub.viewing else 0.0)
             self._channels[sub.channel] = sub
         session = sub.session
         self.scheduler.notify(
@@ -124,6 +125,8 @@ class OutputPath:
             self._truncated(sub)
         offset = sub.sent
         replay = offset < sub.replay_until
+        if not replay and sub.viewing and history.end - offset > VIEW_TAIL:
+            offset = self._skip(sub)
         if replay:
             stream = self.scheduler.streams.get(sub)
             # Waiting for room for a whole escape sequence helps only while credit is on its
@@ -145,6 +148,34 @@ class OutputPath:
             text = data.decode("utf-8", "replace")
             self._write(protocol.encode_output(prefix, text, replay), False, (sub, len(data)))
         return len(data)
+
+    def _skip(self, sub: Subscriber) -> int:
+        """A view far behind its session skips ahead to the screen's worth of output at the
+        end (``policy.VIEW_TAIL``); v2 says where, with the modes there. Return its offset."""
+        session = sub.session
+        history = session.history
+        end, point, preamble = session.skip
+        if end != history.end:
+            point = skip_point(history, history.end, VIEW_TAIL)
+            preamble = "" if point is None else screen.preamble(history.modes_at(point))
+            session.skip = (history.end, point, preamble)
+        if point is None or point <= sub.sent:
+            return sub.sent
+        sub.sent = point
+        stream = self.scheduler.streams.get(sub)
+        if stream is not None:  # as in _truncated
+            stream.pending = history.end - point
+        if self.version >= 2:
+            self.send(
+                {
+                    "type": "session.skipped",
+                    "sessionId": sub.session.name,
+                    "channel": sub.channel,
+                    "offset": point,
+                    "preamble": preamble,
+                }
+            )
+        return point
 
     def _truncated(self, sub: Subscriber) -> None:
         """History moved past ``sub``: jump to its start (v2 says so, with a preamble)."""

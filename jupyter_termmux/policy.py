@@ -116,6 +116,20 @@ STREAMING_BYTES = 32 * 1024
 #: mesh benchmark failed 3 of 7 runs); after 2 skips 1 of 5; after 4, none of 10.
 MAX_SKIPS = 4
 
+#: Seconds between two sends to a view (a ``"mode": "view"`` subscriber): a viewer watches a
+#: screen, and 20 updates a second look live (a typed key reaches a quiet view at once; only a
+#: view that was just sent something waits). Every byte sent to a socket costs the server a
+#: copy and a system call (about 2 ms per MB per subscriber here), so 20 views taking a flood
+#: byte by byte cut the writer's throughput to 0.45x of alone (docs/benchmarks.md, "30 viewers
+#: on one session"); a view is sent the screen instead.
+VIEW_INTERVAL = 0.05
+
+#: Bytes a view may lag behind its session's output at a send; further behind, it skips ahead
+#: to a line start (or an escape sequence) within the last ``VIEW_TAIL`` bytes
+#: (``replay.skip_point``, ``session.skipped``): a screenful of text (50 rows of 160 columns
+#: with some colour). At 20 sends a second a flood costs each view at most 320 KB/s.
+VIEW_TAIL = 16 * 1024
+
 #: The smallest ``window`` and ``socket_window``: a UTF-8 character (4 bytes) and the usual
 #: escape sequence must fit in the credit, or a stream waits for credit that cannot come.
 MIN_WINDOW = 64

@@ -106,3 +106,22 @@ def next_frame(
     stop = min(until, offset + max_bytes + REACH)
     data = history.read(back, stop - back)
     return cut(data, offset - back, max_bytes, at_end=back + len(data) >= until, can_wait=can_wait)
+
+
+def skip_point(history: History, end: int, tail: int) -> int | None:
+    """Where a view that lags far behind ``end`` continues: the first line start within the
+    last ``tail`` bytes before ``end``, else the first escape sequence there that starts
+    between sequences; ``None`` when neither is there (it is sent everything)."""
+    lo = max(history.start, end - tail)
+    back = max(history.start, lo - REACH)
+    data = history.read(back, end - back)
+    first = lo - back
+    newline = data.find(b"\n", first)
+    if 0 <= newline < len(data) - 1 and _open(data, newline + 1) == newline + 1:
+        return back + newline + 1
+    esc = data.find(b"\x1b", first)
+    while esc >= 0:
+        if _open(data, esc) == esc:
+            return back + esc
+        esc = data.find(b"\x1b", esc + 1)
+    return None

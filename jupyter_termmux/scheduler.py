@@ -57,19 +57,25 @@ class Stream:
     __slots__ = (
         "answered",
         "inflight",
+        "interval",
         "key",
         "last_credit",
         "last_input",
         "last_output",
         "pending",
+        "sends_at",
         "shared",
         "skipped",
         "window",
     )
 
-    def __init__(self, key: Hashable, window: int) -> None:
+    def __init__(self, key: Hashable, window: int, interval: float = 0.0) -> None:
         self.key = key
         self.window = window
+        #: Seconds between two sends (a view's ``policy.VIEW_INTERVAL``; 0: no such pause).
+        self.interval = interval
+        #: It sends nothing before this time (``interval`` after its last send).
+        self.sends_at = NEVER
         self.pending = 0
         self.inflight = 0
         self.last_output = NEVER
@@ -142,9 +148,10 @@ class Scheduler:
 
     # --- streams ---------------------------------------------------------------------
 
-    def add(self, key: Hashable, window: int) -> Stream:
-        """Start scheduling a subscription."""
-        stream = self.streams[key] = Stream(key, window)
+    def add(self, key: Hashable, window: int, interval: float = 0.0) -> Stream:
+        """Start scheduling a subscription (``interval``: the least time between two of its
+        sends)."""
+        stream = self.streams[key] = Stream(key, window, interval)
         stream.last_credit = self._clock()
         return stream
 
@@ -168,6 +175,9 @@ class Scheduler:
         if pending <= 0:
             return
         now = self._clock()
+        if now < stream.sends_at:  # a view sent something less than its interval ago
+            self._schedule(stream.sends_at - now)
+            return
         woke = now - stream.last_output > self.coalesce_delay
         stream.last_output = now
         answering = now - stream.last_input < self.answer_window
@@ -249,9 +259,11 @@ class Scheduler:
         """Send what may be sent now, urgent streams first, bulk streams in turn."""
         self.cancel()
         now = self._clock()
-        ready = [s for s in self.streams.values() if s.pending > 0 and s.credit > 0]
+        ready = [
+            s for s in self.streams.values() if s.pending > 0 and s.credit > 0 and s.sends_at <= now
+        ]
         if not ready or self.unwritten >= self.socket_window:
-            self._starved = any(s.pending > 0 for s in self.streams.values())
+            self._starved = self._waiting(now)
             return
         urgent = sorted((s for s in ready if self._urgent(s, now)), key=lambda s: s.pending)
         for stream in urgent:
@@ -261,7 +273,15 @@ class Scheduler:
         bulk = [s for s in ready if s.pending > 0 and s.credit > 0]
         if bulk:
             self._share(bulk, now)
-        self._starved = any(s.pending > 0 for s in self.streams.values())
+        self._starved = self._waiting(now)
+
+    def _waiting(self, now: float) -> bool:
+        """Whether output waits for room (starved); a view that waits for its interval gets
+        its own flush instead."""
+        paused = [s.sends_at for s in self.streams.values() if s.pending > 0 and s.sends_at > now]
+        if paused:
+            self._schedule(min(paused) - now)
+        return any(s.pending > 0 and s.sends_at <= now for s in self.streams.values())
 
     def _limit(self, stream: Stream, now: float) -> int:
         """Bulk bytes the socket may have in flight when ``stream`` sends: less while someone
@@ -321,6 +341,8 @@ class Scheduler:
         if sent > 0:
             if stream.inflight == 0:
                 stream.last_credit = self._clock()
+            if stream.interval:
+                stream.sends_at = self._clock() + stream.interval
             stream.skipped = 0
             stream.answered += sent
             stream.pending -= sent

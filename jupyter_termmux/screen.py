@@ -53,8 +53,8 @@ def _apply(modes: dict[int, bool], params: bytes, on: bool) -> None:
 
 def scan(modes: Modes, data: bytes) -> Modes:
     """The modes after ``data`` is written to a terminal in ``modes``."""
-    if b"\x1b" not in data:
-        return modes
+    if b"\x1b[?" not in data and b"\x1bc" not in data:
+        return modes  # two ``bytes.find``s: far cheaper than the regex over coloured output
     state: dict[int, bool] | None = None
     for m in _MODE_SEQ.finditer(data):
         if state is None:

@@ -163,6 +163,9 @@ class Session:
         self.timer_at = 0.0
         #: What the timer does when it fires (the router decides again).
         self.on_timer: Callable[[], None] | None = None
+        #: Where a view far behind skips to, and the preamble there, for one ``history.end``:
+        #: the views of a session mostly update in the same loop pass (``output.py``).
+        self.skip: tuple[int, int | None, str] = (-1, None, "")
 
     def cancel_timer(self) -> None:
         """Stop the session's timer (it is dropped, or the server stops)."""

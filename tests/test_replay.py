@@ -239,3 +239,58 @@ def test_next_frame_reads_around_the_offset() -> None:
     assert forced == b"\0\0\0"
     rest = replay.next_frame(h, 6, h.end, 100, can_wait=False)
     assert rest == b"\0\0def"
+
+
+# --- a view skipping ahead ---------------------------------------------------------------
+
+
+def _held(*chunks: bytes) -> History:
+    history = History(1 << 20)
+    for chunk in chunks:
+        history.append(chunk)
+    return history
+
+
+def test_a_view_skips_to_the_first_line_start_in_the_tail() -> None:
+    """The skip lands right after the first newline within the last ``tail`` bytes."""
+    lines = b"".join(b"line %05d \x1b[32mok\x1b[0m\r\n" % i for i in range(2000))
+    history = _held(lines[:30000], lines[30000:])
+    point = replay.skip_point(history, history.end, 4096)
+    assert point is not None
+    assert history.end - 4096 <= point < history.end
+    assert lines[point - 1 : point] == b"\n" and lines[point:].startswith(b"line ")
+
+
+def test_without_a_newline_a_view_skips_to_an_escape_sequence_that_opens_there() -> None:
+    """A full-screen redraw without newlines: the skip lands on an ESC that starts a sequence,
+    never on an ESC inside one (the ST of an OSC string)."""
+    tail = b"\x1b]0;title\x1b\\" + b"x" * 50 + b"\x1b[5;1Hredraw"
+    history = _held(b"y" * 10000, tail)
+    point = replay.skip_point(history, history.end, len(tail) - 1)  # starts inside the OSC
+    assert point is not None
+    assert bytes(tail)[point - 10000 :].startswith(b"\x1b[5;1H")
+
+
+def test_a_view_is_not_skipped_where_no_clean_start_exists() -> None:
+    """Plain bytes without newline or escape: no skip (the view is sent everything)."""
+    history = _held(b"z" * 50000)
+    assert replay.skip_point(history, history.end, 4096) is None
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(st.sampled_from([*HARMLESS, *QUERIES, b"abc", b"\r\n", "é".encode()]), max_size=60),
+    st.integers(min_value=1, max_value=400),
+)
+def test_a_skip_never_lands_inside_an_escape_sequence_or_a_character(
+    parts: list[bytes], tail: int
+) -> None:
+    """Wherever it lands, the rest of the output starts between sequences and characters."""
+    data = b"".join(parts)
+    history = _held(data)
+    point = replay.skip_point(history, history.end, tail)
+    if point is None:
+        return
+    assert history.end - tail <= point < history.end
+    assert history.at_char_start(point)
+    assert replay._open(data, point) == point

@@ -659,3 +659,50 @@ def test_a_write_of_a_removed_stream_wakes_the_others() -> None:
     sched.written("gone", 10_000, credit=True)
     loop.run()
     assert sink.sent and all(key == "waits" for key, _ in sink.sent)
+
+
+# --- views: at most one send per interval ----------------------------------------------------
+
+VIEW = 0.05
+
+
+def test_a_quiet_views_first_output_goes_at_once() -> None:
+    """A view's first keystroke echo is not delayed by its interval."""
+    sched, loop, sink = make()
+    sched.add("v", 1 << 20, VIEW)
+    loop.now += 1.0
+    sched.notify("v", 10, live=True)
+    assert sink.sent == [("v", 10)]
+
+
+def test_a_view_sends_at_most_once_per_interval() -> None:
+    """Output to a view within its interval of its last send waits for the interval's end,
+    whatever its kind (urgent or bulk); then everything pending goes in one update."""
+    sched, loop, sink = make()
+    sched.add("v", 1 << 20, VIEW)
+    sched.notify("v", 10, live=True)
+    sink.sent.clear()
+    loop.now += 0.01
+    sched.input("v")  # an answer to input is urgent, but the view just had its update
+    sched.notify("v", 500, live=True)
+    sched.notify("v", 900, live=True)
+    assert sink.sent == []
+    assert loop.pending() == pytest.approx([VIEW - 0.01])
+    loop.run(VIEW)
+    assert sink.sent == [("v", 900)]
+
+
+def test_a_views_interval_does_not_delay_a_writer_on_the_same_socket() -> None:
+    """A socket with a write tab and a view tab: the writer's flood and echoes go as ever,
+    the view's output waits for its interval (a flush for the writer does not take it)."""
+    sched, loop, sink = make()
+    sched.add("w", 1 << 20)
+    sched.add("v", 1 << 20, VIEW)
+    sched.notify("v", 100, live=True)
+    loop.now += 0.001
+    sched.notify("v", 5000)
+    sched.notify("w", 5000)
+    loop.run()
+    assert ("w", 5000) in sink.sent and sink.sent.count(("v", 5000)) == 0
+    loop.run(VIEW)
+    assert sink.sent[-1] == ("v", 5000)

@@ -8,6 +8,7 @@ may do nothing. Requests without a token header are sent as the writer.
 
 from __future__ import annotations
 
+import itertools
 import json
 import re
 import time
@@ -355,6 +356,51 @@ class TestViewers:
             lambda: any(m["type"] == "session.resized" and m["rows"] == 34 for m in viewer.control),
             "session.resized",
         )
+
+    async def test_a_view_far_behind_a_flood_is_sent_the_screen_not_every_byte(
+        self, connect_v2_as: Any, make_terminal: Any
+    ) -> None:
+        """During a flood a view skips ahead (``session.skipped``) instead of taking every byte,
+        so it costs the server a screen per update: what it is sent is the session's own bytes
+        at the offsets it is told, the writer's stream stays whole, and the view ends on the
+        same last line as the writer."""
+        sid = await make_terminal("v2_skip")
+        writer, viewer = await connect_v2_as("writer"), await connect_v2_as("viewer")
+        w = (await writer.attach(sid))["channel"]
+        v = (await viewer.attach(sid, mode="view"))["channel"]
+        cmd, expected = sentinel("tm_flooded")
+        writer.type(sid, f"seq 1 200000; {cmd}")
+        await writer.wait_text(w, expected, timeout=60)
+        await viewer.wait_text(v, expected, timeout=60)
+        # The writer's whole stream, by offset.
+        frames_w = [f for f in writer.output if f.channel == w]
+        base = frames_w[0].offset
+        whole = b"".join(f.payload for f in frames_w)
+        assert [f.offset - base for f in frames_w] == list(
+            itertools.accumulate([0] + [len(f.payload) for f in frames_w[:-1]])
+        )
+        numbers = [int(x) for x in re.findall(rb"(?<=[\r\n])(\d+)(?=\r\n)", whole)]
+        assert numbers == list(range(1, 200001))
+        # The view: each frame at the offset it was told (after a frame, or a skip), with the
+        # session's bytes there.
+        skips = [m for m in viewer.control if m["type"] == "session.skipped"]
+        assert skips and all(m["channel"] == v and m["sessionId"] == sid for m in skips)
+        frames_v = iter(f for f in viewer.output if f.channel == v)
+        controls = iter(viewer.control)
+        at, got = None, 0
+        for kind in viewer.sequence:
+            if kind == f"frame:{v}":
+                f = next(frames_v)
+                assert at is None or f.offset == at, (f.offset, at)
+                assert f.payload == whole[f.offset - base : f.offset - base + len(f.payload)]
+                at, got = f.offset + len(f.payload), got + len(f.payload)
+            elif not kind.startswith("frame:"):
+                m = next(controls)
+                if m["type"] == "session.skipped":
+                    assert at is not None and m["offset"] > at
+                    at = m["offset"]
+        assert at == base + len(whole)
+        assert got < len(whole) // 4, (got, len(whole))
 
     async def test_authorizer_is_asked_once_per_action_at_the_upgrade(
         self, connect_as: Any, make_terminal: Any

@@ -105,11 +105,12 @@ describe('attachRequest and the resume token', () => {
 describe('applyAttached after a restart of the server', () => {
   it('tells a resumed tab the server restarted (another boot, same life)', () => {
     const record = new SessionRecord('1');
-    applyAttached(record, answer('1', 'tok-1'), false, 'boot-A');
-    const info = applyAttached(
+    applyAttached(record, answer('1', 'tok-1'), false, false, 'boot-A');
+    const { info } = applyAttached(
       record,
       answer('1', 'tok-2', 150),
       true,
+      false,
       'boot-B'
     );
     expect(info).toMatchObject({
@@ -124,9 +125,9 @@ describe('applyAttached after a restart of the server', () => {
 
   it('says output may be missing after a crash, and counts no bytes', () => {
     const record = new SessionRecord('1');
-    applyAttached(record, answer('1', 'tok-1'), false, 'boot-A');
+    applyAttached(record, answer('1', 'tok-1'), false, false, 'boot-A');
     const crashed = { ...answer('1', 'tok-2', 2 ** 41), truncated: true };
-    const info = applyAttached(record, crashed, true, 'boot-B');
+    const { info } = applyAttached(record, crashed, true, false, 'boot-B');
     expect(info).toMatchObject({ serverRestarted: true, outputMissing: true });
     expect(info.lostBytes).toBe(0);
     expect(attachNotices(info)[0]).toContain('may be missing');
@@ -134,13 +135,13 @@ describe('applyAttached after a restart of the server', () => {
 
   it('says nothing of a restart on the same server, or for a new shell', () => {
     const record = new SessionRecord('1');
-    applyAttached(record, answer('1', 'tok-1'), false, 'boot-A');
+    applyAttached(record, answer('1', 'tok-1'), false, false, 'boot-A');
     expect(
-      applyAttached(record, answer('1', 'tok-2'), true, 'boot-A')
+      applyAttached(record, answer('1', 'tok-2'), true, false, 'boot-A').info
         .serverRestarted
     ).toBeUndefined();
     const other = { ...answer('1', 'tok-3'), incarnation: 'inc-B' };
-    const info = applyAttached(record, other, true, 'boot-C');
+    const { info } = applyAttached(record, other, true, false, 'boot-C');
     expect(info.newShell).toBe(true);
     expect(info.serverRestarted).toBeUndefined();
   });

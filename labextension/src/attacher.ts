@@ -1,76 +1,66 @@
 /**
  * The attach state machine: detached → attaching → attached, per session.
  * On attach: v2 channel binding and resume (attach.ts), then the latest size
- * and the input typed meanwhile. A failed attach drops the session; one the
- * server never answers restarts the socket.
+ * and the input typed meanwhile (inputSender.ts). A tab that joins a drawn
+ * session on v2 gets its screen by a rejoin: an attach without `since`
+ * whose replay only the joining tabs draw. A failed attach drops the
+ * session; one the server never answers restarts the socket.
  */
 import { applyAttached, attachRequest, sizeOf } from './attach';
 import { IChannelHost } from './channel';
 import { IMuxCore } from './core';
 import { TermMuxError } from './errors';
-import { encodeClientMessage, ICreateMessage, ServerMessage } from './protocol';
+import { InputSender } from './inputSender';
+import { encodeClientMessage, ServerMessage } from './protocol';
 import { SessionRecord } from './sessions';
-import {
-  IAttachInfo,
-  ICreateOptions,
-  IResumePoint,
-  ISessionListener
-} from './tokens';
-
-/** The `session.create` request for `options` (a size only when both are given). */
-export function createMessage(options: ICreateOptions): ICreateMessage {
-  const msg: ICreateMessage = { type: 'session.create' };
-  if (options.cwd !== undefined) {
-    msg.cwd = options.cwd;
-  }
-  if (options.sessionId !== undefined) {
-    msg.sessionId = options.sessionId;
-  }
-  if (options.rows !== undefined && options.cols !== undefined) {
-    msg.rows = options.rows;
-    msg.cols = options.cols;
-  }
-  if (options.profile !== undefined) {
-    msg.profile = options.profile;
-  }
-  return msg;
-}
+import { IAttachInfo, IResumePoint, ISessionListener } from './tokens';
 
 export class Attacher implements IChannelHost {
   constructor(
     private readonly _core: IMuxCore,
     private readonly _sendFrame: (frame: string) => void
-  ) {}
+  ) {
+    this._input = new InputSender(_core);
+  }
 
   /** Attach `record` if the socket is ready and the record is detached. */
-  attach(record: SessionRecord): void {
+  attach(record: SessionRecord, rejoin = false): void {
     const info = this._core.protocol;
     if (!this._core.ready || record.state !== 'detached' || info === null) {
       return;
     }
     record.state = 'attaching';
-    const msg = attachRequest(record, info.version);
+    const msg = attachRequest(record, info.version, rejoin);
     const sentSince = msg.since !== undefined;
     const id = this._core.requests.add(
       `Attaching terminal ${record.sessionId}`,
       {
-        resolve: answer => this._onAttached(record, answer, sentSince),
+        resolve: answer => this._onAttached(record, answer, sentSince, rejoin),
         reject: err => this._onFailed(record, err)
       }
     );
     this._sendFrame(encodeClientMessage({ ...msg, id }));
   }
 
+  /**
+   * A tab joins a session other tabs already show: on v2 it is drawn by a
+   * rejoin (now, or once the attach under way is answered); on v1, whose
+   * server replays once per socket, it shows what follows.
+   */
+  join(record: SessionRecord, listener: ISessionListener): void {
+    if (record.hasScreen) {
+      record.joiners.add(listener);
+      this._rejoin(record);
+    } else if (record.state === 'attached') {
+      listener.onAttached(record.joinInfo());
+    }
+  }
+
   /** Send keystrokes now if attached, else after the next attach. */
   sendInput(sessionId: string, data: string): void {
     const record = this._core.table.get(sessionId);
-    if (record?.mode === 'view') {
-      return; // a view types nothing (the server would answer read-only)
-    }
-    if (record?.state === 'attached' && this._core.ready) {
-      this._core.send({ type: 'terminal.input', sessionId, data });
-    } else {
-      record?.input.push(data);
+    if (record !== undefined) {
+      this._input.send(record, data);
     }
   }
 
@@ -109,6 +99,25 @@ export class Attacher implements IChannelHost {
     return { offset: record.offset, incarnation: record.incarnation };
   }
 
+  /**
+   * A tab of the session came into sight: if output went undrawn meanwhile,
+   * attach again `since` the tabs' screens, so the server sends what its
+   * history holds after it (or resets them to its last screen's worth).
+   */
+  catchUp(sessionId: string): void {
+    const record = this._core.table.get(sessionId);
+    if (record === undefined || !record.offscreen.shown()) {
+      return;
+    }
+    if (record.state !== 'attached') {
+      return; // the attach under way already asks `since` the tabs' screens
+    }
+    this.forgetChannel(record);
+    record.state = 'detached';
+    record.resume = null; // this socket holds no reservation for the session
+    this.attach(record);
+  }
+
   /** Forget a record's channel and the credit owed on it. */
   forgetChannel(record: SessionRecord): void {
     if (record.channel !== null) {
@@ -120,34 +129,55 @@ export class Attacher implements IChannelHost {
   private _onAttached(
     record: SessionRecord,
     msg: ServerMessage,
-    sentSince: boolean
+    sentSince: boolean,
+    rejoin: boolean
   ): void {
     const core = this._core;
     if (!core.table.isCurrent(record) || msg.type !== 'session.attached') {
       return; // detached meanwhile
     }
     record.state = 'attached';
+    record.offscreen.restart(); // a new stream: drawn from its first byte
     const size = sizeOf(msg);
     if (size.rows !== undefined && size.cols !== undefined) {
       record.ptySize = { rows: size.rows, cols: size.cols };
     }
-    let info: IAttachInfo = { newShell: false, lostBytes: 0, ...sizeOf(msg) };
+    let info: IAttachInfo = { newShell: false, lostBytes: 0, ...size };
+    let tabs = [...record.listeners];
     if (core.protocol?.version === 2 && msg.channel !== undefined) {
       this.forgetChannel(record);
       core.table.bind(record, msg.channel);
-      info = applyAttached(record, msg, sentSince, core.protocol.boot);
+      ({ info, tabs } = applyAttached(
+        record,
+        msg,
+        sentSince,
+        rejoin,
+        core.protocol.boot
+      ));
+    } else {
+      record.joiners.clear(); // v1: every tab gets the same stream
     }
     const sessionId = record.sessionId;
     if (record.size !== null) {
       core.send({ type: 'terminal.resize', sessionId, ...record.size });
     }
-    const queued = record.input.join('');
-    record.input = [];
-    if (queued !== '') {
-      core.send({ type: 'terminal.input', sessionId, data: queued });
+    this._input.attached(record, info.newShell);
+    const discarded = record.input.takeDiscarded();
+    if (discarded.length > 0) {
+      info = { ...info, discardedInput: discarded };
     }
-    for (const listener of record.listeners) {
+    this._input.flush(record);
+    for (const listener of tabs) {
       listener.onAttached(info);
+    }
+    this._rejoin(record);
+  }
+
+  /** Re-attach without `since` if tabs wait for their screen and no attach is under way. */
+  private _rejoin(record: SessionRecord): void {
+    if (record.joiners.size > 0 && record.state === 'attached') {
+      record.state = 'detached';
+      this.attach(record, true);
     }
   }
 
@@ -168,4 +198,6 @@ export class Attacher implements IChannelHost {
       }
     }
   }
+
+  private readonly _input: InputSender;
 }

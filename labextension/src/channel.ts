@@ -8,6 +8,7 @@ export interface IChannelHost {
   sendResize(sessionId: string, rows: number, cols: number): void;
   release(sessionId: string, listener: ISessionListener): void;
   resumePoint(sessionId: string): IResumePoint | null;
+  catchUp(sessionId: string): void;
 }
 
 export class SessionChannel implements ISessionChannel {
@@ -36,6 +37,12 @@ export class SessionChannel implements ISessionChannel {
   resize(rows: number, cols: number): void {
     if (!this._disposed && this._mode === 'write') {
       this._host.sendResize(this.sessionId, rows, cols);
+    }
+  }
+
+  catchUp(): void {
+    if (!this._disposed) {
+      this._host.catchUp(this.sessionId);
     }
   }
 

@@ -21,6 +21,8 @@ export interface IMuxCore {
   readonly ready: boolean;
   /** v2 credit of the current socket (null on v1 or while closed). */
   readonly credit: CreditCounter | null;
+  /** Round trip to the server (confirms the input sent before it). */
+  ping(): Promise<void>;
   /** Send a message if ready, else drop it (its effect is re-derived on reconnect). */
   send(msg: ClientMessage): void;
   /** Close the current socket as unresponsive; a reconnect follows. */

@@ -198,6 +198,7 @@ function validError(v: JSONObject): boolean {
 const CHECKS: { [type: string]: (v: JSONObject) => boolean } = {
   'session.attached': validAttached,
   'session.truncated': validTruncated,
+  'session.skipped': validTruncated,
   'session.created': v => isSessionId(v.sessionId),
   'session.closed': v => isSessionId(v.sessionId),
   'session.resized': v =>

@@ -30,8 +30,25 @@ export class Inbound {
         const record = table.byChannel(msg.channel);
         if (record !== undefined) {
           record.offset = msg.offset;
+          // Every drawn tab starts again from here (joiners still await their replay).
+          record.catchUp = null;
           for (const listener of record.listeners) {
             listener.onReset(msg.preamble);
+          }
+        }
+        return true;
+      }
+      case 'session.skipped': {
+        // A view far behind goes on from near the end: the screen, not every byte.
+        const record = this._core.table.byChannel(msg.channel);
+        // Out of sight and not drawing, the offset stays where the screens stopped.
+        if (record !== undefined && !record.offscreen.skipping) {
+          record.offset = msg.offset;
+          if (record.catchUp !== null && msg.offset >= record.catchUp.until) {
+            record.catchUp = null; // every tab goes on from the same place
+          }
+          if (msg.preamble !== '') {
+            record.deliver(msg.preamble, false, noop);
           }
         }
         return true;
@@ -76,15 +93,22 @@ export class Inbound {
       return; // released channel: frames already sent on it are ignored
     }
     const n = frame.payload.byteLength;
+    credit.begin(frame.channel);
+    if (record.offscreen.arrive(n, record.seen)) {
+      // A flood out of sight: acknowledged, not drawn. The record's offset stays where
+      // the tabs' screens stopped, so showing a tab (or a reconnect) resumes from there.
+      credit.done(frame.channel, n);
+      return;
+    }
     if (record.offset !== null && frame.offset !== record.offset) {
       console.warn(
         `termmux: session ${record.sessionId}: frame at ${frame.offset}, expected ${record.offset}`
       );
     }
     record.offset = frame.offset + n;
-    credit.begin(frame.channel);
     const replay = frame.type === FrameType.Replay;
-    record.deliver(frame.payload, replay, () => credit.done(frame.channel, n));
+    const done = (): void => credit.done(frame.channel, n);
+    record.deliver(frame.payload, replay, done, frame.offset);
   }
 
   /** An error no request is waiting for. */

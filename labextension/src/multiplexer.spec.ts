@@ -11,6 +11,11 @@ import { SessionMultiplexer } from './multiplexer';
 import { validateClientMessage } from './schema';
 import { ConnectionStatus } from './tokens';
 
+/** Let promise callbacks run (a confirmed send continues after its pong). */
+function settle(): Promise<void> {
+  return new Promise(resolve => setTimeout(resolve, 0));
+}
+
 /** Backoff delays stay under this; request deadlines (15 s) above it. */
 const BACKOFF_ONLY = 10_000;
 
@@ -197,7 +202,7 @@ describe('SessionMultiplexer on protocol v1', () => {
     await expect(created).resolves.toBe('4');
   });
 
-  it('queues input until attached, then sends it after the size', () => {
+  it('queues input until attached, then sends it after the size, confirmed as a paste is', async () => {
     const c = connect();
     const ch = c.attach('1', new Recorder());
     ch.send('ls');
@@ -209,7 +214,7 @@ describe('SessionMultiplexer on protocol v1', () => {
       type: 'session.attached',
       sessionId: '1'
     });
-    const after = lastSocket().sent.slice(-2);
+    const after = lastSocket().sent.slice(-3);
     expect(after[0]).toMatchObject({
       type: 'terminal.resize',
       sessionId: '1',
@@ -221,10 +226,23 @@ describe('SessionMultiplexer on protocol v1', () => {
       sessionId: '1',
       data: 'ls\r'
     });
+    expect(after[1].id).toBeTypeOf('number');
+    expect(after[2]).toMatchObject({ type: 'ping' });
+    // Typed before the server confirmed the kept input: it waits behind it.
     ch.send('x');
-    expect(lastSocket().sent.at(-1)).toMatchObject({
-      type: 'terminal.input',
+    expect(lastSocket().ofType('terminal.input')).toHaveLength(1);
+    lastSocket().answer('ping', { type: 'pong' });
+    await settle();
+    expect(lastSocket().ofType('terminal.input').at(-1)).toMatchObject({
       data: 'x'
+    });
+    lastSocket().answer('ping', { type: 'pong' });
+    await settle();
+    ch.send('y'); // nothing kept any more: straight through, unconfirmed
+    expect(lastSocket().sent.at(-1)).toEqual({
+      type: 'terminal.input',
+      sessionId: '1',
+      data: 'y'
     });
   });
 
@@ -238,6 +256,7 @@ describe('SessionMultiplexer on protocol v1', () => {
       sessionId: '1'
     });
     const b = c.attach('1', second);
+    // v1 replays once per socket: a second tab shows what follows (v2 draws it: views.spec.ts).
     expect(second.log).toEqual(['attached']);
     expect(lastSocket().ofType('session.attach')).toHaveLength(1);
     a.dispose();
@@ -284,7 +303,7 @@ describe('SessionMultiplexer on protocol v1', () => {
       sessionId: '1',
       id: attaches[0].id
     });
-    expect(third.ofType('terminal.input')).toEqual([
+    expect(third.ofType('terminal.input')).toMatchObject([
       { type: 'terminal.input', sessionId: '1', data: 'typed while down\r' }
     ]);
     expect(statuses).toEqual(['connected', 'reconnecting', 'connected']);

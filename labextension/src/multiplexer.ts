@@ -1,37 +1,34 @@
 /**
- * The page's single termmux connection (ITermMuxConnection): protocol
- * negotiation (v2 `hello`, else v1), requests matched by id with a deadline,
- * session channels, input and sizes queued until attached. The socket and
- * its reconnects are socket.ts; attaching is attacher.ts; what the server
- * sends on its own is inbound.ts.
+ * The page's single termmux connection (ITermMuxConnection): wires the
+ * socket and its reconnects (socket.ts), the protocol negotiation
+ * (handshake.ts), requests matched by id with a deadline (requests.ts,
+ * sessionRequests.ts), attaching (attacher.ts) and what the server sends on
+ * its own (inbound.ts), and routes each frame to one of them.
  */
 import { ISignal, Signal } from '@lumino/signaling';
 
-import { Attacher, createMessage } from './attacher';
+import { Attacher } from './attacher';
 import { IBackoffOptions } from './backoff';
 import { SessionChannel } from './channel';
 import { IMuxCore } from './core';
 import { sendConfirmed } from './confirm';
-import { CreditCounter, DEFAULT_ACK_BYTES } from './credit';
+import { CreditCounter } from './credit';
 import { decodeServerMessage, undecodedRequestId } from './decode';
 import { TermMuxError } from './errors';
+import { Handshake } from './handshake';
 import { Inbound } from './inbound';
 import {
   AttachMode,
   ClientMessage,
   CloseCode,
   encodeClientMessage,
-  IHelloMessage,
   IProfileInfo,
   ISessionInfo,
   ServerMessage,
   SUBPROTOCOL_V2
 } from './protocol';
-import {
-  DEFAULT_REQUEST_TIMEOUT_MS,
-  expectAnswer,
-  RequestTable
-} from './requests';
+import { DEFAULT_REQUEST_TIMEOUT_MS, RequestTable } from './requests';
+import * as api from './sessionRequests';
 import { SessionTable } from './sessions';
 import { IWebSocketConstructor, ReconnectingSocket } from './socket';
 import { ITimers, realTimers } from './timers';
@@ -63,8 +60,16 @@ export interface IMultiplexerOptions {
 export class SessionMultiplexer implements ITermMuxConnection, IMuxCore {
   constructor(options: IMultiplexerOptions) {
     this.timers = options.timers ?? realTimers;
-    this._timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
-    this.requests = new RequestTable(this.timers, this._timeoutMs);
+    const timeoutMs = options.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS;
+    this.requests = new RequestTable(this.timers, timeoutMs);
+    this._handshake = new Handshake({
+      timers: this.timers,
+      timeoutMs,
+      send: msg => this.send(msg),
+      reportFailure: err => this.reportFailure(err),
+      dropSocket: reason => this.dropSocket(reason),
+      begin: info => this._begin(info)
+    });
     this._socket = new ReconnectingSocket({
       url: options.url,
       WebSocket: options.WebSocket,
@@ -73,7 +78,7 @@ export class SessionMultiplexer implements ITermMuxConnection, IMuxCore {
       random: options.random,
       timers: this.timers,
       handler: {
-        onOpen: protocol => this._onOpen(protocol),
+        onOpen: protocol => this._handshake.opened(protocol),
         onMessage: data => this._onMessage(data),
         onClose: code => this._onClose(code)
       }
@@ -98,7 +103,7 @@ export class SessionMultiplexer implements ITermMuxConnection, IMuxCore {
     return this._statusChanged;
   }
   get protocol(): IProtocolInfo | null {
-    return this._protocol;
+    return this._handshake.protocol;
   }
   get protocolChanged(): ISignal<ITermMuxConnection, IProtocolInfo | null> {
     return this._protocolChanged;
@@ -111,10 +116,10 @@ export class SessionMultiplexer implements ITermMuxConnection, IMuxCore {
     return this._failed;
   }
   get ready(): boolean {
-    return this._ready;
+    return this._handshake.ready;
   }
   get credit(): CreditCounter | null {
-    return this._credit;
+    return this._handshake.credit;
   }
   /** Number of WebSockets opened so far (diagnostics and tests). */
   get socketCount(): number {
@@ -125,29 +130,22 @@ export class SessionMultiplexer implements ITermMuxConnection, IMuxCore {
   }
 
   async createSession(options: ICreateOptions = {}): Promise<string> {
-    const msg = createMessage(options);
-    const reply = await this._request('Starting a terminal', msg);
-    const sessionId = expectAnswer(reply, 'session.created').sessionId;
+    const sessionId = await api.createSession(this._request, options);
     this._sessionsChanged.emit();
     return sessionId;
   }
 
   async closeSession(sessionId: string): Promise<void> {
-    const what = `Shutting down terminal ${sessionId}`;
-    await this._request(what, { type: 'session.close', sessionId });
+    await api.closeSession(this._request, sessionId);
     this._sessionsChanged.emit();
   }
 
-  async listSessions(): Promise<ISessionInfo[]> {
-    const msg: ClientMessage = { type: 'session.list' };
-    const reply = await this._request('Listing terminals', msg);
-    return expectAnswer(reply, 'session.list').sessions;
+  listSessions(): Promise<ISessionInfo[]> {
+    return api.listSessions(this._request);
   }
 
-  async listProfiles(): Promise<IProfileInfo[]> {
-    const msg: ClientMessage = { type: 'profile.list' };
-    const reply = await this._request('Listing shell profiles', msg);
-    return expectAnswer(reply, 'profile.list').profiles;
+  listProfiles(): Promise<IProfileInfo[]> {
+    return api.listProfiles(this._request);
   }
 
   async ping(): Promise<void> {
@@ -168,12 +166,12 @@ export class SessionMultiplexer implements ITermMuxConnection, IMuxCore {
     const { record, first } = this.table.add(sessionId, listener);
     if (first) {
       record.mode = mode;
-      record.offset = resume?.offset ?? null;
+      // A new tab draws from the replay; the incarnation tells a new shell.
       record.incarnation = resume?.incarnation ?? null;
       this._attacher.attach(record);
-    } else if (record.state === 'attached') {
-      // Already attached for another tab: tell the newcomer at once.
-      listener.onAttached(record.joinInfo());
+    } else {
+      // Already shown by another tab: the newcomer needs the screen too.
+      this._attacher.join(record, listener);
     }
     return new SessionChannel(sessionId, listener, this._attacher, mode);
   }
@@ -193,7 +191,7 @@ export class SessionMultiplexer implements ITermMuxConnection, IMuxCore {
   }
 
   send(msg: ClientMessage): void {
-    if (this._ready) {
+    if (this.ready) {
       this._socket.send(encodeClientMessage(msg));
     }
   }
@@ -210,45 +208,8 @@ export class SessionMultiplexer implements ITermMuxConnection, IMuxCore {
     this._sessionsChanged.emit();
   }
 
-  private _onOpen(protocol: string): void {
-    if (protocol !== SUBPROTOCOL_V2) {
-      // No subprotocol selected: a v1 server, or a proxy that stripped it.
-      this._begin({ version: 1 });
-      return;
-    }
-    // v2: nothing is sent before the server's `hello`.
-    this._helloTimer = this.timers.setTimeout(() => {
-      this._helloTimer = null;
-      const text = 'the server selected termmux.v2 but sent no hello';
-      this.reportFailure(new TermMuxError('timeout', text));
-      this.dropSocket('no hello');
-    }, this._timeoutMs);
-  }
-
-  private _onHello(msg: IHelloMessage, negotiated = true): void {
-    this._clearHelloTimer();
-    this._begin({
-      version: 2,
-      server: msg.server,
-      serverVersion: msg.version,
-      limits: msg.limits,
-      negotiated,
-      access: msg.access,
-      viewers: msg.viewers,
-      boot: msg.boot
-    });
-  }
-
+  /** The socket is ready: re-attach every session, then send the requests made meanwhile. */
   private _begin(info: IProtocolInfo): void {
-    this._protocol = info;
-    this._ready = true;
-    this._credit =
-      info.version === 2
-        ? new CreditCounter(
-            info.limits?.ackBytes ?? DEFAULT_ACK_BYTES,
-            (channel, bytes) => this.send({ type: 'ack', channel, bytes })
-          )
-        : null;
     this._socket.markReady();
     this._protocolChanged.emit(info);
     // Re-attach first, so queued input (sent after each `session.attached`) lands.
@@ -261,10 +222,7 @@ export class SessionMultiplexer implements ITermMuxConnection, IMuxCore {
   }
 
   private _onClose(code: number): void {
-    this._ready = false;
-    this._clearHelloTimer();
-    this._credit?.close();
-    this._credit = null;
+    this._handshake.closed();
     this.table.resetAll();
     // Requests already sent got no answer and will not: their outcome is unknown.
     const lost = new TermMuxError(
@@ -272,13 +230,6 @@ export class SessionMultiplexer implements ITermMuxConnection, IMuxCore {
       `connection lost (close code ${code})`
     );
     this.requests.failSent(lost);
-  }
-
-  private _clearHelloTimer(): void {
-    if (this._helloTimer !== null) {
-      this.timers.clearTimeout(this._helloTimer);
-      this._helloTimer = null;
-    }
   }
 
   private _onMessage(data: unknown): void {
@@ -295,22 +246,20 @@ export class SessionMultiplexer implements ITermMuxConnection, IMuxCore {
       console.warn('termmux: invalid server frame', frame.slice(0, 200));
       const err = new TermMuxError('invalid-answer', 'invalid server answer');
       this.requests.fail(undecodedRequestId(frame), err);
-    } else if (this._helloTimer !== null) {
-      if (msg.type === 'hello') {
-        this._onHello(msg);
-      }
-    } else if (msg.type === 'hello') {
-      // v2 although no subprotocol was seen: a proxy dropped the answer header
-      // (jupyter_server#1310) and this client opened anyway (Chromium does not).
-      if (this._protocol?.version === 1) {
-        this._onHello(msg, false);
-      }
-    } else if (!this._inbound.handle(msg) && 'id' in msg) {
+    } else if (
+      !this._handshake.take(msg) &&
+      !this._inbound.handle(msg) &&
+      'id' in msg
+    ) {
       this.requests.settle(msg.id, msg);
     }
   }
 
-  private _request(what: string, msg: ClientMessage): Promise<ServerMessage> {
+  /** Send a request now if ready, else once the socket is; resolves to its answer. */
+  private readonly _request = (
+    what: string,
+    msg: ClientMessage
+  ): Promise<ServerMessage> => {
     this._socket.ensureOpen();
     return new Promise<ServerMessage>((resolve, reject) => {
       if (this.isDisposed) {
@@ -319,22 +268,18 @@ export class SessionMultiplexer implements ITermMuxConnection, IMuxCore {
       }
       const id = this.requests.add(what, { resolve, reject });
       const frame = encodeClientMessage({ ...msg, id });
-      if (this._ready) {
+      if (this.ready) {
         this._socket.send(frame);
       } else {
         this.requests.enqueue(id, frame);
       }
     });
-  }
+  };
 
-  private readonly _timeoutMs: number;
   private readonly _socket: ReconnectingSocket;
   private readonly _attacher: Attacher;
   private readonly _inbound: Inbound;
-  private _ready = false;
-  private _helloTimer: unknown = null;
-  private _credit: CreditCounter | null = null;
-  private _protocol: IProtocolInfo | null = null;
+  private readonly _handshake: Handshake;
   private _statusChanged = new Signal<ITermMuxConnection, ConnectionStatus>(
     this
   );

@@ -4,7 +4,6 @@
  * (panes.ts) that can be split side by side. All tabs of all panes share the
  * page's one connection. The panel's font zoom applies to all its tabs.
  */
-import { showErrorMessage } from '@jupyterlab/apputils';
 import { ISignal, Signal } from '@lumino/signaling';
 import { BoxPanel, Widget } from '@lumino/widgets';
 
@@ -13,21 +12,22 @@ import { Direction } from './geometry';
 import { isSavedArea } from './layout';
 import { Placement, TerminalDock } from './panes';
 import { TerminalTab } from './terminal';
-import { ICreateOptions, IResumePoint, ITermMuxConnection } from './tokens';
-import { IPanelState, resumeOf } from './panelState';
+import { IResumePoint, ITermMuxConnection } from './tokens';
+import * as menus from './panelMenus';
+import * as actions from './panelSessions';
+import {
+  IPanelState,
+  ITabSpec,
+  nextZoom,
+  savedTab,
+  tabState
+} from './panelState';
 import { profilesOrNull } from './profiles';
-import { AttachMode } from './protocol';
 import { PresencePoller, refreshPresence } from './sharing';
 import { openChoiceMenu, PanelToolbar } from './toolbar';
 
 export type { IPanelState, ITabState } from './panelState';
-
-/** Options of a new tab: where its session starts and where the tab goes. */
-export interface INewTabOptions {
-  cwd?: string;
-  profile?: string;
-  placement?: Placement;
-}
+export type { INewTabOptions } from './panelSessions';
 
 export class TermMuxPanel extends BoxPanel {
   constructor(options: TermMuxPanel.IOptions) {
@@ -96,13 +96,7 @@ export class TermMuxPanel extends BoxPanel {
 
   get state(): IPanelState {
     return {
-      tabs: this.tabs.map(t => ({
-        sessionId: t.sessionId,
-        label: t.label,
-        ...(t.renamed ? { renamed: true } : {}),
-        ...(t.mode === 'view' ? { mode: 'view' as const } : {}),
-        ...(t.resumePoint ?? {})
-      })),
+      tabs: this.tabs.map(tabState),
       current: this.currentTab?.sessionId ?? null,
       layout: this._dock.savedLayout(),
       zoom: this._zoom
@@ -115,16 +109,7 @@ export class TermMuxPanel extends BoxPanel {
       this._zoom = state.zoom;
     }
     for (const tab of state.tabs) {
-      const resume = resumeOf(tab);
-      const mode = tab.mode === 'view' ? 'view' : 'write';
-      this._open(
-        tab.sessionId,
-        tab.label,
-        tab.renamed === true,
-        resume,
-        'tab',
-        mode
-      );
+      this._open(savedTab(tab), 'tab');
     }
     if (isSavedArea(state.layout)) {
       this._dock.restoreSaved(state.layout, this.tabs);
@@ -136,16 +121,11 @@ export class TermMuxPanel extends BoxPanel {
   }
 
   /** Create a session on the server, then attach it in a new tab or pane. */
-  async newTab(options: INewTabOptions = {}): Promise<TerminalTab> {
-    // Start the program at the size of the terminal beside it, so it does not redraw
-    // its first screen when the new tab reports its size (a split halves it anyway).
-    const current = options.placement ? undefined : this.currentTab?.terminal;
+  async newTab(options: actions.INewTabOptions = {}): Promise<TerminalTab> {
+    // A split halves the size anyway: only a tab takes the current one's size.
+    const beside = options.placement ? undefined : this.currentTab?.terminal;
     const cwd = options.cwd ?? this._cwd();
-    const create: ICreateOptions = {
-      ...(cwd !== undefined ? { cwd } : {}),
-      ...(options.profile !== undefined ? { profile: options.profile } : {}),
-      ...(current ? { rows: current.rows, cols: current.cols } : {})
-    };
+    const create = actions.createOptions(cwd, options.profile, beside);
     const sessionId = await this._connection.createSession(create);
     const label = options.profile;
     return this.openSession(sessionId, label, true, null, options.placement);
@@ -159,24 +139,12 @@ export class TermMuxPanel extends BoxPanel {
     resume: IResumePoint | null = null,
     placement: Placement = 'tab'
   ): TerminalTab {
-    const tab =
-      this.tabs.find(t => t.sessionId === sessionId) ??
-      this._open(sessionId, label, false, resume, placement);
-    if (activate) {
-      this._dock.showTab(tab, true);
-    }
-    this._stateChanged.emit();
-    return tab;
+    return this._show({ sessionId, label, resume }, placement, activate);
   }
 
   /** Show a session read-only (a read-only link); an open tab of it is activated instead. */
   openView(sessionId: string): TerminalTab {
-    const tab =
-      this.tabs.find(t => t.sessionId === sessionId) ??
-      this._open(sessionId, undefined, false, null, 'tab', 'view');
-    this._dock.showTab(tab, true);
-    this._stateChanged.emit();
-    return tab;
+    return this._show({ sessionId, mode: 'view' }, 'tab', true);
   }
 
   /** Close a tab: detach only, the session keeps running. */
@@ -186,21 +154,10 @@ export class TermMuxPanel extends BoxPanel {
 
   /** Terminate a tab's session and remove the tab. */
   async shutdownTab(tab: TerminalTab | null = this.currentTab): Promise<void> {
-    if (!tab) {
-      return;
+    if (tab) {
+      await actions.shutdownSession(this._connection, tab.sessionId);
+      tab.dispose();
     }
-    try {
-      await this._connection.closeSession(tab.sessionId);
-    } catch (e) {
-      if (!(
-        e instanceof Error &&
-        'code' in e &&
-        e.code === 'unknown-session'
-      )) {
-        throw e;
-      }
-    }
-    tab.dispose();
   }
 
   /** Select the next (+1) or previous (−1) tab of the current pane, wrapping around. */
@@ -222,9 +179,7 @@ export class TermMuxPanel extends BoxPanel {
 
   /** Font zoom: +1 / −1 pixel for every tab of this panel, 0 resets. */
   zoomBy(step: 1 | -1 | 0): void {
-    const base = this._config.settings.fontSize;
-    const next = step === 0 ? 0 : this._zoom + step;
-    this._zoom = Math.max(6 - base, Math.min(72 - base, next));
+    this._zoom = nextZoom(this._config.settings.fontSize, this._zoom, step);
     this.node.dataset.zoom = String(this._zoom);
     this.tabs.forEach(t => t.applyConfig());
     this._stateChanged.emit();
@@ -232,27 +187,22 @@ export class TermMuxPanel extends BoxPanel {
 
   /** Show the server's sessions not open in this panel, to attach one. */
   async showAttachMenu(anchor: HTMLElement): Promise<void> {
-    const sessions = await this._connection.listSessions();
     const open = new Set(this.tabs.map(t => t.sessionId));
-    const choices = sessions
-      .filter(s => !open.has(s.sessionId))
-      .map(s => ({
-        label: `Terminal ${s.sessionId}`,
-        caption: `${s.clients} client(s) attached`,
-        execute: () => void this.openSession(s.sessionId)
-      }));
-    const empty = 'No other running terminals';
-    openChoiceMenu(anchor, 'jp-TermMux-attachMenu', choices, empty);
+    const sessions = await this._connection.listSessions();
+    const attach = (id: string): unknown => this.openSession(id);
+    const choices = menus.attachChoices(sessions, open, attach);
+    const { className, empty } = menus.ATTACH_MENU;
+    openChoiceMenu(anchor, className, choices, empty);
   }
 
   /** Show the server's shell profiles, to start a new tab with one. */
   async showProfileMenu(anchor: HTMLElement): Promise<void> {
     const profiles = await this._connection.listProfiles();
-    const choices = profiles.map(p => ({
-      label: p.default ? `${p.name} (default shell)` : p.name,
-      execute: () => this._run(this.newTab({ profile: p.name }))
-    }));
-    openChoiceMenu(anchor, 'jp-TermMux-profileMenu', choices, 'No profiles');
+    const start = (profile: string): void =>
+      this._run(this.newTab({ profile }));
+    const { className, empty } = menus.PROFILE_MENU;
+    const choices = menus.profileChoices(profiles, start);
+    openChoiceMenu(anchor, className, choices, empty);
   }
 
   /** Hide the "+ New ▾" menu on a server that does not know profiles (an older one). */
@@ -270,26 +220,33 @@ export class TermMuxPanel extends BoxPanel {
     super.dispose();
   }
 
-  private _open(
-    sessionId: string,
-    label: string | undefined,
-    renamed: boolean,
-    resume: IResumePoint | null,
-    placement: Placement = 'tab',
-    mode: AttachMode = 'write'
+  /** The panel's tab of `spec`'s session, opened if there is none. */
+  private _show(
+    spec: ITabSpec,
+    placement: Placement,
+    activate: boolean
   ): TerminalTab {
+    const tab =
+      this.tabs.find(t => t.sessionId === spec.sessionId) ??
+      this._open(spec, placement);
+    if (activate) {
+      this._dock.showTab(tab, true);
+    }
+    this._stateChanged.emit();
+    return tab;
+  }
+
+  /** A new tab for `spec`, wired to the panel's state, placed in the dock. */
+  private _open(spec: ITabSpec, placement: Placement): TerminalTab {
     const tab = new TerminalTab({
-      sessionId,
-      label,
-      renamed,
-      resume,
-      mode,
+      ...spec,
       connection: this._connection,
       config: this._config,
       zoom: () => this._zoom,
       onZoom: step => this.zoomBy(step)
     });
-    tab.gone.connect(this._onTabGone, this);
+    // The session vanished while we were away (e.g. restored after it ended).
+    tab.gone.connect(() => tab.dispose(), this);
     tab.resumeChanged.connect(() => this._stateChanged.emit(), this);
     tab.disposed.connect(() => this._stateChanged.emit(), this);
     tab.title.changed.connect(() => this._stateChanged.emit(), this);
@@ -298,7 +255,7 @@ export class TermMuxPanel extends BoxPanel {
   }
 
   private _run(action: Promise<unknown>): void {
-    void action.catch(Private.report);
+    void action.catch(actions.reportFailure);
   }
 
   private _onStatus(): void {
@@ -316,11 +273,6 @@ export class TermMuxPanel extends BoxPanel {
       tab.refit();
     }
     this._stateChanged.emit();
-  }
-
-  private _onTabGone(tab: TerminalTab): void {
-    // The session vanished while we were away (e.g. restored after it ended).
-    tab.dispose();
   }
 
   private readonly _connection: ITermMuxConnection;
@@ -342,13 +294,5 @@ export namespace TermMuxPanel {
     /** Working directory of new sessions, relative to the server's root dir. */
     cwd?: () => string | undefined;
     icon?: Widget['title']['icon'];
-  }
-}
-
-namespace Private {
-  /** Say that an action failed (a refusal, a timeout, a lost connection). */
-  export function report(e: unknown): void {
-    console.error('termmux:', e);
-    void showErrorMessage('Terminal multiplexer', e as Error);
   }
 }

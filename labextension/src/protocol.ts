@@ -170,6 +170,19 @@ export interface ITruncatedMessage {
   preamble: string;
 }
 
+/**
+ * v2: this view was far behind its session's output and skips ahead to
+ * `offset` (a line start near the end); write the preamble (the modes in force
+ * there) and go on, without a reset.
+ */
+export interface ISkippedMessage {
+  type: 'session.skipped';
+  sessionId: string;
+  channel: number;
+  offset: number;
+  preamble: string;
+}
+
 export interface IDetachedMessage {
   type: 'session.detached';
   sessionId: string;
@@ -296,6 +309,7 @@ export type ServerMessage =
   | IHelloMessage
   | IAttachedMessage
   | ITruncatedMessage
+  | ISkippedMessage
   | IDetachedMessage
   | IResizedMessage
   | ICreatedMessage

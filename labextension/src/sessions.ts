@@ -4,6 +4,8 @@
  * tabs (in several panels) may show one session; it is attached once per
  * socket and detached when its last tab leaves. Pure bookkeeping, no I/O.
  */
+import { CatchUp } from './catchup';
+import { PendingInput } from './pendingInput';
 import { AttachMode } from './protocol';
 import { IAttachInfo, ISessionListener } from './tokens';
 
@@ -20,8 +22,20 @@ export class SessionRecord {
 
   readonly listeners = new Set<ISessionListener>();
   state: AttachState = 'detached';
-  /** Input typed while not attached, sent after the next attach. */
-  input: string[] = [];
+  /** Input typed while not attached (or while it is being sent), sent after the next attach. */
+  readonly input = new PendingInput();
+  /** The send of kept input under way (its characters not yet confirmed), null when none. */
+  flush: { chars: number } | null = null;
+  /**
+   * v2: tabs that joined after the session was drawn: they get no output
+   * until the replay an attach without `since` brings them.
+   */
+  readonly joiners = new Set<ISessionListener>();
+  /**
+   * v2: tabs being drawn by such a replay while the others keep their
+   * screen: output before `until` (what the others already show) is theirs only.
+   */
+  catchUp: { listeners: Set<ISessionListener>; until: number } | null = null;
   /** The latest size the tabs reported, re-sent after each attach. */
   size: ISize | null = null;
   /** v2: this socket's channel for the session. */
@@ -45,25 +59,73 @@ export class SessionRecord {
   /** The tabs hold the output up to `offset`, so a re-attach may resume with `since`. */
   hasScreen = false;
 
+  /** v2: whether output out of sight is drawn or only acknowledged (catchup.ts). */
+  readonly offscreen = new CatchUp();
+
+  /** Whether some tab of the session is in sight. */
+  get seen(): boolean {
+    return [...this.listeners].some(listener => listener.isVisible);
+  }
+
   /** What a tab joining the attached session is told: nothing new, and the PTY's size. */
   joinInfo(): IAttachInfo {
     return { newShell: false, lostBytes: 0, ...(this.ptySize ?? {}) };
   }
 
-  /** Hand output to every tab; `done` runs once all of them parsed it. */
-  deliver(data: string | Uint8Array, replay: boolean, done: () => void): void {
-    const listeners = [...this.listeners];
-    const seen = listeners.some(listener => listener.isVisible);
-    let left = listeners.length;
-    const one = (): void => {
-      if (--left === 0) {
-        done();
-      }
-    };
-    if (left === 0) {
+  /**
+   * Hand output to the tabs; `done` runs once all of them parsed it. `at`
+   * (v2) is the stream offset of its first byte: bytes a catching-up tab
+   * needs and the others already show go to that tab only.
+   */
+  deliver(
+    data: string | Uint8Array,
+    replay: boolean,
+    done: () => void,
+    at: number | null = null
+  ): void {
+    const all = [...this.listeners].filter(l => !this.joiners.has(l));
+    const catchUp = this.catchUp;
+    if (catchUp === null || at === null || typeof data === 'string') {
+      fanOut([[all, data]], replay, done, all);
+      return;
+    }
+    const few = all.filter(l => catchUp.listeners.has(l));
+    const head = Math.max(0, Math.min(data.byteLength, catchUp.until - at));
+    if (at + data.byteLength >= catchUp.until) {
+      this.catchUp = null; // from here on every tab gets the same bytes
+    }
+    const parts: Array<[ISessionListener[], Uint8Array]> = [
+      [few, data.subarray(0, head)],
+      [all, data.subarray(head)]
+    ];
+    fanOut(parts, replay, done, all);
+  }
+}
+
+/**
+ * Give each part to its tabs; `done` once every tab parsed every part it
+ * got. `seen` is whether any of the session's drawn tabs is in sight.
+ */
+function fanOut(
+  parts: Array<[ISessionListener[], string | Uint8Array]>,
+  replay: boolean,
+  done: () => void,
+  drawn: ISessionListener[]
+): void {
+  const seen = drawn.some(listener => listener.isVisible);
+  const given = parts.filter(([tabs, data]) => tabs.length > 0 && data.length);
+  let left = given.reduce((n, [tabs]) => n + tabs.length, 0);
+  if (left === 0) {
+    done();
+    return;
+  }
+  const one = (): void => {
+    if (--left === 0) {
       done();
     }
-    for (const listener of listeners) {
+  };
+  for (const [tabs, data] of given) {
+    for (const listener of tabs) {
       listener.onOutput({ data, replay, done: once(one), seen });
     }
   }
@@ -101,6 +163,8 @@ export class SessionTable {
     if (record === undefined || !record.listeners.delete(listener)) {
       return null;
     }
+    record.joiners.delete(listener);
+    record.catchUp?.listeners.delete(listener);
     if (record.listeners.size > 0) {
       return null;
     }
@@ -158,6 +222,18 @@ export class SessionTable {
     for (const record of this._records.values()) {
       record.channel = null;
       record.state = 'detached';
+      // Kept input on its way and not confirmed is not sent again (it may have arrived).
+      if (record.flush !== null) {
+        record.input.discard(record.flush.chars, 'unconfirmed');
+        record.flush = null;
+      }
+      // A replay under way ends with its channel: the other tabs resume from
+      // what they show, the tabs it was drawing wait for the next replay.
+      if (record.catchUp !== null) {
+        record.offset = record.catchUp.until;
+        record.catchUp.listeners.forEach(l => record.joiners.add(l));
+        record.catchUp = null;
+      }
     }
   }
 

@@ -26,15 +26,11 @@ import {
 } from './tokens';
 import { AttachMode } from './protocol';
 import { guardReplies } from './replies';
-import { Coalescer } from './timers';
 import { presenceMark } from './sharing';
 import { markView, viewOptions } from './view';
 import { ITerminalTabOptions } from './tabOptions';
 import { attachNotices, exitNotice } from './notices';
 import { TerminalWriter } from './writer';
-
-/** How often, at most, a tab with new output asks for its resume point to be saved. */
-const RESUME_SAVE_MS = 5000;
 
 /** Output this soon after an attach does not mark a background tab as active. */
 const ACTIVITY_GRACE_MS = 1000;
@@ -167,7 +163,7 @@ export class TerminalTab extends Widget implements ISessionListener {
     return this._lastResume;
   }
 
-  /** Emitted (at most every 5 s) when `resumePoint` moved. */
+  /** Emitted on each attach: the shell behind the name (`resumePoint.incarnation`) may be another. */
   get resumeChanged(): ISignal<this, void> {
     return this._resumeChanged;
   }
@@ -180,7 +176,6 @@ export class TerminalTab extends Widget implements ISessionListener {
     this._writer.background =
       !(chunk.seen ?? this.isVisible) && !document.hidden;
     this._writer.write(chunk);
-    this._resumeSave.schedule();
     // Output right after (re-)attaching is the shell redrawing, not news.
     const settled = Date.now() - this._attachedAt > ACTIVITY_GRACE_MS;
     if (!this.isVisible && !chunk.replay && settled) {
@@ -260,7 +255,6 @@ export class TerminalTab extends Widget implements ISessionListener {
     this._channel.dispose();
     this._writer.dispose();
     this._replyGuard.dispose();
-    this._resumeSave.dispose();
     this._config.changed.disconnect(this._applyConfig, this);
     this.features.dispose();
     this._term.dispose();
@@ -286,6 +280,7 @@ export class TerminalTab extends Widget implements ISessionListener {
   protected onAfterShow(msg: Message): void {
     super.onAfterShow(msg);
     this._writer.background = false; // catch up at full speed
+    this._channel.catchUp(); // and redraw what went undrawn out of sight (catchup.ts)
     this.activity = false;
     this._label.bell = false;
     this.refit();
@@ -367,10 +362,6 @@ export class TerminalTab extends Widget implements ISessionListener {
   private readonly _writer: TerminalWriter;
   private readonly _replyGuard: IDisposable;
   private readonly _channel: ISessionChannel;
-  private readonly _resumeSave = new Coalescer(
-    () => this._resumeChanged.emit(),
-    RESUME_SAVE_MS
-  );
   private _lastResume: IResumePoint | null;
   private _resumeChanged = new Signal<this, void>(this);
   private _opened = false;

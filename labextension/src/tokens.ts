@@ -7,6 +7,7 @@ import { IDisposable } from '@lumino/disposable';
 import { Token } from '@lumino/coreutils';
 import { ISignal } from '@lumino/signaling';
 
+import { IDiscardedInput } from './pendingInput';
 import {
   AttachMode,
   IProfileInfo,
@@ -46,10 +47,14 @@ export interface ICreateOptions {
   profile?: string;
 }
 
-/** Where a session's stream stands for a tab: persisted so a reload can tell. */
+/**
+ * Where a session's stream stands for a tab. Only the incarnation is
+ * persisted (a reload can then tell a new shell under the name); the offset
+ * is not: a reloaded page has an empty screen and draws from the replay.
+ */
 export interface IResumePoint {
-  /** Offset after the last byte handed to the terminal. */
-  offset: number;
+  /** Offset after the last byte handed to the terminal (absent when restored). */
+  offset?: number;
   /** The life of the terminal that produced it. */
   incarnation: string;
 }
@@ -85,6 +90,8 @@ export interface IAttachInfo {
   /** The PTY's size, when the server told it (a view renders at it). */
   rows?: number;
   cols?: number;
+  /** Input typed while detached that was not sent, and why. */
+  discardedInput?: IDiscardedInput[];
 }
 
 /** What a tab is told about its session. */
@@ -114,6 +121,8 @@ export interface ISessionChannel extends IDisposable {
   send(data: string): void;
   /** Report this tab's size; the latest one is (re-)sent after each attach. */
   resize(rows: number, cols: number): void;
+  /** The tab came into sight: redraw what went undrawn while out of sight (catchup.ts). */
+  catchUp(): void;
 }
 
 /** The connection service shared by every termmux tab of the page. */

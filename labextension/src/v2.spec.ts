@@ -333,6 +333,30 @@ describe('SessionMultiplexer on protocol v2', () => {
     expect(c.table.get('1')?.offset).toBe(9005);
   });
 
+  it('handles session.skipped: the preamble without a reset, then output at its offset', () => {
+    const c = connect();
+    const a = new Recorder();
+    a.autoComplete = true;
+    c.attach('1', a, null, 'view');
+    lastSocket().openV2();
+    attached(c, a);
+    lastSocket().frame(3, 0, 'early');
+    const resets = a.log.filter(entry => entry.startsWith('reset')).length;
+    lastSocket().receive({
+      type: 'session.skipped',
+      sessionId: '1',
+      channel: 3,
+      offset: 70000,
+      preamble: '\x1b[?25h'
+    });
+    lastSocket().frame(3, 70000, 'late');
+    expect(a.log.slice(-3)).toEqual(['out:early', 'out:\x1b[?25h', 'out:late']);
+    expect(a.log.filter(entry => entry.startsWith('reset')).length).toBe(
+      resets
+    );
+    expect(c.table.get('1')?.offset).toBe(70004);
+  });
+
   it('says so when the name now belongs to a new shell (another incarnation)', () => {
     const c = connect();
     const a = new Recorder();

@@ -102,6 +102,15 @@ describe('attach modes', () => {
     expect(tab.log).not.toContain('resized:1x1');
     const second = new Recorder();
     c.attach('1', second, null, 'view');
+    // Drawn by a replay of its own (a rejoin), whose answer tells it the size.
+    const rejoin = lastSocket().ofType('session.attach')[1];
+    expect(rejoin.since).toBeUndefined();
+    lastSocket().answer('session.attach', {
+      ...ATTACHED,
+      channel: 4,
+      rows: 40,
+      cols: 120
+    });
     expect(second.attachedSize).toBe('40x120');
   });
 
@@ -128,6 +137,7 @@ describe('attach modes', () => {
     lastSocket().openV2();
     lastSocket().answer('session.attach', ATTACHED);
     const viewTab = c.attach('1', new Recorder(), null, 'view');
+    lastSocket().answer('session.attach', { ...ATTACHED, channel: 4 });
     viewTab.send('x');
     viewTab.resize(5, 6);
     expect(lastSocket().ofType('terminal.input')).toEqual([]);

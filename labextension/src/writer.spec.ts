@@ -54,6 +54,20 @@ describe('TerminalWriter', () => {
     expect(done).toEqual(['r', 'l']);
   });
 
+  it('keeps the end in view after each replayed slice, not after live output', () => {
+    const term = new FakeTerm();
+    let scrolled = 0;
+    const sink = Object.assign(term, { scrollToBottom: () => scrolled++ });
+    const w = new TerminalWriter(sink);
+    w.reset('');
+    w.write({ data: bytes('old'), replay: true, done: () => undefined });
+    w.write({ data: bytes('new'), replay: false, done: () => undefined });
+    term.parse(2);
+    expect(scrolled).toBe(2); // the reset and the replay
+    term.parse(1);
+    expect(scrolled).toBe(2);
+  });
+
   it('writes v2 bytes straight to xterm, no copy, no queue', () => {
     const term = new FakeTerm();
     const w = new TerminalWriter(term);

@@ -12,7 +12,9 @@
  * as that slice took, so a flood in a hidden tab takes at most about a third
  * of the page's main thread and the tab in front stays quick to answer keys.
  * Credit follows parsing, so the server simply sends that tab less; shown
- * again, the tab hands everything held to xterm at once and catches up.
+ * again, the tab hands everything held to xterm at once and catches up. Past
+ * a limit out of sight the session's frames do not reach this writer at all
+ * (catchup.ts): they are acknowledged undrawn and redrawn from history.
  */
 import { FlowWriter } from './flow';
 import { ITimers, realTimers } from './timers';
@@ -29,6 +31,7 @@ export const FULL_RESET = '\x1bc';
 /** The part of xterm.js's Terminal written to (tests inject a fake). */
 export interface ITerminalSink {
   write(data: string | Uint8Array, callback?: () => void): void;
+  scrollToBottom?(): void;
 }
 
 export class TerminalWriter {
@@ -170,6 +173,12 @@ export class TerminalWriter {
         // xterm parsed exactly this slice: the next one is at the head now.
         this._chunks.shift();
         this._parsing--;
+        if (suppress) {
+          // A redraw after a reset shrinks the scroll area: the browser's scroll event for
+          // that comes late, when xterm has parsed far on, and xterm takes it for the user
+          // scrolling to the top and stays there. Nobody scrolls a redraw: keep the end in view.
+          this._term.scrollToBottom?.();
+        }
         parsed();
         if (this._background && !this._disposed && typeof part !== 'string') {
           this._restFor(this._now() - start);

@@ -64,7 +64,9 @@ class Stream:
 
 def session_stream(log: SocketLog, session_id: str) -> Stream:
     """Rebuild `session_id`'s output on one socket; on v2 every frame must follow the previous
-    one byte for byte (offset = previous offset + length), else AssertionError."""
+    one byte for byte (offset = previous offset + length), else AssertionError. A later attach
+    on the socket (a tab catching up, a tab reopened) must start at or before the bytes seen so
+    far; what it sends again is left out, so the result holds each byte once."""
     channels: set[int] = set()
     start: int | None = None
     expected: int | None = None
@@ -81,6 +83,8 @@ def session_stream(log: SocketLog, session_id: str) -> Stream:
                 channels.add(msg["channel"])
                 if start is None:
                     start = msg["offset"]
+                seen = start + len(out)
+                assert msg["offset"] <= seen, f"gap: {seen} .. {msg['offset']} never arrived"
                 expected = msg["offset"]
             elif msg["type"] == "terminal.output":
                 out += msg["data"].encode()
@@ -93,7 +97,8 @@ def session_stream(log: SocketLog, session_id: str) -> Stream:
             continue
         assert offset == expected, f"frame at {offset}, expected {expected}: bytes lost or doubled"
         body = payload[HEADER.size :]
-        out += body
+        assert start is not None
+        out += body[max(0, start + len(out) - offset) :]
         expected = offset + len(body)
         stream.replayed += kind == 2
     stream.start = start

@@ -86,7 +86,8 @@ def test_viewer_opens_the_read_only_link_watches_live_and_cannot_type(
     """The copied link opens the writer's session read-only in the viewer's page: the writer's
     output appears there live, the tab says why it takes no input, renders at the writer's
     size, and keys typed into it never reach the shell; the writer's tab counts the viewer, and
-    its recording downloads as NAME.cast."""
+    its recording downloads as NAME.cast; through a flood (which views are sent as screens) the
+    view ends on the writer's last lines."""
     writer = _context_page(browser)
     viewer = _context_page(browser)
     try:
@@ -157,6 +158,14 @@ def test_viewer_opens_the_read_only_link_watches_live_and_cannot_type(
         assert json.loads(lines[0])["version"] == 2
         output = "".join(e[2] for e in map(json.loads, lines[1:]) if e[1] == "o")
         assert "live_42" in output and "after_55" in output
+
+        # A flood: the view is sent the screen (it skips ahead) and ends on the writer's last
+        # lines, with nothing typed by the skipped-over output.
+        type_command(writer, "seq 1 300000; echo flood_$((9*9))")
+        wait_visible_text(writer, "flood_81", timeout=120_000)
+        wait_visible_text(viewer, "flood_81", timeout=120_000)
+        tail = visible_text(viewer)
+        assert "299999" in tail and "300000" in tail, tail[-400:]
     finally:
         viewer.context.close()
         writer.context.close()

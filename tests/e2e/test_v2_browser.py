@@ -1,5 +1,6 @@
-"""Protocol v2 in the browser: a full-screen program comes back after a reload, and flow
-control keeps a slow page bounded and responsive (issues 8 and 9).
+"""Protocol v2 in the browser: a full-screen program comes back after a reload, and Ctrl-C during
+a flood brings the prompt back quickly (the slow page with a background flood is
+test_slow_page.py).
 
 Real `jupyter lab`, real shells, Debian's headless Chromium. Timing figures are printed for the
 closing note and asserted against the issue's targets with the slack a shared 2-core machine
@@ -8,7 +9,6 @@ needs; the benchmarks hold the precise numbers.
 
 from __future__ import annotations
 
-import statistics
 import time
 from pathlib import Path
 from typing import Any
@@ -20,11 +20,9 @@ from .test_panel import (
     PANEL,
     VISIBLE_TERM,
     launch_panel,
-    new_tab,
     open_lab,
     require_v2,
     run,
-    select_tab,
     session_ids,
     type_command,
     visible_text,
@@ -74,65 +72,6 @@ def test_full_screen_program_comes_back_after_a_reload(
     type_command(page, "echo back_$((6*7))")
     wait_visible_text(page, "back_42")
     assert "row 050" not in visible_text(page)  # the alternate screen is gone
-
-
-def _heap(cdp: Any) -> float:
-    metrics = {m["name"]: m["value"] for m in cdp.send("Performance.getMetrics")["metrics"]}
-    return float(metrics["JSHeapUsedSize"])
-
-
-def test_slow_page_stays_bounded_and_responsive(lab: LabServer, page: Any) -> None:
-    """With the page's CPU slowed 8x, a 100 MB flood in a background tab keeps the JS heap
-    growth under 30 MB, commands in the foreground tab still answer (their delays and the long
-    main-thread tasks are printed), and the background tab catches up when brought forward."""
-    open_lab(page, lab)
-    launch_panel(page)
-    require_v2(page)
-    new_tab(page)
-    cdp = page.context.new_cdp_session(page)
-    cdp.send("Performance.enable")
-    cdp.send("HeapProfiler.collectGarbage")
-    base_heap = _heap(cdp)
-    page.evaluate(
-        "() => { window.__lt = []; new PerformanceObserver(l => { for (const e of l.getEntries())"
-        " window.__lt.push(e.duration) }).observe({entryTypes: ['longtask']}) }"
-    )
-    select_tab(page, 0)
-    line = "x" * 149
-    type_command(page, f"yes {line} | head -c 100000000; echo flood_$((6*7))")
-    select_tab(page, 1)
-    cdp.send("Emulation.setCPUThrottlingRate", {"rate": 8})
-    try:
-        delays, typing = [], []
-        peak_heap = 0.0
-        for k in range(5):
-            # The command line is typed and echoed first; the delay counted is Enter to output
-            # (what "shows its output" means), the typing time is printed beside it.
-            start = time.monotonic()
-            page.locator(f"{VISIBLE_TERM} .xterm-screen").click()
-            page.keyboard.type(f"echo fg_$(({k}*7+1000))")
-            wait_visible_text(page, f"echo fg_$(({k}*7+1000))", timeout=60_000)
-            enter = time.monotonic()
-            page.keyboard.press("Enter")
-            wait_visible_text(page, f"fg_{k * 7 + 1000}", timeout=60_000)
-            delays.append(time.monotonic() - enter)
-            typing.append(enter - start)
-            peak_heap = max(peak_heap, _heap(cdp))
-        long_tasks = page.evaluate("() => window.__lt")
-    finally:
-        cdp.send("Emulation.setCPUThrottlingRate", {"rate": 1})
-    growth_mb = (peak_heap - base_heap) / 1e6
-    print(
-        f"8x CPU: foreground command, Enter to output, median {statistics.median(delays):.3f} s "
-        f"(all {[round(d, 3) for d in delays]}; typing its 24 keys took a median "
-        f"{statistics.median(typing):.3f} s), heap growth {growth_mb:.1f} MB, "
-        f"longest task {max(long_tasks, default=0):.0f} ms over {len(long_tasks)} long tasks"
-    )
-    select_tab(page, 0)
-    wait_visible_text(page, "flood_42", timeout=600_000)  # the background tab caught up
-    # Memory is asserted; the timings are printed, not asserted (they measure the machine as
-    # much as the code: performance lives in the benchmarks and the closing note).
-    assert growth_mb < 30, growth_mb
 
 
 def test_ctrl_c_during_a_flood_shows_the_prompt_quickly(lab: LabServer, page: Any) -> None:

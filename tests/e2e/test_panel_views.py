@@ -1,0 +1,176 @@
+"""Browser tests of a session shown twice in one page, of keys typed while the socket is down,
+and of what the panel writes to the workspace: real JupyterLab, real shells, real Chromium.
+
+Sentinels are computed by the shell (`echo x_$((6*7))` prints `x_42`), so the typed command
+itself never matches; every wait waits for a condition.
+"""
+
+from __future__ import annotations
+
+import urllib.request
+from typing import Any
+
+import pytest
+
+from .conftest import LabServer
+from .frames import FrameLog
+from .test_panel import (
+    PANEL,
+    VISIBLE_TERM,
+    headless_session,
+    launch_panel,
+    open_lab,
+    require_v2,
+    run,
+    session_ids,
+    type_command,
+    visible_text,
+    wait_tabs,
+    wait_visible_text,
+    wait_workspace_saved,
+)
+
+pytestmark = pytest.mark.browser
+
+SHOWN_PANEL = f"{PANEL}:not(.lm-mod-hidden)"
+SHOWN_TERM = f"{SHOWN_PANEL} .jp-TermMux-terminal:not(.lm-mod-hidden)"
+
+
+def shown_text(page: Any) -> str:
+    """Text of the rows of the shown panel's visible terminal."""
+    return str(page.locator(f"{SHOWN_TERM} .xterm-rows").inner_text()).replace("\xa0", " ")
+
+
+def wait_shown_text(page: Any, needle: str) -> None:
+    """Wait until the shown panel's visible terminal shows `needle` in its rows."""
+    page.wait_for_function(
+        """([sel, needle]) => {
+            const rows = document.querySelector(sel);
+            return rows && rows.textContent.replace(/\\u00a0/g, ' ').includes(needle);
+        }""",
+        arg=[f"{SHOWN_TERM} .xterm-rows", needle],
+    )
+
+
+def wait_buffer_text(page: Any, panel: int, sid: str, needle: str) -> None:
+    """Wait until the xterm buffer of session `sid`'s tab in panel number `panel` (DOM order)
+    holds `needle`: a hidden panel's rows are not redrawn, its buffer is."""
+    page.wait_for_function(
+        """([panelSel, panel, sid, needle]) => {
+            const p = document.querySelectorAll(panelSel)[panel];
+            const tab = p && p.querySelector(`.jp-TermMux-terminal[data-session-id="${sid}"]`);
+            const term = tab && tab.termmuxTerminal;
+            if (!term) { return false; }
+            const buf = term.buffer.active;
+            let text = '';
+            for (let i = 0; i < buf.length; i++) {
+                text += buf.getLine(i).translateToString(true) + '\\n';
+            }
+            return text.includes(needle);
+        }""",
+        arg=[PANEL, panel, sid, needle],
+    )
+
+
+def open_second_panel(page: Any) -> None:
+    """Open another panel with the palette command and wait for its first tab to attach."""
+    page.keyboard.press("Control+Shift+C")
+    page.locator(".lm-CommandPalette-input").fill("Open Terminal Multiplexer")
+    page.locator(".lm-CommandPalette-item", has_text="Open Terminal Multiplexer").first.click()
+    page.wait_for_function(f"() => document.querySelectorAll('{PANEL}').length === 2")
+    page.wait_for_selector(f"{SHOWN_TERM}[data-state=attached]")
+
+
+def test_a_second_panel_shows_a_session_at_once_and_both_stay_live(
+    lab: LabServer, page: Any
+) -> None:
+    """A session open in one panel and opened with Attach ▾ in a second panel of the same page
+    shows its earlier output there at once (no redraw by the program), the first panel keeps its
+    own, and output typed afterwards reaches both, each line once."""
+    frames = FrameLog(page)
+    open_lab(page, lab)
+    launch_panel(page)
+    require_v2(page)
+    (sid,) = session_ids(page)
+    early = run(page, "early", 21)
+
+    open_second_panel(page)
+    page.locator(f"{SHOWN_PANEL} .jp-TermMux-attach").click()
+    page.locator(".jp-TermMux-attachMenu .lm-Menu-item", has_text=f"Terminal {sid}").click()
+    page.wait_for_selector(f"{SHOWN_TERM}[data-session-id='{sid}'][data-state=attached]")
+    # Its earlier output, with nothing typed since: drawn from the server's replay.
+    wait_shown_text(page, early)
+    assert shown_text(page).count(early) == 1, shown_text(page)
+
+    # Live output typed in the second panel reaches both.
+    page.locator(f"{SHOWN_TERM} .xterm-screen").click()
+    page.keyboard.type("echo both_$((6*7))")
+    page.keyboard.press("Enter")
+    wait_shown_text(page, "both_42")
+    wait_buffer_text(page, 0, sid, "both_42")
+    wait_buffer_text(page, 0, sid, early)
+    assert len(frames.sockets) == 1, "one socket for both panels"
+
+
+def test_keys_typed_while_down_never_reach_a_new_shell_under_the_name(
+    lab: LabServer, page: Any
+) -> None:
+    """Keys typed while the socket is down are not sent when the re-attach finds another shell
+    under the session's name (it ended and the name was reused meanwhile): the tab says so, and
+    the new shell runs only what is typed after."""
+    headless_session(lab, "reused", "echo first_$((2*3))", "first_6")
+    open_lab(page, lab)
+    launch_panel(page)
+    require_v2(page)
+    page.locator(f"{PANEL} .jp-TermMux-attach").click()
+    page.locator(".jp-TermMux-attachMenu .lm-Menu-item", has_text="Terminal reused").click()
+    wait_tabs(page, 2)
+    page.wait_for_selector(f"{VISIBLE_TERM}[data-session-id=reused][data-state=attached]")
+    wait_visible_text(page, "first_6")
+
+    lab.proxy.refuse = True  # the page stays disconnected until released
+    assert lab.proxy.cut_all() > 0
+    page.wait_for_selector(f"{PANEL}[data-status=reconnecting]")
+    delete = urllib.request.Request(
+        f"http://127.0.0.1:{lab.port}{lab.base_url}api/terminals/reused",
+        method="DELETE",
+        headers={"Authorization": f"token {lab.token}"},
+    )
+    urllib.request.urlopen(delete, timeout=10).close()
+    headless_session(lab, "reused", "echo second_$((3*3))", "second_9")
+    type_command(page, "echo leaked_$((5*5))")  # typed for the old shell
+    lab.proxy.refuse = False
+
+    page.wait_for_selector(f"{PANEL}[data-status=connected]", timeout=60_000)
+    wait_visible_text(page, "were not sent: the session is now another shell")
+    wait_visible_text(page, "second_9")
+    run(page, "after", 3)
+    assert "leaked_25" not in visible_text(page), visible_text(page)
+
+
+def test_output_flowing_writes_nothing_to_the_workspace(lab: LabServer, page: Any) -> None:
+    """Once a panel's state is saved, several seconds of output write nothing more to the
+    workspace (no PUT to /lab/api/workspaces): the saved state holds no stream position."""
+    puts: list[str] = []
+    counting = [False]
+
+    def on_request(request: Any) -> None:
+        if counting[0] and request.method == "PUT" and "/lab/api/workspaces" in request.url:
+            puts.append(str(request.post_data))
+
+    page.on("request", on_request)
+    open_lab(page, lab)
+    launch_panel(page)
+    require_v2(page)
+    (sid,) = session_ids(page)
+    run(page, "ready", 1)
+    wait_workspace_saved(lab, [sid], with_incarnation=True)
+    # Seven seconds of output, paced by the program (the old resume-offset save ran every 5 s).
+    type_command(
+        page, "for i in $(seq 1 35); do echo tick_$((i+100)); sleep 0.2; done; echo q_$((6*7))"
+    )
+    wait_visible_text(page, "tick_101")
+    counting[0] = True
+    wait_visible_text(page, "q_42", timeout=60_000)
+    counting[0] = False
+    assert puts == [], puts
