@@ -16,6 +16,9 @@ from .protocol import CloseCode
 from .router import Router
 from .terminals import Terminals
 
+#: The protocol's defaults (protocol/schema.json), which the traits start from.
+_DEFAULT = Limits()
+
 
 class TermMuxApp(ExtensionApp):
     """Many terminals over one multiplexed, flow-controlled WebSocket."""
@@ -28,7 +31,7 @@ class TermMuxApp(ExtensionApp):
     invalid: tuple[str, ...] = ()
 
     history_limit = Int(
-        512 * 1024,
+        _DEFAULT.history_limit,
         config=True,
         help="""Bytes of each session's most recent output kept for replay, resume and
         catch-up (also what JupyterLab's classic terminal replays). Replaces terminado's buffer
@@ -36,26 +39,26 @@ class TermMuxApp(ExtensionApp):
         about 68 KiB (one read and the trimming slack).""",
     )
     max_message_size = Int(
-        1024 * 1024,
+        _DEFAULT.max_message_size,
         config=True,
         help="""Largest client frame, in bytes. A larger frame is answered with an error
         'message-too-large' and the socket stays open; frames over 8 times this are refused
         by tornado with close code 1009 before being read.""",
     )
     max_sessions_per_socket = Int(
-        128,
+        _DEFAULT.max_sessions_per_socket,
         config=True,
         help="Most sessions one socket may attach at once (error 'too-many-sessions').",
     )
     window = Int(
-        256 * 1024,
+        _DEFAULT.window,
         config=True,
         help="""Protocol v2: unacknowledged output bytes one session may have in flight to one
         client (credit returned as xterm.js parses). Capped at the history room (history_limit
         less about 68 KiB). At least 64.""",
     )
     socket_window = Int(
-        256 * 1024,
+        _DEFAULT.socket_window,
         config=True,
         help="""Output bytes one socket may have in flight, all sessions together: on v2
         unacknowledged bulk output (an echo never waits behind more), on both versions output
@@ -63,7 +66,7 @@ class TermMuxApp(ExtensionApp):
         At least 64.""",
     )
     resume_hold = Float(
-        5.0,
+        _DEFAULT.resume_hold,
         config=True,
         help="""Protocol v2: seconds a socket that dropped (not closed, not unloaded) keeps a
         reservation on each of its sessions, released by the resume token of its attach: the
@@ -71,7 +74,7 @@ class TermMuxApp(ExtensionApp):
         byte (within the session's grace, slow_subscriber_timeout). 0 turns it off.""",
     )
     slow_subscriber_timeout = Float(
-        5.0,
+        _DEFAULT.slow_subscriber_timeout,
         config=True,
         help="""Seconds of grace per session: how long the session's slow parties (a lagging
         subscriber still taking its output, a v1 socket that cannot keep up, a dropped

@@ -14,7 +14,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from . import __version__, access, protocol
+from . import __version__, access, messages, protocol
 from .access import Access
 from .output import OutputPath, Transport
 from .policy import V2_FRAME_BYTES
@@ -73,10 +73,8 @@ class MuxConnection(OutputPath):
         }
         router.connect(self)
         if version >= 2:
-            hello = protocol.hello(__version__, self._limits())
-            hello["access"] = [a for a in access.ACTIONS if grants.may(a)]
-            hello["viewers"] = allow_viewers
-            self.send(hello)
+            granted = [a for a in access.ACTIONS if grants.may(a)]
+            self.send(messages.hello(__version__, self._limits(), granted, allow_viewers))
 
     def _limits(self) -> dict[str, Any]:
         limits = self.router.limits
@@ -151,7 +149,7 @@ class MuxConnection(OutputPath):
         if old is not None and self.version < 2:
             # v1: attaching twice is harmless, no second replay; it may change the mode.
             self.router.set_mode(old, mode)
-            self.send(protocol.reply("session.attached", req.id, **self._size(sid, old)))
+            self.send(messages.attached(sid, old.session.pty.size, req.id))
             return
         if old is None and len(self._channels) >= self.router.limits.max_sessions_per_socket:
             raise ProtocolError(
@@ -168,33 +166,33 @@ class MuxConnection(OutputPath):
             resume=args["resume"],
             mode=mode,
         )
-        if self.version < 2:
-            self.send(protocol.reply("session.attached", req.id, **self._size(sid, result.sub)))
-            return
-        fields: dict[str, Any] = {
-            **self._size(sid, result.sub),
-            "channel": result.sub.channel,
-            "incarnation": result.sub.session.pty.incarnation,
-            "offset": result.offset,
-            "truncated": result.truncated,
-            "resume": result.sub.token,
-        }
-        if result.preamble is not None:
-            fields["preamble"] = result.preamble
-        self.send(protocol.reply("session.attached", req.id, **fields))
-
-    @staticmethod
-    def _size(sid: str, sub: Subscriber) -> dict[str, Any]:
-        """``sessionId``, with the PTY's ``rows`` and ``cols`` when it has a size."""
+        sub = result.sub
         size = sub.session.pty.size
-        if size is None:
-            return {"sessionId": sid}
-        return {"sessionId": sid, "rows": size[0], "cols": size[1]}
+        if self.version < 2:
+            self.send(messages.attached(sid, size, req.id))
+            if args["replay"] and result.preamble:
+                # v1 has no preamble field: the modes the replay starts in (alternate screen,
+                # mouse...) go ahead of it as replayed output, as v2 clients write theirs.
+                self.send(messages.output(sid, result.preamble, replay=True))
+            return
+        self.send(
+            messages.attached(
+                sid,
+                size,
+                req.id,
+                channel=sub.channel,
+                incarnation=sub.session.pty.incarnation,
+                offset=result.offset,
+                truncated=result.truncated,
+                resume=sub.token,
+                preamble=result.preamble,
+            )
+        )
 
     def _detach(self, req: Request) -> None:
         sid = _sid(req)
         self.router.detach(self, sid)
-        self.send(protocol.reply("session.detached", req.id, sessionId=sid))
+        self.send(messages.detached(sid, req.id))
 
     def _input(self, req: Request) -> None:
         sub = self._writer(req)
@@ -221,7 +219,7 @@ class MuxConnection(OutputPath):
         sid = self.router.terminals.create(
             req.session_id, args["cwd"], args["rows"], args["cols"], profile
         )
-        self.send(protocol.reply("session.created", req.id, sessionId=sid))
+        self.send(messages.created(sid, req.id))
 
     def _close(self, req: Request) -> None:
         task = asyncio.ensure_future(self._close_session(req))
@@ -238,18 +236,18 @@ class MuxConnection(OutputPath):
             self.log.exception("termmux: closing session %s failed", sid)
             self._refuse(ProtocolError(ErrorCode.INTERNAL_ERROR, "could not close session"), req)
         else:
-            self.send(protocol.reply("session.closed", req.id, sessionId=sid))
+            self.send(messages.closed(sid, req.id))
 
     def _list(self, req: Request) -> None:
         sessions = self.router.list_sessions(self)
-        self.send(protocol.reply("session.list", req.id, sessions=sessions))
+        self.send(messages.session_list(sessions, req.id))
 
     def _profiles(self, req: Request) -> None:
         profiles = [p.describe() for p in self.router.profiles.values()]
-        self.send(protocol.reply("profile.list", req.id, profiles=profiles))
+        self.send(messages.profile_list(profiles, req.id))
 
     def _ping(self, req: Request) -> None:
-        self.send(protocol.reply("pong", req.id))
+        self.send(messages.pong(req.id))
 
     def _ack(self, req: Request) -> None:
         sub = self._channels.get(req.args["channel"])

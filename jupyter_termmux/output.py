@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from tornado.websocket import WebSocketClosedError
 
-from . import frames, policy, protocol, screen
+from . import frames, messages, policy, protocol, screen
 from .policy import SOCKET_BUFFER_CAP, V1_FRAME_BYTES, V2_FRAME_BYTES, VIEW_INTERVAL, VIEW_TAIL
 from .protocol import CloseCode
 from .replay import next_frame as next_replay_frame
@@ -166,15 +166,7 @@ class OutputPath:
         if stream is not None:  # as in _truncated
             stream.pending = history.end - point
         if self.version >= 2:
-            self.send(
-                {
-                    "type": "session.skipped",
-                    "sessionId": sub.session.name,
-                    "channel": sub.channel,
-                    "offset": point,
-                    "preamble": preamble,
-                }
-            )
+            self.send(messages.skipped(sub.session.name, sub.channel, point, preamble))
         return point
 
     def _truncated(self, sub: Subscriber) -> None:
@@ -187,15 +179,8 @@ class OutputPath:
             stream.pending = history.end - sub.sent
         self.log.info("termmux: socket %s fell behind session %s", self.label, sub.session.name)
         if self.version >= 2:
-            self.send(
-                {
-                    "type": "session.truncated",
-                    "sessionId": sub.session.name,
-                    "channel": sub.channel,
-                    "offset": sub.sent,
-                    "preamble": screen.preamble(history.modes_at(sub.sent)),
-                }
-            )
+            preamble = screen.preamble(history.modes_at(sub.sent))
+            self.send(messages.truncated(sub.session.name, sub.channel, sub.sent, preamble))
 
     def _write(
         self, frame: str | bytes, binary: bool = False, output: tuple[Subscriber, int] | None = None

@@ -42,6 +42,8 @@ from dataclasses import dataclass
 from functools import cached_property
 from typing import NamedTuple
 
+from .messages import DEFAULTS
+
 # --- the constants ------------------------------------------------------------------------
 # Each is fixed because no measurement showed a reason to let a server change it; the four
 # that a deployment may need to change are ``Limits`` below (traitlets on ``TermMuxApp``).
@@ -78,7 +80,7 @@ SOCKET_BUFFER_CAP = 1024 * 1024
 #: flood. Interleaved runs of 4 sessions x 10 MB (docs/benchmarks.md, items 8 and 11): 32 ->
 #: 64 KiB, 9.25 -> 7.75 ms/MB of server CPU; 64 -> 128 KiB, 7.4 -> 6.9 ms/MB. The panel cuts
 #: frames into 4 KiB writes, so the size costs a page nothing.
-V2_FRAME_BYTES = 128 * 1024
+V2_FRAME_BYTES: int = DEFAULTS["frameBytes"]
 
 #: Most payload bytes in one v1 frame: the panel hands a v1 (JSON text) frame to xterm.js
 #: whole, so a large one is a long task on a slow page.
@@ -145,19 +147,20 @@ ACK_FRACTION = 16
 
 @dataclass(frozen=True)
 class Limits:
-    """The configurable limits (traitlets on ``TermMuxApp``), as plain values."""
+    """The configurable limits (traitlets on ``TermMuxApp``), as plain values; the defaults are
+    the protocol's (``defaults`` in protocol/schema.json, announced in ``hello``)."""
 
-    history_limit: int = 512 * 1024
-    max_message_size: int = 1024 * 1024
-    max_sessions_per_socket: int = 128
+    history_limit: int = DEFAULTS["historyLimit"]
+    max_message_size: int = DEFAULTS["maxMessageSize"]
+    max_sessions_per_socket: int = DEFAULTS["maxSessionsPerSocket"]
     #: v2: unacknowledged bytes one session may have in flight to one client.
-    window: int = 256 * 1024
+    window: int = DEFAULTS["window"]
     #: Bulk bytes one socket may have in flight (v2: unacknowledged; both: not yet written).
-    socket_window: int = 256 * 1024
+    socket_window: int = DEFAULTS["socketWindow"]
     #: v2: seconds a dropped socket's reservation lasts.
-    resume_hold: float = 5.0
+    resume_hold: float = DEFAULTS["resumeHold"]
     #: Seconds of grace per session (rule 4); 0 turns holds of shared sessions off.
-    slow_subscriber_timeout: float = 5.0
+    slow_subscriber_timeout: float = DEFAULTS["slowSubscriberTimeout"]
 
     @cached_property
     def room(self) -> int:

@@ -9,17 +9,16 @@ from __future__ import annotations
 
 import enum
 import json
-import secrets
 from dataclasses import dataclass, field
 from json.encoder import encode_basestring
 from typing import Any
 
+from . import messages
 from .messages import (
     CLIENT_MESSAGES,
     MAX_REQUEST_ID,
     MESSAGE_SINCE,
     NEW_SESSION_ID_RE,
-    PROTOCOL_VERSION,
     SERVER_MESSAGES,
     SUBPROTOCOLS,
     RequestId,
@@ -100,14 +99,9 @@ class ProtocolError(Exception):
 
     def to_message(self) -> dict[str, Any]:
         """The ``error`` message that answers the refused frame."""
-        msg: dict[str, Any] = {"type": "error", "code": self.code.value, "message": self.message}
-        if self.session_id is not None:
-            msg["sessionId"] = self.session_id
-        if self.request is not None:
-            msg["request"] = self.request
-        if self.request_id is not None:
-            msg["id"] = self.request_id
-        return msg
+        return messages.error(
+            self.code.value, self.message, self.session_id, self.request, self.request_id
+        )
 
 
 @dataclass(frozen=True)
@@ -225,28 +219,3 @@ def output_prefix(session_id: str) -> str:
 def encode_output(prefix: str, data: str, replay: bool = False) -> str:
     """Encode v1 ``terminal.output`` on the hot path: one C-level string escape, no dict."""
     return prefix + encode_basestring(data) + (',"replay":true}' if replay else "}")
-
-
-#: This server process: a client that sees another one after reconnecting knows the server
-#: restarted (its kept terminals went on, see ``kept.py``).
-BOOT = secrets.token_hex(8)
-
-
-def hello(version: str, limits: dict[str, Any]) -> dict[str, Any]:
-    """The first frame on protocol v2."""
-    return {
-        "type": "hello",
-        "protocol": PROTOCOL_VERSION,
-        "server": "jupyter-termmux",
-        "version": version,
-        "boot": BOOT,
-        "limits": limits,
-    }
-
-
-def reply(msg_type: str, request_id: RequestId | None = None, **fields: Any) -> dict[str, Any]:
-    """A server message, echoing the request's ``id`` when it had one."""
-    msg: dict[str, Any] = {"type": msg_type, **fields}
-    if request_id is not None:
-        msg["id"] = request_id
-    return msg

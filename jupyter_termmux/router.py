@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable
 from typing import Any
 
-from . import introspect, sharing
+from . import introspect, messages, sharing
 from .messages import WRITE
 from .pacing import Pacing
 from .policy import Limits
@@ -246,7 +246,7 @@ class Router:
         )
         self._emit("slow", session)
         # Sent first: it follows the output already handed to the socket.
-        sub.client.send({"type": "session.detached", "sessionId": session.name, "reason": "slow"})
+        sub.client.send(messages.detached(session.name, reason="slow"))
         self._unsubscribe(sub)
 
     def _emit(self, event: str, session: Session) -> None:
@@ -260,13 +260,7 @@ class Router:
 
     def _exited(self, session: Session, code: int | None, signal: str | None) -> None:
         """The PTY ended: tell every attached socket (after its output) and drop them."""
-        msg: dict[str, Any] = {
-            "type": "session.exited",
-            "sessionId": session.name,
-            "exitCode": code,
-        }
-        if signal is not None:
-            msg["signal"] = signal
+        msg = messages.exited(session.name, code, signal)
         session.reservations.clear()
         for sub in list(session.subscribers.values()):
             sub.client.finish(sub, dict(msg))  # after all of its output

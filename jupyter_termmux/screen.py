@@ -15,6 +15,9 @@ with a one-byte ``in`` (memchr) as the fast path, so output without escapes cost
 from __future__ import annotations
 
 import re
+from typing import Any
+
+from .messages import QUERIES
 
 #: Modes tracked, and their state in a freshly reset terminal.
 TRACKED: dict[int, bool] = {
@@ -112,18 +115,39 @@ def in_alternate_screen(modes: Modes) -> bool:
     return any(state.get(m, False) for m in (47, 1047, 1049))
 
 
-# Queries whose answers a terminal types back into the program. Replayed, they would put
-# stray text like "^[[2;2R" at the prompt. xterm.js ends an OSC or DCS at any ESC, not only at
-# ST (ESC \), and answers it there: such a query is blanked too, which also keeps blanking
-# whole (blanking only a query that cut one short would let that one run on to a later ST).
-_QUERIES = re.compile(
-    rb"\x1b\[[?>=]?[0-9;]*[nc]"  # DSR (5n, 6n, ?6n, ...) and device attributes (c, >c, =c)
-    rb"|\x1b\[\??[0-9;]*\$p"  # DECRQM
-    rb"|\x1b\[>[0-9;]*q"  # XTVERSION
-    rb"|\x1b\[(?:1[1-9]|2[01])(?:;[0-9]*)*t"  # window and text-area reports
-    rb"|\x1b\](?:[0-9]+;)+\?(?:\x07|\x1b\\|(?=\x1b))"  # colours: OSC 4;n;? / OSC 10;? ...
-    rb"|\x1bP[$+]q[^\x07\x1b]*(?:\x07|\x1b\\|(?=\x1b))"  # DECRQSS, XTGETTCAP
-)
+def _query_pattern(queries: dict[str, Any]) -> re.Pattern[bytes]:
+    """One regular expression for the declared terminal queries (``queries`` in
+    protocol/schema.json: xterm.js's function identifiers, parameters any).
+
+    Replayed, a query's answer would put stray text like "^[[2;2R" at the prompt. xterm.js ends
+    an OSC or DCS at any ESC, not only at ST (ESC \\), and answers it there: such a query is
+    blanked too, which also keeps blanking whole (blanking only a query that cut one short would
+    let that one run on to a later ST).
+    """
+
+    def ident(q: dict[str, str]) -> bytes:
+        return b"".join(re.escape(q.get(k, "").encode()) for k in ("intermediates", "final"))
+
+    # One branch per prefix after a shared CSI: a long alternation costs every ESC a retry.
+    by_prefix: dict[str, list[bytes]] = {}
+    for q in queries["csi"]:
+        by_prefix.setdefault(q.get("prefix", ""), []).append(ident(q))
+    branches = [
+        re.escape(prefix.encode()) + rb"[0-9;]*(?:" + b"|".join(finals) + b")"
+        for prefix, finals in by_prefix.items()
+    ]
+    first, last = queries["windowReports"]
+    reports = b"|".join(str(n).encode() for n in range(first, last + 1))
+    branches.append(rb"(?:" + reports + rb")(?:;[0-9]*)*t")
+    csi = [rb"\x1b\[(?:" + b"|".join(branches) + b")"]
+    end = rb"(?:\x07|\x1b\\|(?=\x1b))"  # BEL, ST, or the next ESC
+    colours = b"|".join(str(n).encode() for n in queries["osc"])
+    osc = rb"\x1b\](?:" + colours + rb");(?:[0-9]+;)*\?" + end
+    dcs = rb"\x1bP(?:" + b"|".join(ident(q) for q in queries["dcs"]) + rb")[^\x07\x1b]*" + end
+    return re.compile(b"|".join([*csi, osc, dcs]))
+
+
+_QUERIES = _query_pattern(QUERIES)
 
 
 def scrub_queries(data: bytes) -> bytes:

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import logging
 
+from . import messages
 from .session import Session, Subscriber
 
 
@@ -28,6 +29,6 @@ def set_mode(sub: Subscriber, mode: str, log: logging.Logger) -> None:
 
 def resized(session: Session, rows: int, cols: int) -> None:
     """The PTY took another size: every subscriber is told, viewers to render at it."""
-    msg = {"type": "session.resized", "sessionId": session.name, "rows": rows, "cols": cols}
+    msg = messages.resized(session.name, rows, cols)
     for sub in list(session.subscribers.values()):
         sub.client.send(dict(msg))

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any, Callable
 
+import protocol_check
 import psutil
 import pytest
 import tornado.httpclient
@@ -338,6 +339,7 @@ class MuxClient(FrameLog):
             if msg is None:
                 self._on_close(self.ws.close_code)
                 return
+            protocol_check.received(msg, 2 if self.ws.selected_subprotocol else 1)
             if isinstance(msg, bytes):
                 self.binary_frames.append(msg)
                 self._on_frame({"type": "<binary>", "bytes": len(msg)})
@@ -449,8 +451,10 @@ class RawClient(FrameLog):
                 del self.buf[: hdr + length]
                 assert b0 & 0x80, "server fragmented a message"  # tornado never does
                 if opcode == 0x1:
+                    protocol_check.received(payload.decode("utf-8"))
                     self._on_frame(json.loads(payload.decode("utf-8")))
                 elif opcode == 0x2:
+                    protocol_check.received(payload)
                     self._on_frame({"type": "<binary>", "bytes": len(payload)})
                 elif opcode == 0x9:
                     await self._send_frame(0xA, payload)
@@ -544,6 +548,16 @@ def jp_server_cleanup(request: pytest.FixtureRequest, jp_asyncio_loop: Any) -> A
     if hasattr(app, "kernel_manager"):
         app.kernel_manager.context.destroy()
     ServerApp.clear_instance()
+
+
+@pytest.fixture(autouse=True)
+def server_frames_follow_the_schema() -> Any:
+    """Fail a test whose clients received a frame protocol/schema.json does not declare."""
+    start = len(protocol_check.VIOLATIONS)
+    yield
+    bad = protocol_check.VIOLATIONS[start:]
+    del protocol_check.VIOLATIONS[start:]
+    assert not bad, "frames the protocol does not declare:\n  " + "\n  ".join(bad[:5])
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ import time
 from datetime import datetime
 from typing import Any
 
+import protocol_check
 import psutil
 import pytest
 from conftest import (
@@ -63,6 +64,7 @@ class V2Client(MuxClient):
             if msg is None:
                 self._on_close(self.ws.close_code)
                 return
+            protocol_check.received(msg, 2 if self.ws.selected_subprotocol else 1)
             if isinstance(msg, bytes):
                 self.binary_frames.append(msg)
                 kind, channel, offset = V2_HEADER.unpack_from(msg)

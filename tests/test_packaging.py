@@ -158,6 +158,7 @@ def test_wheel_installs_and_enables_both_extensions_without_node(
         share + "schemas/jupyter-termmux/plugin.json",
         data + "etc/jupyter/jupyter_server_config.d/jupyter_termmux.json",
         "jupyter_termmux/_version.py",
+        "jupyter_termmux/schema.json",  # the protocol's declaration, read at import
     ):
         assert needed in names, f"{needed} missing from the wheel"
     assert any(n.startswith(share + "static/remoteEntry.") for n in names)
@@ -208,6 +209,7 @@ def test_sdist_from_a_clean_clone_installs_without_node(
         "labextension/package.json",
         "labextension/install.json",
         "jupyter-config/server-config/jupyter_termmux.json",
+        "protocol/schema.json",
         "CHANGELOG.md",
     ):
         assert needed in names, f"{needed} missing from the sdist"

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from jupyter_termmux import protocol
+from jupyter_termmux import messages, protocol
 from jupyter_termmux.protocol import ErrorCode, ProtocolError
 
 EXAMPLES = json.loads((Path(__file__).parent.parent / "protocol" / "examples.json").read_text())
@@ -202,11 +202,13 @@ def test_deep_nesting_is_invalid_json_not_a_crash() -> None:
 )
 def test_output_encoding_round_trips(data: str) -> None:
     """The hot-path encoder produces the same JSON object as the generic one."""
-    frame = protocol.encode_output(protocol.output_prefix("s_1"), data)
-    assert json.loads(frame) == {"type": "terminal.output", "sessionId": "s_1", "data": data}
+    prefix = protocol.output_prefix("s_1")
+    for replay in (False, True):
+        frame = protocol.encode_output(prefix, data, replay)
+        assert json.loads(frame) == messages.output("s_1", data, replay)
 
 
 def test_reply_echoes_id_only_when_given() -> None:
     """Answers echo the request id, and carry no 'id' key when the request had none."""
-    assert protocol.reply("pong") == {"type": "pong"}
-    assert protocol.reply("pong", 0) == {"type": "pong", "id": 0}
+    assert messages.pong() == {"type": "pong"}
+    assert messages.pong(0) == {"type": "pong", "id": 0}

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from protocol_check import query_examples
 
 from jupyter_termmux import screen
 
@@ -57,6 +59,13 @@ def test_every_query_is_blanked_to_the_same_length() -> None:
     for q in QUERIES:
         out = screen.scrub_queries(b"a" + q + b"b")
         assert out == b"a" + b"\0" * len(q) + b"b", q
+
+
+@pytest.mark.parametrize("query", query_examples())
+def test_every_declared_query_is_blanked(query: bytes) -> None:
+    """Each terminal query protocol/schema.json lists (which the panel also swallows) is
+    blanked in a replay."""
+    assert screen.scrub_queries(b"a" + query + b"b") == b"a" + b"\0" * len(query) + b"b"
 
 
 def test_ordinary_sequences_are_kept() -> None:

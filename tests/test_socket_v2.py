@@ -10,6 +10,7 @@ import json
 import re
 from typing import Any
 
+import protocol_check
 import pytest
 from conftest import SOCKET_PATH
 from tornado.httpclient import HTTPRequest
@@ -52,6 +53,7 @@ class V2Client:
                 self.closed = True
                 self.changed.set()
                 return
+            protocol_check.received(msg, 2 if self.ws.selected_subprotocol else 1)
             if isinstance(msg, bytes):
                 frame = frames.decode(msg)
                 self.sequence.append(f"frame:{frame.channel}")

@@ -6,11 +6,12 @@
  * channels are numbered per socket, so a late callback of an old socket's
  * frame can never credit a new socket's channel.
  */
+import { SCHEMA } from './schemaData';
 
 export type AckSink = (channel: number, bytes: number) => void;
 
-/** Default batch when `hello` announces none. */
-export const DEFAULT_ACK_BYTES = 16_384;
+/** Default batch when `hello` announces none (the protocol's default, schema.json). */
+export const DEFAULT_ACK_BYTES: number = SCHEMA.defaults.ackBytes;
 
 export class CreditCounter {
   constructor(ackBytes: number, send: AckSink) {

@@ -113,13 +113,19 @@ function decodeProfiles(v: JSONObject): IProfileListReplyMessage | null {
   return msg;
 }
 
+const LIMIT_FIELDS = KINDS.limits.fields ?? {};
+
 function decodeLimits(value: unknown): IServerLimits {
   const limits: { [key: string]: number } = {};
   if (isObject(value)) {
     for (const [key, n] of Object.entries(value)) {
-      // Only positive finite numbers: a bad limit is ignored, never obeyed.
-      if (typeof n === 'number' && Number.isFinite(n) && n > 0) {
-        limits[key] = n;
+      // Only a limit of its declared kind: a bad one is ignored (the client keeps its
+      // default), never obeyed; a missing one too.
+      const spec = Object.prototype.hasOwnProperty.call(LIMIT_FIELDS, key)
+        ? LIMIT_FIELDS[key]
+        : undefined;
+      if (spec !== undefined && kindError(n, KINDS[spec.kind]) === null) {
+        limits[key] = n as number;
       }
     }
   }

@@ -6,6 +6,7 @@
 import { expect } from 'vitest';
 
 import { encodeBinaryFrame, FrameType } from './binary';
+import { messageError } from './declaration.testutil';
 import { ITimers } from './timers';
 import { IAttachInfo, IOutputChunk, ISessionListener } from './tokens';
 
@@ -36,6 +37,7 @@ export class FakeSocket {
 
   send(data: string): void {
     expect(this.readyState).toBe(1);
+    expect(messageError(JSON.parse(data), 'client'), data).toBeNull();
     this.sent.push(JSON.parse(data));
   }
 

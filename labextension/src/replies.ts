@@ -8,6 +8,8 @@
  */
 import { IDisposable } from '@lumino/disposable';
 
+import { SCHEMA } from './schemaData';
+
 type Params = (number | number[])[];
 
 interface IFunctionIdentifier {
@@ -34,31 +36,22 @@ export interface IParserLike {
   registerOscHandler(ident: number, callback: (data: string) => boolean): IHook;
 }
 
-/** CSI queries xterm.js answers: DSR/CPR, DA1-3, DECRQM, XTVERSION. */
-const CSI_QUERIES: IFunctionIdentifier[] = [
-  { final: 'n' },
-  { prefix: '?', final: 'n' },
-  { final: 'c' },
-  { prefix: '>', final: 'c' },
-  { prefix: '=', final: 'c' },
-  { intermediates: '$', final: 'p' },
-  { prefix: '?', intermediates: '$', final: 'p' },
-  { prefix: '>', final: 'q' }
-];
+const QUERIES = SCHEMA.queries;
+
+/** CSI queries xterm.js answers: DSR/CPR, DA1-3, DECRQM, XTVERSION (schema.json `queries`). */
+const CSI_QUERIES: readonly IFunctionIdentifier[] = QUERIES.csi;
 
 /** DCS queries: DECRQSS (`$ q`) and XTGETTCAP (`+ q`). */
-const DCS_QUERIES: IFunctionIdentifier[] = [
-  { intermediates: '$', final: 'q' },
-  { intermediates: '+', final: 'q' }
-];
+const DCS_QUERIES: readonly IFunctionIdentifier[] = QUERIES.dcs;
 
 /** OSC colour queries (`OSC 4;n;?`, `OSC 10;?`, 11, 12). */
-const OSC_QUERIES = [4, 10, 11, 12];
+const OSC_QUERIES: readonly number[] = QUERIES.osc;
 
 /** Window reports (CSI Ps t with Ps 11–21); other window ops pass. */
 function isWindowReport(params: Params): boolean {
   const first = params[0];
-  return typeof first === 'number' && first >= 11 && first <= 21;
+  const [low, high] = QUERIES.windowReports;
+  return typeof first === 'number' && first >= low && first <= high;
 }
 
 /**

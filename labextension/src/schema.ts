@@ -1,15 +1,15 @@
 /**
- * The client-message table of protocol/schema.json, mirrored in TypeScript,
- * and the validator it drives. schema.spec.ts asserts this table equals the
- * shared schema field by field, so the two sides cannot drift; the validator
- * refuses exactly what the server refuses (same error codes), which the
- * shared examples in protocol/examples.json check.
+ * The client-message table of protocol/schema.json (through schemaData.ts,
+ * generated from it) and the validator it drives. The validator refuses
+ * exactly what the server refuses (same error codes), which the shared
+ * examples in protocol/examples.json and declaration.spec.ts check.
  */
 import { ClientMessage, ErrorCode, ProtocolVersion } from './protocol';
+import { SCHEMA } from './schemaData';
 
 /** A value kind of schema.json's `kinds`. */
 export interface IKind {
-  type: 'string' | 'integer' | 'boolean' | ['string', 'integer'];
+  type: string | readonly string[];
   minLength?: number;
   maxLength?: number;
   pattern?: string;
@@ -19,48 +19,20 @@ export interface IKind {
   maximum?: number;
   /** The only values a string of this kind may have. */
   enum?: readonly string[];
+  /** The only values: the list of that name in the schema (`errors`). */
+  enumOf?: string;
+  /** Arrays: the kind of each item. */
+  items?: string;
+  /** Objects: their fields. */
+  fields?: { readonly [field: string]: IFieldSpec };
 }
 
-export type KindName =
-  | 'sessionId'
-  | 'newSessionId'
-  | 'requestId'
-  | 'boolean'
-  | 'text'
-  | 'path'
-  | 'size'
-  | 'offset'
-  | 'channel'
-  | 'count'
-  | 'incarnation'
-  | 'resume'
-  | 'profile'
-  | 'attachMode';
+export type KindName = keyof typeof SCHEMA.kinds;
 
-/** schema.json `kinds` (its comments aside). */
-export const KINDS: { readonly [name in KindName]: IKind } = {
-  // Looking a session up: any name the terminal manager holds (REST may create any).
-  sessionId: { type: 'string', minLength: 0, maxLength: 1024, unicode: true },
-  // Naming a new session: servable by REST, the classic terminal socket and ours.
-  newSessionId: { type: 'string', pattern: '^[A-Za-z0-9_]{1,64}$' },
-  requestId: { type: ['string', 'integer'], maxLength: 128, unicode: true },
-  boolean: { type: 'boolean' },
-  text: { type: 'string', unicode: true },
-  path: { type: 'string', maxLength: 4096, unicode: true },
-  size: { type: 'integer', minimum: 1, maximum: 4096 },
-  offset: { type: 'integer', minimum: 0, maximum: 9007199254740991 },
-  channel: { type: 'integer', minimum: 1, maximum: 4294967295 },
-  count: { type: 'integer', minimum: 1, maximum: 1073741824 },
-  incarnation: { type: 'string', maxLength: 128, unicode: true },
-  // A token the server issued in `session.attached` (at most 64 characters), sent back unchanged.
-  resume: { type: 'string', maxLength: 128, unicode: true },
-  // The name of one of the server's TermMuxApp.profiles.
-  profile: { type: 'string', maxLength: 128, unicode: true },
-  // write: input and resize, sets the size (execute); view: read-only (read).
-  attachMode: { type: 'string', enum: ['write', 'view'] }
-};
+/** schema.json `kinds`. */
+export const KINDS: { readonly [name in KindName]: IKind } = SCHEMA.kinds;
 
-/** One field of a client message. */
+/** One field of a message. */
 export interface IFieldSpec {
   kind: KindName;
   required?: boolean;
@@ -69,65 +41,44 @@ export interface IFieldSpec {
   since?: number;
 }
 
-/** One client message: its fields and the version that introduced it. */
+/** One message: its fields and the versions that have it. */
 export interface IMessageSpec {
   fields: { readonly [field: string]: IFieldSpec };
   since?: number;
+  until?: number;
+}
+
+/** A schema.json message entry: object entries are fields, numbers bound its versions. */
+function messageSpec(entry: object): IMessageSpec {
+  const fields: { [field: string]: IFieldSpec } = {};
+  const spec: IMessageSpec = { fields };
+  for (const [key, value] of Object.entries(entry)) {
+    if (typeof value === 'object' && value !== null) {
+      fields[key] = value as IFieldSpec;
+    } else if (key === 'since' || key === 'until') {
+      spec[key] = value as number;
+    }
+  }
+  return spec;
+}
+
+function messageSpecs(section: object): { [type: string]: IMessageSpec } {
+  return Object.fromEntries(
+    Object.entries(section).map(([type, entry]) => [
+      type,
+      messageSpec(entry as object)
+    ])
+  );
 }
 
 /** schema.json `client`. */
-export const CLIENT_MESSAGES: {
+export const CLIENT_MESSAGES = messageSpecs(SCHEMA.client) as {
   readonly [type in ClientMessage['type']]: IMessageSpec;
-} = {
-  'session.attach': {
-    fields: {
-      sessionId: { kind: 'sessionId', required: true },
-      replay: { kind: 'boolean', default: true },
-      since: { kind: 'offset', since: 2 },
-      incarnation: { kind: 'incarnation', since: 2 },
-      resume: { kind: 'resume', since: 2 },
-      mode: { kind: 'attachMode', default: 'write' }
-    }
-  },
-  'session.detach': {
-    fields: { sessionId: { kind: 'sessionId', required: true } }
-  },
-  'terminal.input': {
-    fields: {
-      sessionId: { kind: 'sessionId', required: true },
-      data: { kind: 'text', required: true }
-    }
-  },
-  'terminal.resize': {
-    fields: {
-      sessionId: { kind: 'sessionId', required: true },
-      rows: { kind: 'size', required: true },
-      cols: { kind: 'size', required: true }
-    }
-  },
-  'session.create': {
-    fields: {
-      sessionId: { kind: 'newSessionId' },
-      cwd: { kind: 'path' },
-      rows: { kind: 'size' },
-      cols: { kind: 'size' },
-      profile: { kind: 'profile' }
-    }
-  },
-  'session.close': {
-    fields: { sessionId: { kind: 'sessionId', required: true } }
-  },
-  'session.list': { fields: {} },
-  'profile.list': { fields: {} },
-  ping: { fields: {} },
-  ack: {
-    fields: {
-      channel: { kind: 'channel', required: true },
-      bytes: { kind: 'count', required: true }
-    },
-    since: 2
-  }
 };
+
+/** schema.json `server`. */
+export const SERVER_MESSAGES: { readonly [type: string]: IMessageSpec } =
+  messageSpecs(SCHEMA.server);
 
 /** A refused frame: the error code the server would answer with. */
 export class ProtocolError extends Error {
@@ -171,9 +122,13 @@ export function kindError(value: unknown, kind: IKind): string | null {
   if (typeof value === 'string' && types.includes('string')) {
     return stringError(value, kind);
   }
-  if (typeof value === 'number' && types.includes('integer')) {
-    if (!Number.isSafeInteger(value)) {
+  const numeric = types.includes('integer') || types.includes('number');
+  if (typeof value === 'number' && numeric) {
+    if (!types.includes('number') && !Number.isSafeInteger(value)) {
       return 'must be an integer';
+    }
+    if (!Number.isFinite(value)) {
+      return 'must be a finite number';
     }
     if (kind.minimum !== undefined && value < kind.minimum) {
       return `must be at least ${kind.minimum}`;

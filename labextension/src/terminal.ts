@@ -197,6 +197,7 @@ export class TerminalTab extends Widget implements ISessionListener {
 
   onAttached(info: IAttachInfo): void {
     this._attachedAt = Date.now();
+    this._writer.attached();
     if (info.rows !== undefined && info.cols !== undefined) {
       this.onResized(info.rows, info.cols);
     }

@@ -98,6 +98,26 @@ describe('TerminalWriter', () => {
     expect(completed).toBe(2);
   });
 
+  it('resets once per v1 replay, so its first frame (the modes preamble) holds', () => {
+    const term = new FakeTerm();
+    const w = new TerminalWriter(term);
+    const done = (): void => undefined;
+    w.write({ data: '\x1b[?1049h', replay: true, done });
+    w.write({ data: 'screen', replay: true, done });
+    w.write({ data: 'live', replay: false, done });
+    w.write({ data: 'again', replay: true, done });
+    w.attached();
+    w.write({ data: 'fresh', replay: true, done });
+    expect(term.writes.join('')).toEqual(
+      FULL_RESET +
+        '\x1b[?1049hscreenlive' +
+        FULL_RESET +
+        'again' +
+        FULL_RESET +
+        'fresh'
+    );
+  });
+
   it('writes notices as dim lines after the output', () => {
     const term = new FakeTerm();
     const w = new TerminalWriter(term);

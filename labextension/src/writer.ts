@@ -83,14 +83,22 @@ export class TerminalWriter {
       this._direct(chunk.data, chunk.replay, chunk.done);
       return;
     }
-    // v1: a replay repeats what is still queued, so drop that and reset in-stream.
-    if (chunk.replay) {
+    // v1: a replay repeats what is still queued, so drop that and reset in-stream,
+    // once per replay: its later frames (and the modes preamble its first one may be)
+    // build on what came before them.
+    if (chunk.replay && !this._v1Replaying) {
       this._flow.clearQueued();
       this._flow.write(FULL_RESET + chunk.data);
     } else {
       this._flow.write(chunk.data);
     }
+    this._v1Replaying = chunk.replay;
     chunk.done();
+  }
+
+  /** The session was (re-)attached: a v1 replay that follows starts a new screen. */
+  attached(): void {
+    this._v1Replaying = false;
   }
 
   /** Draw from scratch: reset, then the preamble (modes), replies dropped. */
@@ -215,6 +223,8 @@ export class TerminalWriter {
   /** Whether each chunk handed to xterm and not yet parsed is replayed. */
   private readonly _chunks: boolean[] = [];
   private _disposed = false;
+  /** v1: the last text chunk was replayed (a replay resets only at its first chunk). */
+  private _v1Replaying = false;
   private readonly _pending = new Set<() => void>();
 }
 

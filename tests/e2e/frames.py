@@ -9,6 +9,8 @@ import struct
 from dataclasses import dataclass, field
 from typing import Any
 
+import protocol_check
+
 SOCKET_PATH = "api/termmux/socket"
 HEADER = struct.Struct("<BIQ")  # type, channel, offset: PROTOCOL.md "Frames"
 
@@ -44,6 +46,7 @@ class FrameLog:
         log = SocketLog(ws.url)
         self.sockets.append(log)
         ws.on("framereceived", lambda payload: log.frames.append(("in", payload)))
+        ws.on("framereceived", protocol_check.received)
         ws.on("framesent", lambda payload: log.frames.append(("out", payload)))
 
 
