@@ -94,12 +94,12 @@ class JupyterServer:
 
     async def start(self) -> JupyterServer:
         """Launch the server and wait until ``/api/status`` answers."""
-        self.root.mkdir()
+        self.root.mkdir(exist_ok=True)  # a restart keeps the folders and the port
         (self.root / "gen.py").write_text(GEN_SCRIPT, encoding="utf-8")
         (self.root / "flood.py").write_text(FLOOD_SCRIPT, encoding="utf-8")
         for d in ("config", "runtime", "data"):
-            (self.tmp / d).mkdir()
-        self.port = free_port()
+            (self.tmp / d).mkdir(exist_ok=True)
+        self.port = self.port or free_port()
         env = dict(os.environ)
         env.update(
             JUPYTER_CONFIG_DIR=str(self.tmp / "config"),
@@ -218,9 +218,49 @@ class JupyterServer:
                 pass
         return False
 
+    async def halt(self, sig: int = signal.SIGTERM, timeout: float = 30) -> None:
+        """Stop the server process alone with ``sig`` and wait for it to exit; its folders,
+        port and any process it leaves running stay (``start`` again restarts it)."""
+        assert self.proc is not None
+        self.proc.send_signal(sig)
+        deadline = time.monotonic() + timeout
+        while self.proc.poll() is None:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"the server did not stop on {sig}:\n{self.log_tail()}")
+            await asyncio.sleep(0.05)
+        self.proc = None
+        if self._log:
+            self._log.close()
+            self._log = None
+
+    def left_running(self) -> list[psutil.Process]:
+        """Processes of this user working in the server's folder that are not the server's
+        descendants: what outlived it (kept terminals' keepers and programs)."""
+        mine = []
+        for p in psutil.process_iter(["uids", "cwd"]):
+            try:
+                cwd = p.info["cwd"] or ""
+                if p.info["uids"].real == os.getuid() and cwd.startswith(str(self.tmp)):
+                    mine.append(p)
+            except (psutil.Error, AttributeError, TypeError):
+                pass
+        if self.ps is not None and self.proc is not None:
+            ours = {self.ps.pid} | {k.pid for k in self.ps.children(recursive=True)}
+            mine = [p for p in mine if p.pid not in ours]
+        return mine
+
+    def _kill_left(self) -> None:
+        for k in self.left_running():  # kept terminals, which outlive the server by design
+            try:
+                k.kill()
+            except psutil.Error:
+                pass
+
     async def stop(self) -> None:
         """Stop the server we started (by PID) and any of its descendants that outlive it."""
         if self.proc is None:
+            self._kill_left()
+            shutil.rmtree(self.tmp, ignore_errors=True)
             return
         kids: list[psutil.Process] = []
         try:
@@ -243,6 +283,7 @@ class JupyterServer:
             except psutil.Error:
                 pass
         self.proc = None
+        self._kill_left()
         if self._log:
             self._log.close()
         shutil.rmtree(self.tmp, ignore_errors=True)

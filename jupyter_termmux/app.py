@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from jupyter_server.extension.application import ExtensionApp
 from traitlets import Bool, Dict, Float, Int, List
 
 from . import policy
 from .handlers import CastHandler, MuxSocketHandler
+from .kept import Kept, kept_dir
 from .policy import Limits
 from .profiles import parse as parse_profiles
 from .protocol import CloseCode
@@ -103,6 +106,18 @@ class TermMuxApp(ExtensionApp):
         {"name": "zsh", "command": "zsh -l", "env": {"LANG": "C.UTF-8"}}]""",
     )
 
+    keep_terminals = Bool(
+        False,
+        config=True,
+        help="""Keep terminals running across a restart of the server: each terminal's program
+        runs under a small keeper process (python -m jupyter_termmux.keeper) that outlives the
+        server, and the next server started with the same runtime directory adopts it under its
+        old name. After a clean stop, clients resume without losing output (history is saved
+        to the runtime directory); after a crash, they get what the new server read since, and
+        full-screen programs are asked to repaint. The program's output never passes through
+        the keeper. Off: terminals end with the server.""",
+    )
+
     def limits(self) -> Limits:
         """The traits as plain values for the router and connections."""
         return policy.limits_from(self._limit_values())
@@ -130,7 +145,13 @@ class TermMuxApp(ExtensionApp):
             )
             return
         settings = self.serverapp.web_app.settings
-        terminals = Terminals(settings, self.history_limit, self.log)
+        kept = None
+        if self.keep_terminals:
+            try:
+                kept = Kept(kept_dir(self.serverapp.runtime_dir), self.log)
+            except OSError as e:
+                self.log.error("termmux: terminals cannot be kept: %s", e)
+        terminals = Terminals(settings, self.history_limit, self.log, kept)
         self.router = Router(terminals, self.limits(), self.log)
         self.router.profiles = {p.name: p for p in parse_profiles(self.profiles)}
         self.settings["termmux_router"] = self.router
@@ -147,6 +168,11 @@ class TermMuxApp(ExtensionApp):
             return
         self.handlers.append((r"/api/termmux/socket", MuxSocketHandler))
         self.handlers.append((r"/api/termmux/sessions/([^/]+)/cast", CastHandler))
+
+    async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
+        """Adopt the terminals a previous server kept (``keep_terminals``), once the loop runs."""
+        if self.router is not None:
+            self.router.terminals.start_kept()
 
     async def stop_extension(self) -> None:
         """Close every socket with 1001 so clients know to reconnect later."""

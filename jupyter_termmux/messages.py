@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import json
 import re
+import secrets
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -192,6 +193,11 @@ def _msg(mtype: str, request_id: RequestId | None, **fields: Any) -> Message:
     return msg
 
 
+#: This server process: a client that sees another one after reconnecting knows the server
+#: restarted (its kept terminals went on, see ``kept.py``).
+BOOT = secrets.token_hex(8)
+
+
 def hello(version: str, limits: dict[str, Any], access: Sequence[str], viewers: bool) -> Message:
     """The first frame on protocol v2: who the server is, its limits, what the user may do."""
     return _msg(
@@ -200,6 +206,7 @@ def hello(version: str, limits: dict[str, Any], access: Sequence[str], viewers: 
         protocol=PROTOCOL_VERSION,
         server="jupyter-termmux",
         version=version,
+        boot=BOOT,
         limits=limits,
         access=list(access),
         viewers=viewers,

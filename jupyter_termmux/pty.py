@@ -21,6 +21,7 @@ import logging
 import os
 import uuid
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
 
@@ -42,6 +43,16 @@ class TerminalError(Exception):
         self.kind = kind  # "unknown", "exists", "limit", "cwd", "create", "overflow"
 
 
+@dataclass(frozen=True)
+class Seed:
+    """Where a kept terminal's history goes on from (``Pty.release``): its oldest held offset,
+    the bytes held from there, and an incomplete UTF-8 character read after them."""
+
+    start: int
+    data: bytes
+    carry: bytes
+
+
 class Pty:
     """One adopted terminal: its reader, writer, history, exit, size and identity."""
 
@@ -54,6 +65,8 @@ class Pty:
         settings: dict[str, Any],
         log: logging.Logger,
         rounds: ReadRounds,
+        incarnation: str | None = None,
+        seed: Seed | None = None,
     ) -> None:
         self.manager = manager
         self._rounds = rounds  # shared by every terminal of the server: they are read in turns
@@ -62,12 +75,14 @@ class Pty:
         self.log = log
         self._settings = settings
         #: Identity of this terminal's life: a new shell under a reused name has another.
-        self.incarnation = uuid.uuid4().hex[:16]
+        self.incarnation = incarnation or uuid.uuid4().hex[:16]
         self.fd: int = term.ptyproc.fd
         self._loop = asyncio.get_running_loop()
-        self.history = History(history_limit)
+        self.history = History(history_limit, seed.start if seed else 0)
         self.read_limit = read_cap(history_limit)
         now = self._loop.time()
+        if seed is not None:  # a kept terminal's history, saved by the server before
+            self.history.append(seed.data, now)
         #: Its clients and its size (the size it has now goes into history first).
         self._sizes = PtySize(self, log, now)
         for text in term.read_buffer:  # what terminado kept before adoption
@@ -80,7 +95,7 @@ class Pty:
         self.on_resize: Callable[[int, int], None] = lambda rows, cols: None
         self.exited = self._loop.create_future()
         self.reading = False
-        self._carry = b""
+        self._carry = seed.carry if seed else b""
         self._decoder = codecs.getincrementaldecoder("utf-8")("replace")
         self._input = PtyInput(self.fd, self.exited, self.touch, name, log)
         self._last_activity = 0.0
@@ -253,6 +268,21 @@ class Pty:
         """Stop watching the PTY for good (the server is stopping); it is not read again."""
         self.pause()
         self._exits.stop()
+
+    def release(self) -> Seed:
+        """Let go of the PTY for good without ending it (a kept terminal, the server is
+        stopping): it is not read, written or watched again, and no exit is reported. What
+        history holds, for the next server to go on from."""
+        seed = Seed(
+            self.history.start,
+            self.history.read(self.history.start, self.history.nbytes),
+            self._carry,
+        )
+        self._ended = True
+        self.stop()
+        self._input.stop()
+        self._input.close()
+        return seed
 
     def _eof(self) -> None:
         """The program ended: stop watching the fd, close it off the loop, report the exit."""

@@ -21,8 +21,9 @@ from typing import Any
 
 from terminado.management import MaxTerminalsReached
 
+from .kept import Kept, KeptTerm, Saved
 from .profiles import Profile
-from .pty import Pty, TerminalError
+from .pty import Pty, Seed, TerminalError
 from .ptyio import HANG_UP_AFTER, ReadRounds
 
 __all__ = ["Pty", "TerminalError", "Terminals"]
@@ -31,11 +32,23 @@ __all__ = ["Pty", "TerminalError", "Terminals"]
 class Terminals:
     """The server's terminal manager as termmux sees it: names, adoption, create, terminate."""
 
-    def __init__(self, settings: dict[str, Any], history_limit: int, log: logging.Logger) -> None:
+    def __init__(
+        self,
+        settings: dict[str, Any],
+        history_limit: int,
+        log: logging.Logger,
+        kept: Kept | None = None,
+    ) -> None:
         # Read lazily: jupyter_server_terminals may install its manager after this extension.
         self._settings = settings
         self.history_limit = history_limit
         self.log = log
+        #: Kept terminals (``TermMuxApp.keep_terminals``), None when off.
+        self.kept = kept
+        if kept is not None:
+            kept.on_new = self._adopt_kept
+            kept.on_end = self._adopt_kept  # its EOF, read by an adopted Pty, ends it
+            kept.saving = self._release
         self._adopted: dict[str, Pty] = {}
         self._numbers = itertools.count(1)
         self._rounds: ReadRounds | None = None  # made on the loop, by the first adoption
@@ -79,12 +92,60 @@ class Terminals:
             return pty
         if self._rounds is None:
             self._rounds = ReadRounds(asyncio.get_running_loop())
+        incarnation, seed = None, None
+        if isinstance(term, KeptTerm):
+            incarnation = term.incarnation
+            if term.saved is not None:
+                seed = Seed(term.saved.start, term.saved.data, term.saved.carry)
+                term.saved = None
         pty = Pty(
-            self.manager, name, term, self.history_limit, self._settings, self.log, self._rounds
+            self.manager,
+            name,
+            term,
+            self.history_limit,
+            self._settings,
+            self.log,
+            self._rounds,
+            incarnation,
+            seed,
         )
         self._adopted[name] = pty
         pty.exited.add_done_callback(lambda _: self._forget(pty))
+        if isinstance(term, KeptTerm) and term.repaint:
+            term.repaint = False
+            pty.nudge()  # adopted after a crash: what is on screen must be drawn again
         return pty
+
+    # --- kept terminals ----------------------------------------------------------------
+
+    def start_kept(self) -> None:
+        """Serve kept terminals: new ones start under keepers, and those a previous server
+        left running are adopted (on the loop, once the manager exists)."""
+        if self.kept is None or not self.available:
+            return
+        self.kept.install(self.manager)
+        for term in self.kept.adopt_all(self.manager):
+            self._adopt_kept(term)
+
+    def _adopt_kept(self, term: KeptTerm) -> None:
+        """Adopt a kept terminal now: its reads, its history and its end are termmux's."""
+        name = term.term_name
+        if name is not None and self.manager.terminals.get(name) is term:
+            self.get(name)
+
+    def _release(self, term: KeptTerm) -> Saved | None:
+        """A kept terminal's history to save (the server is stopping), once termmux let go."""
+        name = term.term_name
+        pty = self._adopted.get(name) if name is not None else None
+        if pty is None or pty.term is not term or pty.ended:
+            return None
+        seed = pty.release()
+        return Saved(pty.incarnation, seed.start, seed.data, seed.carry)
+
+    def release_kept(self) -> None:
+        """Let kept terminals live on after this server (it is stopping)."""
+        if self.kept is not None and self.available:
+            self.kept.release_all(self.manager)
 
     def _forget(self, pty: Pty) -> None:
         if self._adopted.get(pty.name) is pty:
@@ -148,7 +209,9 @@ class Terminals:
         return pty
 
     def shutdown(self) -> None:
-        """Stop watching every adopted terminal (the server is stopping)."""
+        """Stop watching every adopted terminal (the server is stopping); kept ones are let
+        go first, their history saved for the next server."""
+        self.release_kept()
         for pty in list(self._adopted.values()):
             pty.stop()
 

@@ -54,6 +54,7 @@ def test_limits_are_documented_traits() -> None:
     own = TermMuxApp.class_own_traits(config=True)
     assert set(own) == {
         "allow_viewers",
+        "keep_terminals",
         "profiles",
         "window",
         "socket_window",

@@ -6,6 +6,7 @@
 import { describe, expect, it } from 'vitest';
 
 import { applyAttached, attachRequest } from './attach';
+import { attachNotices } from './notices';
 import { IAttachedMessage } from './protocol';
 import { validateClientMessage } from './schema';
 import { SessionRecord } from './sessions';
@@ -98,5 +99,50 @@ describe('attachRequest and the resume token', () => {
   it('keeps no token the server would refuse (over 128 characters)', () => {
     expect(shown('1', 'x'.repeat(128)).resume).toBe('x'.repeat(128));
     expect(shown('1', 'x'.repeat(129)).resume).toBeNull();
+  });
+});
+
+describe('applyAttached after a restart of the server', () => {
+  it('tells a resumed tab the server restarted (another boot, same life)', () => {
+    const record = new SessionRecord('1');
+    applyAttached(record, answer('1', 'tok-1'), false, false, 'boot-A');
+    const { info } = applyAttached(
+      record,
+      answer('1', 'tok-2', 150),
+      true,
+      false,
+      'boot-B'
+    );
+    expect(info).toMatchObject({
+      serverRestarted: true,
+      outputMissing: false,
+      newShell: false
+    });
+    expect(attachNotices(info)).toEqual([
+      'the server restarted and this terminal kept running'
+    ]);
+  });
+
+  it('says output may be missing after a crash, and counts no bytes', () => {
+    const record = new SessionRecord('1');
+    applyAttached(record, answer('1', 'tok-1'), false, false, 'boot-A');
+    const crashed = { ...answer('1', 'tok-2', 2 ** 41), truncated: true };
+    const { info } = applyAttached(record, crashed, true, false, 'boot-B');
+    expect(info).toMatchObject({ serverRestarted: true, outputMissing: true });
+    expect(info.lostBytes).toBe(0);
+    expect(attachNotices(info)[0]).toContain('may be missing');
+  });
+
+  it('says nothing of a restart on the same server, or for a new shell', () => {
+    const record = new SessionRecord('1');
+    applyAttached(record, answer('1', 'tok-1'), false, false, 'boot-A');
+    expect(
+      applyAttached(record, answer('1', 'tok-2'), true, false, 'boot-A').info
+        .serverRestarted
+    ).toBeUndefined();
+    const other = { ...answer('1', 'tok-3'), incarnation: 'inc-B' };
+    const { info } = applyAttached(record, other, true, false, 'boot-C');
+    expect(info.newShell).toBe(true);
+    expect(info.serverRestarted).toBeUndefined();
   });
 });

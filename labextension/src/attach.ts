@@ -64,12 +64,11 @@ export function applyAttached(
   record: SessionRecord,
   msg: IAttachedMessage,
   sentSince: boolean,
-  rejoin = false
+  rejoin = false,
+  boot?: string
 ): IApplied {
   const info: IAttachInfo = { newShell: false, lostBytes: 0, ...sizeOf(msg) };
-  if (msg.incarnation !== undefined && record.incarnation !== null) {
-    info.newShell = msg.incarnation !== record.incarnation;
-  }
+  noteLife(record, msg, info, sentSince, boot);
   const shown = record.offset;
   const start = msg.offset;
   const joiners = [...record.joiners];
@@ -84,7 +83,8 @@ export function applyAttached(
   const reset =
     !keep && (!sentSince || msg.truncated === true || info.newShell);
   // Lost only when resuming: the tabs showed up to `since` and history moved on.
-  if (sentSince && msg.truncated === true && !info.newShell) {
+  const resumed = sentSince && !info.newShell && !info.serverRestarted;
+  if (resumed && msg.truncated === true) {
     const from = shown ?? 0;
     info.lostBytes = Math.max(0, (start ?? from) - from);
   } else if (rejoin && !keep && !info.newShell && shown !== null) {
@@ -122,6 +122,37 @@ export function applyAttached(
       : null;
   record.hasScreen = true;
   return { info, tabs };
+}
+
+/**
+ * Whose terminal the answer is: another life under the same name (a new
+ * shell), or the same one from another server process (a kept terminal
+ * outlived a restart of the server; its offsets jumped if the server
+ * crashed, so the tab is told output may be missing, not a byte count).
+ */
+function noteLife(
+  record: SessionRecord,
+  msg: IAttachedMessage,
+  info: IAttachInfo,
+  sentSince: boolean,
+  boot: string | undefined
+): void {
+  if (msg.incarnation !== undefined && record.incarnation !== null) {
+    info.newShell = msg.incarnation !== record.incarnation;
+  }
+  if (boot === undefined) {
+    return;
+  }
+  if (
+    sentSince &&
+    !info.newShell &&
+    record.boot !== null &&
+    boot !== record.boot
+  ) {
+    info.serverRestarted = true;
+    info.outputMissing = msg.truncated === true;
+  }
+  record.boot = boot;
 }
 
 /** The PTY size an attach answer carries, if both parts are there. */

@@ -147,7 +147,13 @@ export class Attacher implements IChannelHost {
     if (core.protocol?.version === 2 && msg.channel !== undefined) {
       this.forgetChannel(record);
       core.table.bind(record, msg.channel);
-      ({ info, tabs } = applyAttached(record, msg, sentSince, rejoin));
+      ({ info, tabs } = applyAttached(
+        record,
+        msg,
+        sentSince,
+        rejoin,
+        core.protocol.boot
+      ));
     } else {
       record.joiners.clear(); // v1: every tab gets the same stream
     }

@@ -153,6 +153,9 @@ function decodeHello(v: JSONObject): IHelloMessage | null {
   if (typeof v.viewers === 'boolean') {
     hello.viewers = v.viewers;
   }
+  if (isString(v.boot)) {
+    hello.boot = v.boot as string;
+  }
   return hello;
 }
 

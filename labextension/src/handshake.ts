@@ -101,7 +101,8 @@ export class Handshake {
       limits: msg.limits,
       negotiated,
       access: msg.access,
-      viewers: msg.viewers
+      viewers: msg.viewers,
+      boot: msg.boot
     });
   }
 

@@ -39,6 +39,13 @@ export function attachNotices(info: IAttachInfo): string[] {
       t.__('this is a new shell: the session ended and its name was reused')
     );
   }
+  if (info.serverRestarted) {
+    notes.push(
+      info.outputMissing
+        ? 'the server restarted and this terminal kept running; output printed while the server was down may be missing'
+        : 'the server restarted and this terminal kept running'
+    );
+  }
   if (info.lostBytes > 0) {
     notes.push(
       t.__(

@@ -140,6 +140,8 @@ export interface IHelloMessage {
   access?: string[];
   /** Whether the server lets users with only read permission watch (allow_viewers). */
   viewers?: boolean;
+  /** The server process: another one after a reconnect means the server restarted. */
+  boot?: string;
 }
 
 export interface IAttachedMessage {

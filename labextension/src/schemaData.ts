@@ -318,6 +318,9 @@ export const SCHEMA = {
         kind: 'text',
         required: true
       },
+      boot: {
+        kind: 'text'
+      },
       limits: {
         kind: 'limits',
         required: true

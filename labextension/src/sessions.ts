@@ -44,6 +44,8 @@ export class SessionRecord {
   offset: number | null = null;
   /** v2: the terminal's life the tabs have seen. */
   incarnation: string | null = null;
+  /** v2: the server process the tabs last saw this session from (`hello`'s `boot`). */
+  boot: string | null = null;
   /**
    * v2: the `resume` token of this session's last `session.attached`, sent
    * back with `since` after a drop. Never persisted: a reloaded page draws

@@ -33,6 +33,8 @@ export interface IProtocolInfo {
   access?: string[];
   /** v2: whether the server lets read-only users watch (allow_viewers). */
   viewers?: boolean;
+  /** v2: the server process (`hello`'s `boot`): another one means it restarted. */
+  boot?: string;
 }
 
 /** Options of a new session: where it starts and at what size. */
@@ -78,6 +80,13 @@ export interface IAttachInfo {
   newShell: boolean;
   /** Output bytes that were produced while away and are no longer available. */
   lostBytes: number;
+  /**
+   * The server restarted since the tab last saw the session, which went on
+   * (a kept terminal); `outputMissing`: output from while it was down may be
+   * missing (it had crashed).
+   */
+  serverRestarted?: boolean;
+  outputMissing?: boolean;
   /** The PTY's size, when the server told it (a view renders at it). */
   rows?: number;
   cols?: number;

@@ -255,12 +255,29 @@ def start_lab(
     proxy = TcpProxy(port)
     proxy.start()
     server = LabServer(proc, port, proxy, base_url, token, root, log_path)
+    server.extra.update(cmd=cmd, env=env)
     try:
         _wait_ready(server)
     except Exception:
         stop_lab(server)
         raise
     return server
+
+
+def restart_lab(server: LabServer) -> None:
+    """Stop `jupyter lab` with SIGTERM, as Ctrl+C does, and start it again on the same port and
+    directories; the proxy (the page's address) stays up, so the page reconnects by itself."""
+    server.proc.terminate()
+    server.proc.wait(30)
+    log = server.log_path.open("ab")
+    server.proc = subprocess.Popen(
+        server.extra["cmd"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        env=server.extra["env"],
+        cwd=server.root_dir,
+    )
+    _wait_ready(server)
 
 
 def stop_lab(server: LabServer) -> None:

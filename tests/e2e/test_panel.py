@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import tornado.websocket
 
-from .conftest import LabServer
+from .conftest import LabServer, restart_lab
 from .frames import FrameLog, join_streams, session_stream
 
 pytestmark = pytest.mark.browser
@@ -587,3 +587,55 @@ def test_new_tab_with_a_shell_profile(lab_factory: Any, page: Any) -> None:
     page.wait_for_selector(f"{VISIBLE_TERM}[data-state=attached]")
     type_command(page, "echo ${MARK}_$((20+1))")
     wait_visible_text(page, "profiled_21")
+
+
+def test_a_kept_terminal_goes_on_after_jupyterlab_restarts(lab_factory: Any, page: Any) -> None:
+    """With keep_terminals on, JupyterLab is restarted under an open panel: the tab reconnects,
+    says the server restarted, and goes on with the same program (its count goes on, and the
+    shell is the same process)."""
+    lab = lab_factory(config={"TermMuxApp": {"keep_terminals": True}})
+    try:
+        open_lab(page, lab)
+        launch_panel(page)
+        require_v2(page)
+        type_command(page, "echo pid_$$_$((2*2))")
+        pid_line = re.search(r"pid_\d+_4", wait_for_text(page, r"pid_\d+_4")).group(0)  # type: ignore[union-attr]
+        # One line a second: the restart's note stays on screen after the lines printed meanwhile.
+        type_command(page, "for i in $(seq 1000 9999); do echo count_$i; sleep 1; done")
+        wait_visible_text(page, "count_1002")
+        restart_lab(lab)
+        page.wait_for_selector(f"{PANEL}[data-status=connected]", timeout=60_000)
+        wait_visible_text(page, "the server restarted and this terminal kept running")
+        seen = max(int(n) for n in re.findall(r"count_(\d{4})", visible_text(page)))
+        wait_visible_text(page, f"count_{seen + 2}")
+        # JupyterLab's own "Server Connection Error" dialog from while the server was down
+        for button in page.locator(".jp-Dialog .jp-Dialog-footer button").all()[-1:]:
+            button.click()
+        page.locator(f"{VISIBLE_TERM} .xterm-screen").click()
+        page.keyboard.press("Control+C")
+        type_command(page, "clear")
+        type_command(page, "echo pid_$$_$((2*2))")
+        wait_visible_text(page, pid_line)  # the same shell: the same process
+    finally:
+        # A kept terminal outlives the server by design: end it, and with it its keeper.
+        end_all_terminals(lab)
+
+
+def end_all_terminals(server: LabServer) -> None:
+    """DELETE every terminal of the server (a kept one's keeper ends with it)."""
+    for name in server_terminals(server):
+        delete = urllib.request.Request(
+            f"http://127.0.0.1:{server.port}{server.base_url}api/terminals/{name}",
+            method="DELETE",
+            headers={"Authorization": f"token {server.token}"},
+        )
+        urllib.request.urlopen(delete, timeout=10).close()
+
+
+def wait_for_text(page: Any, pattern: str) -> str:
+    """Wait until the visible terminal's text matches `pattern`; return the text."""
+    page.wait_for_function(
+        "([sel, rx]) => new RegExp(rx).test(document.querySelector(sel).textContent)",
+        arg=[f"{VISIBLE_TERM} .xterm-rows", pattern],
+    )
+    return visible_text(page)
