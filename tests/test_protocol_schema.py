@@ -1,7 +1,7 @@
 """The server behaves as protocol/schema.json declares, in both directions: it accepts every
 client message the declaration allows and refuses what it does not, its constructors build only
 declared server messages, and its defaults are the declared ones (the TypeScript side has the
-same checks in labextension/src/schema.spec.ts and declaration.spec.ts). Every frame a socket
+same checks in labextension/src/protocol/schema.spec.ts and declaration.spec.ts). Every frame a socket
 test receives is also checked (``protocol_check``, called by the test clients)."""
 
 from __future__ import annotations

@@ -1,11 +1,11 @@
-// Writes src/schemaData.ts from protocol/schema.json, the protocol's one declaration, so the
+// Writes src/protocol/schemaData.ts from protocol/schema.json, the protocol's one declaration, so the
 // panel imports it as a typed constant (tsc keeps JSON outside src/ out of the build).
 // Run `jlpm schema` after changing the schema; declaration.spec.ts fails while it is stale.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
 const source = new URL('../../protocol/schema.json', import.meta.url);
-const target = new URL('../src/schemaData.ts', import.meta.url);
+const target = new URL('../src/protocol/schemaData.ts', import.meta.url);
 const schema = JSON.parse(readFileSync(fileURLToPath(source), 'utf8'));
 const text = `/**
  * protocol/schema.json, the protocol's one declaration, as a typed constant.

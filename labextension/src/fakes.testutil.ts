@@ -5,9 +5,9 @@
  */
 import { expect } from 'vitest';
 
-import { encodeBinaryFrame, FrameType } from './binary';
+import { encodeBinaryFrame, FrameType } from './protocol/binary';
 import { messageError } from './declaration.testutil';
-import { ITimers } from './timers';
+import { ITimers } from './connection/timers';
 import { IAttachInfo, IOutputChunk, ISessionListener } from './tokens';
 
 /** A frame as the fake socket received it from the client. */

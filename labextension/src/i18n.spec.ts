@@ -3,8 +3,8 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { ITranslator, TranslationBundle } from '@jupyterlab/translation';
 
 import { DOMAIN, setTranslator, trans } from './i18n';
-import { exitNotice } from './notices';
-import { protocolText, statusText } from './statusText';
+import { exitNotice } from './terminal/notices';
+import { protocolText, statusText } from './panel/statusText';
 
 /** A translator whose bundles bracket every message, and remember the domain asked for. */
 function bracketing(domains: string[]): ITranslator {

@@ -21,27 +21,31 @@ import { ISettingRegistry } from '@jupyterlab/settingregistry';
 import { IStateDB } from '@jupyterlab/statedb';
 import { ITranslator } from '@jupyterlab/translation';
 
-import { followKeyBindings, followSettings, followTheme } from './appearance';
-import { addCommands, CommandIDs, ICommandContext } from './commands';
-import { TerminalConfig } from './config';
-import { connectionPlugin } from './connectionPlugin';
-import { addFeatureCommands } from './featureCommands';
+import {
+  followKeyBindings,
+  followSettings,
+  followTheme
+} from './terminal/appearance';
+import { addCommands, CommandIDs, ICommandContext } from './plugin/commands';
+import { TerminalConfig } from './terminal/config';
+import { connectionPlugin } from './plugin/connectionPlugin';
+import { addFeatureCommands } from './plugin/featureCommands';
 import { setTranslator } from './i18n';
-import { addFileBrowserItems, addProfileLaunchers } from './integration';
-import { addMenus } from './menus';
-import { PanelManager } from './panels';
-import { TermMuxSearchProvider } from './search';
-import { mayCreate, protocolKnown } from './sharing';
-import { addSharingCommands } from './sharingCommands';
-import { targetTab } from './target';
+import { addFileBrowserItems, addProfileLaunchers } from './plugin/integration';
+import { addMenus } from './plugin/menus';
+import { PanelManager } from './panel/panels';
+import { TermMuxSearchProvider } from './panel/search';
+import { mayCreate, protocolKnown } from './terminal/sharing';
+import { addSharingCommands } from './plugin/sharingCommands';
+import { targetTab } from './plugin/target';
 import { ITermMuxConnection } from './tokens';
 
-export { CommandIDs } from './commands';
-export { FeatureIDs } from './featureCommands';
-export { SharingIDs } from './sharingCommands';
-export { socketUrl } from './connectionPlugin';
-export { termmuxIcon } from './icon';
-export * from './protocol';
+export { CommandIDs } from './plugin/commands';
+export { FeatureIDs } from './plugin/featureCommands';
+export { SharingIDs } from './plugin/sharingCommands';
+export { socketUrl } from './plugin/connectionPlugin';
+export { termmuxIcon } from './panel/icon';
+export * from './protocol/protocol';
 export * from './tokens';
 
 const PLUGIN_ID = 'jupyter-termmux:plugin';

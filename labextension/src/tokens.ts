@@ -7,14 +7,14 @@ import { IDisposable } from '@lumino/disposable';
 import { Token } from '@lumino/coreutils';
 import { ISignal } from '@lumino/signaling';
 
-import { IDiscardedInput } from './pendingInput';
+import { IDiscardedInput } from './connection/pendingInput';
 import {
   AttachMode,
   IProfileInfo,
   IServerLimits,
   ISessionInfo,
   ProtocolVersion
-} from './protocol';
+} from './protocol/protocol';
 
 /** Visible state of the page's connection. */
 export type ConnectionStatus =

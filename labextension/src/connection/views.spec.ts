@@ -1,0 +1,198 @@
+/**
+ * A session shown in a second tab (another panel, or a split) on protocol
+ * v2: the newcomer is drawn by a replay of its own (an attach without
+ * `since`) while the first tab keeps its screen, and both stay live. The
+ * tabs here are real xterm.js terminals, so the tests read their screens.
+ */
+import { Terminal } from '@xterm/xterm';
+import { beforeEach, describe, expect, it } from 'vitest';
+
+import { FrameType } from '../protocol/binary';
+import { FakeSocket, FakeTimers, lastSocket } from '../fakes.testutil';
+import { SessionMultiplexer } from './multiplexer';
+import { validateClientMessage } from '../protocol/schema';
+import { IAttachInfo, IOutputChunk, ISessionListener } from '../tokens';
+
+/** A tab with a real (unopened) xterm.js terminal: what it shows is in its buffer. */
+class ScreenTab implements ISessionListener {
+  readonly term = new Terminal({ cols: 40, rows: 10, allowProposedApi: true });
+  isVisible = true;
+  attached: IAttachInfo[] = [];
+  resets = 0;
+
+  onOutput(chunk: IOutputChunk): void {
+    this.term.write(chunk.data, chunk.done);
+  }
+  onReset(preamble: string): void {
+    this.resets++;
+    this.term.reset();
+    this.term.write(preamble);
+  }
+  onAttached(info: IAttachInfo): void {
+    this.attached.push(info);
+  }
+  onExited(): void {
+    return;
+  }
+  onDetached(): void {
+    return;
+  }
+
+  /** The screen's text, once xterm.js parsed everything written so far. */
+  async screen(): Promise<string> {
+    await new Promise<void>(resolve => this.term.write('', resolve));
+    const buffer = this.term.buffer.active;
+    const lines: string[] = [];
+    for (let i = 0; i < buffer.length; i++) {
+      lines.push(buffer.getLine(i)?.translateToString(true) ?? '');
+    }
+    return lines.join('\n').trimEnd();
+  }
+}
+
+function connect(): SessionMultiplexer {
+  return new SessionMultiplexer({
+    url: 'ws://host/api/termmux/socket',
+    WebSocket: FakeSocket,
+    timers: new FakeTimers(),
+    random: () => 0,
+    backoff: { baseMs: 100, maxMs: 1000, maxAttempts: 5 }
+  });
+}
+
+/** Answer the last `session.attach` on `channel`, the stream starting at `offset`. */
+function answerAttach(channel: number, offset: number): void {
+  lastSocket().answer('session.attach', {
+    type: 'session.attached',
+    sessionId: '1',
+    channel,
+    incarnation: 'inc-A',
+    offset,
+    truncated: false,
+    preamble: '',
+    resume: `tok-${channel}`,
+    rows: 10,
+    cols: 40
+  });
+}
+
+/** The first tab, drawn and showing `text` (bytes 0..text.length on channel 3). */
+async function firstTab(
+  c: SessionMultiplexer,
+  text: string
+): Promise<ScreenTab> {
+  const a = new ScreenTab();
+  c.attach('1', a);
+  lastSocket().openV2({ ackBytes: 1 });
+  answerAttach(3, 0);
+  lastSocket().frame(3, 0, text);
+  expect(await a.screen()).toContain(text.split('\r\n')[0]);
+  return a;
+}
+
+beforeEach(() => {
+  FakeSocket.all = [];
+  FakeSocket.serverProtocol = '';
+});
+
+describe('a second tab on a session this page shows', () => {
+  it('shows the screen at once (its own replay), the first keeps its own, and both stay live', async () => {
+    const c = connect();
+    const early = 'early line one\r\nearly line two\r\n';
+    const a = await firstTab(c, early);
+    const b = new ScreenTab();
+    c.attach('1', b);
+    const attaches = lastSocket().ofType('session.attach');
+    expect(attaches).toHaveLength(2);
+    const rejoin = attaches[1];
+    expect(rejoin.since).toBeUndefined();
+    expect(rejoin.resume).toBeUndefined();
+    expect(() => validateClientMessage(rejoin, 2)).not.toThrow();
+    // Output still reaching the old channel before the answer is the first tab's only.
+    const n = early.length;
+    lastSocket().frame(3, n, 'between\r\n');
+    const shown = n + 'between\r\n'.length;
+    answerAttach(4, 0);
+    // The replay of everything, then live output for both.
+    lastSocket().frame(4, 0, early + 'between\r\n', FrameType.Replay);
+    lastSocket().frame(4, shown, 'live for both\r\n');
+    lastSocket().frame(3, shown, 'stale channel\r\n'); // released: ignored
+    const first = await a.screen();
+    const second = await b.screen();
+    expect(second).toContain('early line one\nearly line two\nbetween');
+    expect(second).toContain('live for both');
+    expect(first.match(/early line one/g)).toHaveLength(1);
+    expect(first.match(/between/g)).toHaveLength(1);
+    expect(first).toContain('live for both');
+    expect(first).not.toContain('stale');
+    expect(second).not.toContain('stale');
+    // Only the newcomer was reset and told; the first tab kept its screen.
+    expect([a.resets, b.resets]).toEqual([1, 1]);
+    expect(a.attached).toHaveLength(1);
+    expect(b.attached).toEqual([
+      { newShell: false, lostBytes: 0, rows: 10, cols: 40 }
+    ]);
+    // Every byte of the new channel acknowledged once both tabs parsed it.
+    const acked = lastSocket()
+      .ofType('ack')
+      .filter(m => m.channel === 4)
+      .reduce((sum, m) => sum + (m.bytes as number), 0);
+    expect(acked).toBe(shown + 'live for both\r\n'.length);
+  });
+
+  it('splits a frame that straddles what the first tab shows', async () => {
+    const c = connect();
+    const a = await firstTab(c, 'abc');
+    const b = new ScreenTab();
+    c.attach('1', b);
+    answerAttach(4, 0);
+    lastSocket().frame(4, 0, 'abcdef', FrameType.Replay);
+    expect(await a.screen()).toBe('abcdef');
+    expect(await b.screen()).toBe('abcdef');
+  });
+
+  it('a tab joining while the socket is down is drawn after the others resume', async () => {
+    const c = connect();
+    const a = await firstTab(c, 'before the drop\r\n');
+    lastSocket().drop(1006);
+    const b = new ScreenTab();
+    c.attach('1', b);
+    c.reconnect();
+    lastSocket().openV2({ ackBytes: 1 });
+    const resume = lastSocket().ofType('session.attach')[0];
+    expect(resume).toMatchObject({ since: 17, resume: 'tok-3' });
+    answerAttach(5, 17);
+    lastSocket().frame(5, 17, 'after\r\n');
+    const rejoin = lastSocket().ofType('session.attach')[1];
+    expect(rejoin.since).toBeUndefined();
+    answerAttach(6, 0);
+    lastSocket().frame(6, 0, 'before the drop\r\nafter\r\n', FrameType.Replay);
+    expect(await b.screen()).toBe('before the drop\nafter');
+    expect(await a.screen()).toBe('before the drop\nafter');
+  });
+
+  it('a tab leaving before its replay came leaves the first one untouched', async () => {
+    const c = connect();
+    const a = await firstTab(c, 'kept\r\n');
+    const b = c.attach('1', new ScreenTab());
+    b.dispose();
+    expect(lastSocket().ofType('session.detach')).toHaveLength(0);
+    answerAttach(4, 0);
+    lastSocket().frame(4, 0, 'kept\r\n', FrameType.Replay);
+    lastSocket().frame(4, 6, 'more\r\n');
+    expect(await a.screen()).toBe('kept\nmore');
+    expect(a.resets).toBe(1);
+  });
+
+  it('when history no longer reaches back to the first tab, both redraw and say what was lost', async () => {
+    const c = connect();
+    const a = await firstTab(c, 'old\r\n');
+    const b = new ScreenTab();
+    c.attach('1', b);
+    answerAttach(4, 50);
+    lastSocket().frame(4, 50, 'newer', FrameType.Replay);
+    expect(await a.screen()).toBe('newer');
+    expect(await b.screen()).toBe('newer');
+    expect(a.attached.at(-1)).toMatchObject({ lostBytes: 45 });
+  });
+});
