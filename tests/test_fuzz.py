@@ -20,17 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from conftest import (
-    EXAMPLES,
-    SOCKET_PATH,
-    assert_contiguous,
-    numbered,
-    poll_until,
-    raw_handshake,
-)
+from client import raw_handshake, ws_frame
+from conftest import EXAMPLES, SOCKET_PATH, assert_contiguous, numbered, poll_until
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
-from test_hardening import ws_frame
 
 #: Wall-clock budget for the generated frames (the run stops sending after it).
 FUZZ_SECONDS = 45.0

@@ -9,7 +9,8 @@ import time
 
 import psutil
 import pytest
-from conftest import assert_contiguous, numbered, poll_until, sentinel
+from client import sentinel
+from conftest import assert_contiguous, numbered, poll_until
 from tornado.httpclient import HTTPClientError
 
 HISTORY_LIMIT = 10_000
