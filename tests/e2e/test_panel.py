@@ -39,7 +39,7 @@ def termmux_sockets(page: Any) -> list[Any]:
 def open_lab(page: Any, server: LabServer) -> None:
     """Open /lab?reset (logging in with the token) and wait for the launcher."""
     page.goto(server.lab_url())
-    page.wait_for_selector(".jp-Launcher", timeout=60_000)
+    page.wait_for_selector(".jp-Launcher")
 
 
 def launch_panel(page: Any) -> None:
@@ -82,7 +82,7 @@ def visible_text(page: Any) -> str:
     return str(page.locator(f"{VISIBLE_TERM} .xterm-rows").inner_text()).replace("\xa0", " ")
 
 
-def wait_visible_text(page: Any, needle: str, timeout: float = 30_000) -> None:
+def wait_visible_text(page: Any, needle: str, timeout: float | None = None) -> None:
     """Wait until the visible terminal shows `needle`."""
     page.wait_for_function(
         """([sel, needle]) => {
@@ -261,7 +261,7 @@ def test_three_tabs_route_output_keep_content_and_share_one_socket(
     wait_workspace_saved(lab, before)
     # Reload: same tabs, same sessions, recent output replayed, terminals still work.
     page.goto(f"{lab.url}lab")
-    page.wait_for_selector(f"{PANEL}[data-status=connected]", timeout=60_000)
+    page.wait_for_selector(f"{PANEL}[data-status=connected]")
     wait_tabs(page, 3)
     assert session_ids(page) == before
     select_tab(page, 0)
@@ -293,7 +293,7 @@ def test_reconnect_after_the_server_side_drops_every_connection(lab: LabServer, 
     # Typed while there is no socket: queued, sent after the re-attach.
     type_command(page, "echo queued_$((4*8))")
     lab.proxy.refuse = False
-    page.wait_for_selector(f"{PANEL}[data-status=connected]", timeout=60_000)
+    page.wait_for_selector(f"{PANEL}[data-status=connected]")
     wait_visible_text(page, "queued_32")
     wait_visible_text(page, second)
     assert visible_text(page).count(second) == 1, "replay doubled the output"
@@ -453,10 +453,10 @@ def test_reload_during_output_loses_nothing(lab: LabServer, page: Any) -> None:
     wait_visible_text(page, "60")
     wait_workspace_saved(lab, [sid])
     page.goto(f"{lab.url}lab")
-    page.wait_for_selector(f"{PANEL}[data-status=connected]", timeout=60_000)
+    page.wait_for_selector(f"{PANEL}[data-status=connected]")
     wait_tabs(page, 1)
     assert session_ids(page) == [sid]
-    wait_visible_text(page, "fin_42", timeout=60_000)
+    wait_visible_text(page, "fin_42")
 
     assert len(frames.sockets) == 2, "one socket per page load"
     before, after = (session_stream(log, sid) for log in frames.sockets)
@@ -493,7 +493,7 @@ def test_a_reused_name_is_shown_as_a_new_shell(lab: LabServer, page: Any) -> Non
     headless_session(lab, "reused", "echo second_$((3*3))", "second_9")
 
     page.goto(f"{lab.url}lab")
-    page.wait_for_selector(f"{PANEL}[data-status=connected]", timeout=60_000)
+    page.wait_for_selector(f"{PANEL}[data-status=connected]")
     wait_tabs(page, 2)
     select_tab(page, ids.index("reused"))
     wait_visible_text(page, "this is a new shell")

@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -37,13 +36,9 @@ def set_renderer(lab: LabServer, renderer: str) -> None:
 
 
 @pytest.fixture(params=["dom", "webgl"])
-def renderer_page(request: Any, browser: Any) -> Iterator[tuple[str, Any]]:
+def renderer_page(request: Any, new_page: Any) -> tuple[str, Any]:
     """The renderer to ask for, and a fresh page."""
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(30_000)
-    yield request.param, page
-    context.close()
+    return request.param, new_page()
 
 
 def start_watch(page: Any) -> None:
