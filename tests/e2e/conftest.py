@@ -75,7 +75,7 @@ class LabServer:
         return self.log_path.read_text(errors="replace")
 
 
-def _wait_ready(server: LabServer, timeout: float = 60) -> None:
+def _wait_ready(server: LabServer, timeout: float = 180) -> None:
     deadline = time.monotonic() + timeout
     url = f"http://127.0.0.1:{server.port}{server.base_url}api/status"
     req = urllib.request.Request(url, headers={"Authorization": f"token {server.token}"})

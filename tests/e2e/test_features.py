@@ -82,14 +82,14 @@ def ask_socket(server: LabServer, msg: dict[str, Any]) -> dict[str, Any]:
         try:
             await ws.write_message(json.dumps({**msg, "id": 7}))
             while True:
-                answer = json.loads(await asyncio.wait_for(ws.read_message(), 10))
+                answer = json.loads(await asyncio.wait_for(ws.read_message(), 30))
                 if answer.get("id") == 7:
                     return dict(answer)
         finally:
             ws.close()
 
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, ask()).result(30)
+        return pool.submit(asyncio.run, ask()).result(60)
 
 
 def test_find_through_jupyterlab_search_bar(lab: LabServer, page: Any) -> None:

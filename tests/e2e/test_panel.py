@@ -18,7 +18,7 @@ from typing import Any
 import pytest
 import tornado.websocket
 
-from .conftest import LabServer
+from .conftest import PAGE_TIMEOUT_MS, LabServer
 from .frames import FrameLog, join_streams, session_stream
 
 pytestmark = pytest.mark.browser
@@ -145,13 +145,22 @@ def seq_lines(text: str) -> list[int]:
     return [int(line) for line in shown if line.isdigit()]
 
 
+def wait_until(page: Any, cond: Any, what: str, timeout: float = PAGE_TIMEOUT_MS / 1000) -> None:
+    """Poll ``cond()`` (a question to the server) every 100 ms until it holds; the page keeps
+    handling its events meanwhile."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
+        page.wait_for_timeout(100)  # poll interval; the condition is cond()
+
+
 def server_terminals(server: LabServer) -> set[str]:
     """Names of the server's running terminals (GET /api/terminals)."""
     req = urllib.request.Request(
         f"http://127.0.0.1:{server.port}{server.base_url}api/terminals",
         headers={"Authorization": f"token {server.token}"},
     )
-    with urllib.request.urlopen(req, timeout=10) as resp:
+    with urllib.request.urlopen(req, timeout=30) as resp:
         return {t["name"] for t in json.loads(resp.read())}
 
 
@@ -164,7 +173,7 @@ def session_clients(server: LabServer) -> dict[str, int]:
         try:
             await ws.write_message(json.dumps({"type": "session.list", "id": 1}))
             while True:
-                msg = json.loads(await asyncio.wait_for(ws.read_message(), 10))
+                msg = json.loads(await asyncio.wait_for(ws.read_message(), 30))
                 if msg.get("id") == 1:
                     return {s["sessionId"]: s["clients"] for s in msg["sessions"]}
         finally:
@@ -172,7 +181,7 @@ def session_clients(server: LabServer) -> dict[str, int]:
 
     # Sync Playwright owns this thread's event loop: talk from another thread.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, ask()).result(30)
+        return pool.submit(asyncio.run, ask()).result(60)
 
 
 def wait_workspace_saved(
@@ -184,8 +193,9 @@ def wait_workspace_saved(
         f"http://127.0.0.1:{server.port}{server.base_url}lab/api/workspaces/default",
         headers={"Authorization": f"token {server.token}"},
     )
-    for _ in range(300):
-        with urllib.request.urlopen(req, timeout=10) as resp:
+    deadline = time.monotonic() + PAGE_TIMEOUT_MS / 1000
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(req, timeout=30) as resp:
             data = json.loads(resp.read()).get("data", {})
         panels = [v for k, v in data.items() if k.startswith("jupyter-termmux:panel:")]
         restorable = any(k.startswith("termmux:") for k in data)
@@ -323,11 +333,7 @@ def test_detach_keeps_the_session_and_attach_menu_reopens_it(lab: LabServer, pag
     wait_tabs(page, 0)
     assert sid in server_terminals(lab)
     # Detached for real: no client left on the session (the page's socket stays open).
-    for _ in range(100):
-        if session_clients(lab).get(sid) == 0:
-            break
-        page.wait_for_timeout(100)
-    assert session_clients(lab).get(sid) == 0
+    wait_until(page, lambda: session_clients(lab).get(sid) == 0, "no client on the session")
 
     page.locator(f"{PANEL} .jp-TermMux-attach").click()
     page.locator(".jp-TermMux-attachMenu .lm-Menu-item", has_text=f"Terminal {sid}").click()
@@ -350,11 +356,7 @@ def test_detach_keeps_the_session_and_attach_menu_reopens_it(lab: LabServer, pag
     page.locator(".jp-Dialog button", has_text="Shut Down").click()
     wait_tabs(page, 0)
     # The tab goes once the server answered session.closed; poll the REST list for its removal.
-    for _ in range(100):
-        if sid not in server_terminals(lab):
-            break
-        page.wait_for_timeout(100)
-    assert sid not in server_terminals(lab), "session still running after shutdown"
+    wait_until(page, lambda: sid not in server_terminals(lab), "the session to end")
 
 
 def terminal_background(page: Any) -> str:
@@ -488,7 +490,7 @@ def test_a_reused_name_is_shown_as_a_new_shell(lab: LabServer, page: Any) -> Non
         method="DELETE",
         headers={"Authorization": f"token {lab.token}"},
     )
-    urllib.request.urlopen(delete, timeout=10).close()
+    urllib.request.urlopen(delete, timeout=30).close()
     page.wait_for_selector(f"{VISIBLE_TERM}[data-state=exited]")
     headless_session(lab, "reused", "echo second_$((3*3))", "second_9")
 
