@@ -53,10 +53,21 @@ GEN_SCRIPT = r"""
 import os, sys, time
 mode, prefix, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
 
+progress, written = os.environ.get("TM_PROGRESS"), 0
+
 def out(s):
+    # with TM_PROGRESS=FILE, FILE holds the count of bytes written so far (a test's sentinel),
+    # in writes of 1 KiB (a tty write returns only once all of it is in)
+    global written
     b = s.encode()
     while b:
-        b = b[os.write(1, b):]
+        n = os.write(1, b[:1024] if progress else b)
+        b = b[n:]
+        if progress:
+            written += n
+            with open(progress + ".tmp", "w") as f:
+                f.write(str(written))
+            os.replace(progress + ".tmp", progress)
 
 if mode == "burst":
     # n numbered lines as fast as the PTY takes them, then the end marker

@@ -10,18 +10,10 @@ import re
 from typing import Any
 
 import pytest
-from client import Client
+from client import TIMEOUT, Client
+from conftest import poll_until
 
 from jupyter_termmux import frames, policy, screen
-
-
-async def _poll(pred: Any, what: str, timeout: float = 20.0) -> None:
-    """Wait for a server-side condition (no socket event announces it)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not pred():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
 
 
 def _check_contiguous(client: Client, channel: int, start: int) -> bytes:
@@ -124,8 +116,12 @@ async def test_resume_with_since_is_lossless_through_a_flood(
     router = jp_serverapp.web_app.settings["termmux_router"]
     # The server saw the drop and holds a reservation; the program runs on meanwhile, until
     # history would pass what the dropped client had (the PTY is then paused for it).
-    await _poll(lambda: router.stats()["sessions"][sid]["reservations"] == 1, "a reservation")
-    await _poll(lambda: router.stats()["sessions"][sid]["paused"], "the reservation to hold")
+    await poll_until(
+        lambda: router.stats()["sessions"][sid]["reservations"] == 1, TIMEOUT, "a reservation"
+    )
+    await poll_until(
+        lambda: router.stats()["sessions"][sid]["paused"], TIMEOUT, "the reservation to hold"
+    )
     second = await connect_v2()
     b = await second.attach(sid, since=a["offset"] + len(got), incarnation=a["incarnation"])
     assert b["truncated"] is False and "preamble" not in b
@@ -273,7 +269,9 @@ async def test_credit_bounds_what_is_in_flight_and_acks_resume(
     sid = await make_terminal("credit")
     a = await client.attach(sid)
     client.type(sid, "seq 1 200000; echo FIN_$((6*7))\r")
-    await _poll(lambda: router.stats()["sessions"][sid]["paused"], "the session to pause")
+    await poll_until(
+        lambda: router.stats()["sessions"][sid]["paused"], TIMEOUT, "the session to pause"
+    )
     window = router.limits.window
     assert sum(len(f.payload) for f in client.outputs) <= window
     client.give_credit()
@@ -403,7 +401,6 @@ class TestDriftingSubscriber:
             b.ack_delay = 0.01
             await asyncio.sleep(2.6)
         a.type(sid, "\x03")
-        await asyncio.sleep(0)
         a.type(sid, "echo DONE_$((6*7))\r")
         await a.wait_text(fa["channel"], r"DONE_42", timeout=60)
         await b.wait_text(fb["channel"], r"DONE_42", timeout=60)
@@ -522,10 +519,14 @@ async def test_a_normal_close_leaves_no_reservation(
     dropped = await connect_v2()
     await dropped.attach(sid)
     await done.close(1000)
-    await _poll(lambda: router.stats()["sessions"][sid]["subscribers"] == 1, "the normal close")
+    await poll_until(
+        lambda: router.stats()["sessions"][sid]["subscribers"] == 1, TIMEOUT, "the normal close"
+    )
     assert router.stats()["sessions"][sid]["reservations"] == 0
     await dropped.close()  # no status code: what a dropped connection looks like to the server
-    await _poll(lambda: router.stats()["sessions"][sid]["reservations"] == 1, "a reservation")
+    await poll_until(
+        lambda: router.stats()["sessions"][sid]["reservations"] == 1, TIMEOUT, "a reservation"
+    )
 
 
 async def test_two_floods_share_one_socket_and_an_echo_cuts_in(
@@ -581,7 +582,9 @@ class TestTypingWindow:
         client.type(flood["sessionId"], "sleep 1; seq 1 200000\r")
         client.type(quiet["sessionId"], "#")
         await client.wait_text(quiet["channel"], "#")
-        await _poll(lambda: router.stats()["sessions"]["held_flood"]["paused"], "a full backlog")
+        await poll_until(
+            lambda: router.stats()["sessions"]["held_flood"]["paused"], TIMEOUT, "a full backlog"
+        )
         # What the server sent, all of it received (none still on its way).
         (sub,) = router.sessions["held_flood"].subscribers.values()
         sent = sub.sent - flood["offset"]
