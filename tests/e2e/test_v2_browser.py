@@ -144,9 +144,11 @@ def test_ctrl_c_during_a_flood_shows_the_prompt_quickly(lab: LabServer, page: An
     # The shell must be reading commands first: a Ctrl-C while it still starts would flush the
     # typed line (its echo alone already shows the y's) and the prompt would never change.
     run(page, "shell_up", 21)
-    type_command(page, "PS1='ready_$((6*7))> '; yes " + "y" * 149)
+    # yes prints y_42_yyy...: the typed line's echo (y_$((6*7))_yyy...) never matches, so the
+    # Ctrl-C goes out once the flood runs, not while the shell may still read the line.
+    type_command(page, "PS1='ready_$((6*7))> '; yes y_$((6*7))_" + "y" * 144)
     page.wait_for_function(
-        "sel => document.querySelector(sel).textContent.includes('yyyyyyyyyy')",
+        "sel => document.querySelector(sel).textContent.includes('y_42_yyyyyyyyyy')",
         arg=f"{VISIBLE_TERM} .xterm-rows",
     )
     start = time.monotonic()
