@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from client import raw_handshake, ws_frame
+from client import TIMEOUT, raw_handshake, ws_frame
 from conftest import EXAMPLES, SOCKET_PATH, assert_contiguous, numbered, poll_until
 from hypothesis import HealthCheck, Phase, given, settings
 from hypothesis import strategies as st
@@ -327,7 +327,7 @@ def test_fuzzed_frames_are_answered_and_never_cost_the_stream(
             at = len(fuzzed.frames)
             try:
                 late = await fuzzed.wait_frame(
-                    lambda f: f.get("type") in ANSWERS, 5, at, what="a late answer"
+                    lambda f: f.get("type") in ANSWERS, TIMEOUT, at, what="a late answer"
                 )
             except AssertionError:
                 violation("no answer", _short(frame))
