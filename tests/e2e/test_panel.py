@@ -19,7 +19,7 @@ import pytest
 import tornado.websocket
 
 from .conftest import PAGE_TIMEOUT_MS, LabServer
-from .frames import FrameLog, join_streams, session_stream
+from .frames import PageSockets, join_streams, session_stream
 
 pytestmark = pytest.mark.browser
 
@@ -288,7 +288,7 @@ def test_reconnect_after_the_server_side_drops_every_connection(lab: LabServer, 
     with their output shown once, and input typed while reconnecting runs after re-attach. On v2
     each tab resumes with `since` at exactly the byte it had: no replay, no gap, no doubling."""
     sockets = termmux_sockets(page)
-    frames = FrameLog(page)
+    frames = PageSockets(page)
     open_lab(page, lab)
     launch_panel(page)
     new_tab(page)
@@ -397,7 +397,7 @@ def test_large_output_arrives_whole_and_exit_is_shown(lab: LabServer, page: Any)
     order (checked on the frames the page received: nothing dropped, doubled or truncated), while
     the foreground tab stays usable; a second panel shares the page's one socket; a shell that
     exits says so in its tab."""
-    frames = FrameLog(page)
+    frames = PageSockets(page)
     open_lab(page, lab)
     launch_panel(page)
     new_tab(page)
@@ -445,7 +445,7 @@ def test_reload_during_output_loses_nothing(lab: LabServer, page: Any) -> None:
     """On v2, reloading the page while a program prints brings the tab back attached to the
     same shell (the saved incarnation is sent), and the two pages together received every line
     of the output once in order: the new page's stream starts no later than the old one ended."""
-    frames = FrameLog(page)
+    frames = PageSockets(page)
     open_lab(page, lab)
     launch_panel(page)
     require_v2(page)
@@ -534,7 +534,7 @@ def headless_session(server: LabServer, sid: str, command: str, sentinel: str) -
 def test_replayed_terminal_queries_type_nothing_into_the_shell(lab: LabServer, page: Any) -> None:
     """Output holding terminal queries (cursor position, device attributes) replayed into a
     page types no answer into the shell: `cat -v` reading the terminal shows only what we type."""
-    frames = FrameLog(page)
+    frames = PageSockets(page)
     queries = "printf 'Q\\033[6n\\033[c\\033[>c\\033]11;?\\007_%s\\n' $((6*7)); cat -v"
     headless_session(lab, "queries", queries, "_42")
     open_lab(page, lab)
