@@ -28,59 +28,17 @@ from tornado.websocket import WebSocketClosedError, websocket_connect
 
 from jupyter_termmux import frames
 
+from .proxy import Proxy
 from .server import JupyterServer
 
 LINE = 70  # bytes per numbered line ("%09d " + 59 x + "\n" becomes 71 with the tty's \r)
-
-
-class Proxy:
-    """A loopback TCP proxy whose newest connection can be cut from either side."""
-
-    def __init__(self, target_port: int) -> None:
-        self.target_port = target_port
-        self.pairs: list[tuple[asyncio.StreamWriter, asyncio.StreamWriter]] = []
-        self.server: asyncio.AbstractServer | None = None
-        self.port = 0
-
-    async def start(self) -> None:
-        self.server = await asyncio.start_server(self._serve, "127.0.0.1", 0)
-        self.port = self.server.sockets[0].getsockname()[1]
-
-    async def _serve(self, cr: asyncio.StreamReader, cw: asyncio.StreamWriter) -> None:
-        sr, sw = await asyncio.open_connection("127.0.0.1", self.target_port)
-        self.pairs.append((cw, sw))
-
-        async def pipe(r: asyncio.StreamReader, w: asyncio.StreamWriter) -> None:
-            try:
-                while data := await r.read(65536):
-                    w.write(data)
-                    await w.drain()
-            except (ConnectionError, OSError):
-                pass
-            finally:
-                w.transport.abort()
-
-        await asyncio.gather(pipe(cr, sw), pipe(sr, cw))
-
-    def cut(self, side: str) -> None:
-        """Abort the newest connection on the client's or the server's side."""
-        cw, sw = self.pairs[-1]
-        (cw if side == "client" else sw).transport.abort()
-
-    async def stop(self) -> None:
-        if self.server is not None:
-            self.server.close()
-        for cw, sw in self.pairs:
-            cw.transport.abort()
-            sw.transport.abort()
 
 
 async def soak(mb: float, cuts: int, gap: float, server_args: list[str]) -> dict[str, Any]:
     """Run the stream with ``cuts`` forced reconnects; return the counts."""
     lines = int(mb * 1e6 / (LINE + 1))
     async with JupyterServer(extra_args=server_args) as srv:
-        proxy = Proxy(srv.port)
-        await proxy.start()
+        proxy = await Proxy(srv.port).start()
         await srv.create_terminals(["soak"])
         url = f"ws://127.0.0.1:{proxy.port}/api/termmux/socket"
         state: dict[str, Any] = {"offset": None, "incarnation": None, "resume": None}

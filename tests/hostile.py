@@ -20,7 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import psutil
-from conftest import SOCKET_PATH, RawClient, raw_handshake
+from client import RawClient, raw_handshake
+from conftest import SOCKET_PATH
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -46,7 +47,7 @@ async def raw_client(
     sock, rest = await raw_handshake(server.port, "/" + "/".join(SOCKET_PATH), headers, rcvbuf)
     # each small frame (an ack, an attach) leaves at once, as a browser's would
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    return RawClient(sock, name, rest)
+    return RawClient(sock, name, rest, keep=False)  # floods: offsets checked, payloads not kept
 
 
 async def send_now(raw: RawClient, msg: dict[str, Any]) -> None:

@@ -21,10 +21,6 @@ REPO = Path(__file__).resolve().parent.parent
 from benchmarks.verify import StreamVerifier, expected_body, line, utf8_split
 
 TAG, N = "tp4s01", 500
-#: once the server's source offers the v2 subprotocol, the smoke run must pass over v2 as well
-SERVER_SPEAKS_V2 = any(
-    "termmux.v2" in f.read_text(errors="replace") for f in (REPO / "jupyter_termmux").glob("*.py")
-)
 
 
 def run_benchmark(args: list[str], timeout: float) -> str:
@@ -151,16 +147,11 @@ def test_verifier_catches_a_truncated_stream() -> None:
 
 @pytest.mark.timeout(330)
 def test_smoke_run_delivers_every_line_over_every_transport(tmp_path: Path) -> None:
-    """``python -m benchmarks --smoke`` runs every scenario over every transport, all verified.
-
-    termmux-v2 is skipped (reported as unavailable) only while the server's source does not
-    offer the ``termmux.v2`` subprotocol at all.
-    """
+    """``python -m benchmarks --smoke`` runs every scenario over every transport (terminado,
+    termmux v1 and v2), all verified."""
     run_benchmark(["benchmarks", "--smoke", "--out", str(tmp_path)], timeout=290)
     res = json.loads((tmp_path / "smoke.json").read_text())
-    transports = ["terminado", "termmux"]
-    if SERVER_SPEAKS_V2 or "termmux-v2" not in res["unavailable"]:
-        transports.append("termmux-v2")
+    transports = ["terminado", "termmux", "termmux-v2"]
     assert res["correctness"] == {t: [] for t in transports}, res["unavailable"]
     common = {"throughput", "throughput_mixed", "fanout", "latency", "idle", "scale", "mesh"}
     for t in transports:
@@ -171,9 +162,8 @@ def test_smoke_run_delivers_every_line_over_every_transport(tmp_path: Path) -> N
         assert all(r["ok"] for r in got["throughput_mixed"].values())
         assert got["stall"]["stalled_delivered_ok"], got["stall"]
         assert not got["scale"]["starved"], got["scale"]
-    if "termmux-v2" in transports:
-        sh = res["transports"]["termmux-v2"]["shared-stall"]
-        assert sh["stalled_ok"] and sh["truncations"], sh
+    sh = res["transports"]["termmux-v2"]["shared-stall"]
+    assert sh["stalled_ok"] and sh["truncations"], sh
 
 
 @pytest.mark.timeout(200)
@@ -187,14 +177,13 @@ def test_independent_websockets_client_runs_and_verifies(tmp_path: Path) -> None
     run_benchmark([*args, "--text", ",".join(texts), "--json", str(out)], timeout=200)
     res = json.loads(out.read_text())
     assert res["failures"] == []
-    want = {"terminado", "v1"} | ({"v2"} if SERVER_SPEAKS_V2 else set())
+    want = {"terminado", "v1", "v2"}
     assert want <= {t for t, d in res["results"].items() if set(d) == texts}
     spoke = {
         t: {p for x in d.values() for p in x["subprotocols"]} for t, d in res["results"].items()
     }
     assert spoke["v1"] == {"None"}
-    if SERVER_SPEAKS_V2:
-        assert spoke["v2"] == {"termmux.v2"}, spoke
+    assert spoke["v2"] == {"termmux.v2"}, spoke
 
 
 def test_ascii_shaped_text_differs_from_mixed_text_in_its_content_alone() -> None:
@@ -242,8 +231,6 @@ def test_mesh_subscribers_that_keep_up_are_never_truncated(tmp_path: Path) -> No
     subscriber fell that far behind (the scheduler now serves the furthest behind first); and
         with lag first one still fell behind in about 1 run of 10 while acknowledging, which
         the lag hold (``policy.LAG_ACK_RECENT``) now prevents."""
-    if not SERVER_SPEAKS_V2:
-        pytest.skip("the server does not speak protocol v2")
     args = ["benchmarks", "--only", "mesh", "--transports", "termmux-v2", "--scale-mb", "1"]
     run_benchmark([*args, "--quiet-wait", "0", "--no-plots", "--out", str(tmp_path)], 150)
     mesh = json.loads((tmp_path / "latest.json").read_text())["transports"]["termmux-v2"]["mesh"]
@@ -255,8 +242,6 @@ def test_viewers_benchmark_runs_and_the_writer_verifies_its_stream(tmp_path: Pat
     """``python -m benchmarks.viewers`` at a tiny size (1 run, 2 reading and 2 never-reading
     viewers, 1 MB) runs both conditions, and the writer got every line once, in order, at
     contiguous offsets, in each."""
-    if not SERVER_SPEAKS_V2:
-        pytest.skip("the server does not speak protocol v2")
     out = tmp_path / "viewers.json"
     args = ["benchmarks.viewers", "--runs", "1", "--readers", "2", "--stalled", "2"]
     args += ["--mb", "1", "--samples", "5", "--warmup", "0.5", "--conditions", "viewers"]

@@ -15,31 +15,24 @@ import sys
 import time
 from typing import Any
 
-from conftest import (
-    GEN_SCRIPT,
-    SOCKET_PATH,
-    MuxClient,
-    RawClient,
-    exited,
-    poll_until,
-    raw_handshake,
-)
+from client import Client, RawClient, raw_handshake
+from conftest import GEN_SCRIPT, REPO, SOCKET_PATH, exited, poll_until
 from tornado.httpclient import HTTPRequest
 from tornado.websocket import websocket_connect
 
 from benchmarks.server import JupyterServer
 
 
-async def mux_connect(server: JupyterServer, name: str) -> MuxClient:
+async def mux_connect(server: JupyterServer, name: str) -> Client:
     """A termmux socket to a subprocess server."""
     ws = await websocket_connect(
         HTTPRequest(server.ws + "/".join(SOCKET_PATH), headers=server.headers),
         max_message_size=256 * 1024 * 1024,
     )
-    return MuxClient(ws, name)
+    return Client(ws, name)
 
 
-async def start_stream(client: MuxClient, sid: str, prefix: str, rate: int = 2000) -> int:
+async def start_stream(client: Client, sid: str, prefix: str, rate: int = 2000) -> int:
     """Attach and start numbered lines at ``rate`` per second; return the frame index before them."""
     await client.attach(sid, replay=False)
     since = len(client.frames)
@@ -104,35 +97,6 @@ def test_sigterm_closes_every_socket_with_1001_and_leaves_no_child() -> None:
 
 # ---------------------------------------------------------------------- cut connections
 
-PROXY_SCRIPT = r"""
-import asyncio, sys
-
-async def pipe(reader, writer):
-    try:
-        while True:
-            data = await reader.read(65536)
-            if not data:
-                break
-            writer.write(data)
-            await writer.drain()
-    finally:
-        writer.close()
-
-async def handle(client_reader, client_writer):
-    server_reader, server_writer = await asyncio.open_connection("127.0.0.1", int(sys.argv[1]))
-    await asyncio.gather(
-        pipe(client_reader, server_writer), pipe(server_reader, client_writer),
-        return_exceptions=True,
-    )
-
-async def main():
-    server = await asyncio.start_server(handle, "127.0.0.1", 0)
-    print(server.sockets[0].getsockname()[1], flush=True)
-    await server.serve_forever()
-
-asyncio.run(main())
-"""
-
 
 async def assert_server_healthy(connect: Any, router: Any, sid: str, prefix: str) -> None:
     """No socket is left in the router, and a new socket gets the session's live output."""
@@ -169,18 +133,19 @@ async def test_server_side_cut_by_a_killed_proxy_leaves_the_server_healthy(
     sid = await make_terminal("cut_proxy")
     proxy = await asyncio.create_subprocess_exec(
         sys.executable,
-        "-c",
-        PROXY_SCRIPT,
+        "-m",
+        "benchmarks.proxy",
         str(jp_http_port),
         stdout=asyncio.subprocess.PIPE,
         stdin=asyncio.subprocess.DEVNULL,
+        cwd=REPO,
     )
     try:
         assert proxy.stdout is not None
         port = int(await asyncio.wait_for(proxy.stdout.readline(), 30))
         url = f"ws://127.0.0.1:{port}{jp_base_url}{'/'.join(SOCKET_PATH)}"
         ws = await websocket_connect(HTTPRequest(url, headers=dict(jp_auth_header)))
-        proxied = MuxClient(ws, "proxied")
+        proxied = Client(ws, "proxied")
         await proxied.attach(sid, replay=False)
         since = len(proxied.frames)
         proxied.type(sid, f"python3 {gen_script.name} stream X 2000\r")

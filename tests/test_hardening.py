@@ -14,116 +14,16 @@ import re
 import signal
 import socket
 import statistics
-import struct
 import time
 from datetime import datetime
 from typing import Any
 
-import protocol_check
 import psutil
-import pytest
-from conftest import (
-    SOCKET_PATH,
-    MuxClient,
-    RawClient,
-    exited,
-    poll_until,
-    raw_handshake,
-    sentinel,
-)
-
-V2 = "termmux.v2"
-
-#: v2 binary output frame header: type (uint8), channel (uint32 LE), offset (uint64 LE).
-V2_HEADER = struct.Struct("<BIQ")
+from client import Client, RawClient, raw_handshake, sentinel, ws_frame
+from conftest import SOCKET_PATH, exited, poll_until
 
 
-# ---------------------------------------------------------------------------------- helpers
-
-
-def ws_frame(opcode: int, payload: bytes) -> bytes:
-    """One masked client WebSocket frame (RFC 6455 section 5.2), FIN set."""
-    mask = os.urandom(4)
-    n = len(payload)
-    if n < 126:
-        head = struct.pack(">BB", 0x80 | opcode, 0x80 | n)
-    elif n < 65536:
-        head = struct.pack(">BBH", 0x80 | opcode, 0x80 | 126, n)
-    else:
-        head = struct.pack(">BBQ", 0x80 | opcode, 0x80 | 127, n)
-    masked = bytes(b ^ mask[i % 4] for i, b in enumerate(payload))
-    return head + mask + masked
-
-
-class V2Client(MuxClient):
-    """A ``termmux.v2`` socket: JSON control frames, binary output frames decoded per PROTOCOL.md."""
-
-    async def _read(self) -> None:
-        while True:
-            msg = await self.ws.read_message()
-            if msg is None:
-                self._on_close(self.ws.close_code)
-                return
-            protocol_check.received(msg, 2 if self.ws.selected_subprotocol else 1)
-            if isinstance(msg, bytes):
-                self.binary_frames.append(msg)
-                kind, channel, offset = V2_HEADER.unpack_from(msg)
-                self._on_frame(
-                    {
-                        "type": "<binary>",
-                        "kind": kind,
-                        "channel": channel,
-                        "offset": offset,
-                        "data": msg[V2_HEADER.size :],
-                    }
-                )
-                continue
-            self._on_frame(json.loads(msg))
-
-    def output(self, channel: int, since: int = 0, kind: int | None = None) -> bytes:
-        """The payload bytes of ``channel`` in binary frames at index >= ``since``."""
-        return b"".join(
-            f["data"]
-            for f in self.frames[since:]
-            if f.get("type") == "<binary>"
-            and f["channel"] == channel
-            and (kind is None or f["kind"] == kind)
-        )
-
-    async def wait_bytes(
-        self, channel: int, needle: bytes, since: int = 0, timeout: float = 10.0
-    ) -> None:
-        """Wait until the output of ``channel`` from frame ``since`` on contains ``needle``."""
-        await poll_until(
-            lambda: needle in self.output(channel, since), timeout, f"{needle!r} on {channel}"
-        )
-
-
-@pytest.fixture
-def connect_v2(jp_ws_fetch: Any, jp_asyncio_loop: asyncio.AbstractEventLoop) -> Any:
-    """Open a socket offering the ``termmux.v2`` subprotocol; closed after the test."""
-    clients: list[V2Client] = []
-
-    async def _connect(name: str | None = None) -> V2Client:
-        ws = await jp_ws_fetch(*SOCKET_PATH, subprotocols=[V2], max_message_size=256 * 1024 * 1024)
-        client = V2Client(ws, name or f"v2_{len(clients)}")
-        clients.append(client)
-        assert ws.selected_subprotocol == V2, (
-            f"the server did not select {V2} (selected {ws.selected_subprotocol!r})"
-        )
-        return client
-
-    yield _connect
-
-    async def _close_all() -> None:
-        for c in clients:
-            if not c.closed.is_set():
-                await c.close()
-
-    jp_asyncio_loop.run_until_complete(_close_all())
-
-
-async def shell_pid(client: MuxClient, sid: str, prefix: str = "") -> int:
+async def shell_pid(client: Client, sid: str, prefix: str = "") -> int:
     """The pid of the shell of ``sid``, as the shell itself prints it (``$$``)."""
     k = next(_pids)
     since = len(client.frames)
@@ -298,9 +198,9 @@ class TimedRawClient(RawClient):
         self.times: list[float] = []
         super().__init__(*args)
 
-    def _on_frame(self, frame: dict[str, Any]) -> None:
+    def _record(self, frame: dict[str, Any]) -> None:
         self.times.append(time.monotonic())
-        super()._on_frame(frame)
+        super()._record(frame)
 
 
 async def test_back_to_back_frames_are_not_delayed_by_nagle(
@@ -547,13 +447,15 @@ async def test_attaching_twice_without_since_replays_each_time(connect, connect_
         at = client.index_of(answer)
         channel, offset = answer.get("channel"), answer.get("offset")
         assert isinstance(channel, int) and isinstance(offset, int), (panel, answer)
-        await client.wait_bytes(channel, expected.encode(), at)
+        await client.wait_text(channel, re.escape(expected), since=at)
         frames = [
             f for f in client.frames[at:] if f.get("type") == "<binary>" and f["channel"] == channel
         ]
         assert frames[0]["kind"] == 2, f"{panel} attach: no replay frame first: {answer}"
         assert frames[0]["offset"] == offset, (panel, frames[0]["offset"], answer)
-        assert expected.encode() in client.output(channel, at, kind=2), f"{panel}: no history"
+        assert expected.encode() in client.stream(channel, kinds=(2,), since=at), (
+            f"{panel}: no history"
+        )
 
 
 # ------------------------------------------------------------ 10. output counts as activity

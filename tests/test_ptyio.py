@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import fcntl
 import os
-import select
 import signal
+import struct
+import termios
+import time
 from collections.abc import Callable
 
 from jupyter_termmux import policy, ptyio
@@ -42,12 +45,14 @@ class Reader:
                 pass
 
 
-def readable(*readers: Reader, timeout: float = 10.0) -> None:
-    """Wait until each PTY holds output (the kernel moves a write into the line discipline on
-    a worker: under load a read right after the write can find nothing yet)."""
-    for r in readers:
-        ready, _, _ = select.select([r.fd], [], [], timeout)
-        assert ready, f"{r.name}: nothing readable after {timeout} s"
+def holding(r: Reader, n: int, timeout: float = 10.0) -> None:
+    """Wait until the kernel has ``n`` bytes ready to read in ``r``'s PTY: it moves a write
+    into the line discipline on a worker, so under load a read right after the write can find
+    less or nothing. (FIONREAD counts that buffer: at most one kernel read, 4095 bytes.)"""
+    deadline = time.monotonic() + timeout
+    while struct.unpack("i", fcntl.ioctl(r.fd, termios.FIONREAD, b"\0" * 4))[0] < n:
+        assert time.monotonic() < deadline, f"{r.name}: fewer than {n} bytes ready"
+        time.sleep(0.005)  # poll interval; the condition is the count
 
 
 def one_round(*ready: Reader) -> None:
@@ -83,6 +88,7 @@ def test_a_round_reads_past_one_kernel_read_and_reports_the_end() -> None:
     try:
         payload = b"z" * 8_000  # two kernel reads
         a.write(payload)
+        holding(a, ptyio.KERNEL_CHUNK)
         one_round(a)
         assert len(log[0][1]) >= ptyio.KERNEL_CHUNK
         assert rest(a, log, 8_000) == payload
@@ -104,7 +110,8 @@ def test_a_quiet_session_is_delivered_before_the_floods_ready_with_it() -> None:
     try:
         flood.write(b"f" * 9_000)
         quiet.write(b"$ ")
-        readable(flood, quiet)
+        holding(flood, ptyio.KERNEL_CHUNK)
+        holding(quiet, 2)
         one_round(flood, quiet)
         assert log[0] == ("quiet", b"$ ", False)
         assert log[1][0] == "flood" and len(log[1][1]) >= ptyio.KERNEL_CHUNK
@@ -122,6 +129,8 @@ def test_a_session_paused_within_a_round_gets_what_was_read_and_no_more() -> Non
     try:
         big.write(b"b" * 9_000)
         small.write(b"s" * 100)
+        holding(big, ptyio.KERNEL_CHUNK)  # under load the kernel moves a write on late
+        holding(small, 100)
 
         def pause_big() -> None:
             big.reading = False
@@ -174,29 +183,33 @@ def test_one_read_never_outruns_the_history_room() -> None:
 def test_a_burst_read_to_its_end_costs_one_round_not_two() -> None:
     """Wired as the server wires it (``add_reader``): the pass that runs the round still holds
     the PTY's readiness from before the read; it must not start a second round that reads an
-    empty PTY (an EAGAIN and an empty delivery per keystroke echo)."""
+    empty PTY (an EAGAIN and an empty delivery per keystroke echo). A second PTY written after
+    the first delivery is the sentinel: its round comes after any second round of the first."""
     log: list[tuple[str, bytes, bool]] = []
-    a = Reader("a", log)
+    a, b = Reader("a", log), Reader("b", log)
 
     async def go() -> None:
         loop = asyncio.get_running_loop()
         rounds = ptyio.ReadRounds(loop)
-        loop.add_reader(a.fd, rounds.ready, a)
+        delivered = {r.name: asyncio.Event() for r in (a, b)}
+        for r in (a, b):
+            r.then = delivered[r.name].set
+            loop.add_reader(r.fd, rounds.ready, r)
         try:
             a.write(b"$ ")
-            for _ in range(20):
-                await asyncio.sleep(0)
-            await asyncio.sleep(0.05)  # anything further would have run by now
-            for _ in range(5):
-                await asyncio.sleep(0)
+            await asyncio.wait_for(delivered["a"].wait(), 10)
+            b.write(b"#")
+            await asyncio.wait_for(delivered["b"].wait(), 10)
         finally:
-            loop.remove_reader(a.fd)
+            for r in (a, b):
+                loop.remove_reader(r.fd)
 
     try:
         asyncio.run(go())
-        assert log == [("a", b"$ ", False)]
+        assert log == [("a", b"$ ", False), ("b", b"#", False)]
     finally:
         a.close()
+        b.close()
 
 
 def test_a_failing_delivery_loses_no_other_sessions_data() -> None:
@@ -212,6 +225,8 @@ def test_a_failing_delivery_loses_no_other_sessions_data() -> None:
     try:
         bad.write(b"x" * 10)
         good.write(b"y" * 10)
+        holding(bad, 10)
+        holding(good, 10)
 
         async def go() -> None:
             loop = asyncio.get_running_loop()

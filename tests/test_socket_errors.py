@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import ERROR_CODES_REFUSING_PARSE, EXAMPLES, sentinel
+from client import sentinel
+from conftest import ERROR_CODES_REFUSING_PARSE, EXAMPLES
 
 MAX_MESSAGE = 4096
 

@@ -6,10 +6,12 @@ import json
 import logging
 import re
 import time
+from pathlib import Path
 
 import psutil
 import pytest
-from conftest import assert_contiguous, numbered, poll_until, sentinel
+from client import sentinel
+from conftest import assert_contiguous, numbered, poll_until
 from tornado.httpclient import HTTPClientError
 
 HISTORY_LIMIT = 10_000
@@ -91,19 +93,38 @@ async def test_attach_twice_is_harmless(connect, make_terminal, term_manager):
 # ------------------------------------------------------------------------------------- replay (3)
 
 
-async def test_a_full_pty_buffer_never_outruns_a_small_history(connect, make_terminal, gen_script):
-    """With the server busy while a program fills the PTY (64 KiB and more waiting), one
-    wake-up reads no more than history can hold past a v1 subscriber's position, so that
+async def test_a_full_pty_buffer_never_outruns_a_small_history(
+    connect, make_terminal, gen_script, jp_root_dir
+):
+    """With the server busy while a program fills the PTY (more waiting than history holds),
+    one wake-up reads no more than history can hold past a v1 subscriber's position, so that
     subscriber loses nothing (a 64 KiB read into a 10 KB history lost lines, seen in CI)."""
     sid = await make_terminal("fullbuf")
     client = await connect()
     await client.attach(sid)
     start = len(client.frames)
-    client.type(sid, f"sleep 0.3; python3 {gen_script.name} burst B 20000\r")
+    progress = jp_root_dir / "tm_progress_B"
+    client.type(
+        sid, f"sleep 0.3; TM_PROGRESS={progress.name} python3 {gen_script.name} burst B 20000\r"
+    )
     await client.wait_output(sid, "burst B 20000", since=start)  # the shell has the command
-    time.sleep(1.5)  # noqa: ASYNC251  # block the server's loop (same process) while the program fills the PTY
+    # Block the server's loop (same process) until the program has written more into the PTY
+    # than history holds: nobody reads it meanwhile, so all of that waits in the PTY.
+    want = HISTORY_LIMIT + 4096
+    deadline = time.monotonic() + 60
+    while _written(progress) < want:
+        assert time.monotonic() < deadline, f"the program wrote {_written(progress)} bytes"
+        time.sleep(0.01)  # noqa: ASYNC251  # blocking on purpose; the condition is the count
     await client.wait_output(sid, "tm_end_B_20000", timeout=60, since=start)
     assert_contiguous(numbered(client.text(sid, start), "B"), 1, 20000, "v1 socket")
+
+
+def _written(progress: Path) -> int:
+    """What the generator says it wrote so far (``TM_PROGRESS``)."""
+    try:
+        return int(progress.read_text())
+    except (FileNotFoundError, ValueError):
+        return 0
 
 
 async def test_late_attach_replays_history_then_live_without_seam(

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
-from conftest import assert_contiguous, foreign_lines, numbered, raw_handshake, sentinel
+from client import raw_handshake, sentinel
+from conftest import assert_contiguous, foreign_lines, numbered
 
 BIG_LINES = 1_000_000  # 10 bytes a line through the PTY ("A0000001\r\n"): 10 MB per session
 

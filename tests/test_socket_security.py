@@ -118,11 +118,11 @@ class TestAuthorization:
 
     async def test_allowed_socket_works(self, jp_serverapp, jp_ws_fetch, jp_root_dir, term_manager):
         """With only execute on terminals the socket attaches and streams a terminal."""
-        from conftest import MuxClient
+        from client import Client
 
         jp_serverapp.authorizer.permissions = {"actions": ["execute"], "resources": ["terminals"]}
         sid = term_manager.create(cwd=str(jp_root_dir))["name"]
-        client = MuxClient(await jp_ws_fetch(*SOCKET_PATH), "authz")
+        client = Client(await jp_ws_fetch(*SOCKET_PATH), "authz")
         try:
             await client.attach(sid)
             await client.run(sid)

@@ -16,12 +16,11 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 import pytest
-from conftest import SHELL, SOCKET_PATH, MuxClient, poll_until, sentinel
+from client import Client, sentinel
+from conftest import SHELL, SOCKET_PATH, poll_until
 from jupyter_server.auth.authorizer import Authorizer
 from jupyter_server.auth.identity import IdentityProvider, User
-from test_socket_v2 import V2Client
-from tornado.httpclient import HTTPClientError, HTTPRequest
-from tornado.websocket import websocket_connect
+from tornado.httpclient import HTTPClientError
 from traitlets.config import Config
 
 TOKENS = {"writer": "tok-writer", "viewer": "tok-viewer", "nobody": "tok-nobody"}
@@ -76,8 +75,8 @@ def jp_auth_header() -> dict[str, str]:
 def connect_as(connect: Any) -> Any:
     """Open a v1 termmux socket as one of the three users."""
 
-    async def _connect(user: str, name: str | None = None) -> MuxClient:
-        client: MuxClient = await connect(
+    async def _connect(user: str, name: str | None = None) -> Client:
+        client: Client = await connect(
             name or user, headers={"Authorization": f"token {TOKENS[user]}"}
         )
         return client
@@ -86,23 +85,15 @@ def connect_as(connect: Any) -> Any:
 
 
 @pytest.fixture
-def connect_v2_as(jp_http_port: int, jp_base_url: str, jp_asyncio_loop: Any) -> Any:
+def connect_v2_as(connect_v2: Any) -> Any:
     """Open a v2 termmux socket as one of the three users."""
-    clients: list[V2Client] = []
 
-    async def _connect(user: str) -> V2Client:
-        url = f"ws://127.0.0.1:{jp_http_port}{jp_base_url.rstrip('/')}/{'/'.join(SOCKET_PATH)}"
-        ws = await websocket_connect(
-            HTTPRequest(url, headers={"Authorization": f"token {TOKENS[user]}"}),
-            subprotocols=["termmux.v2"],
-        )
-        client = V2Client(ws)
-        clients.append(client)
+    async def _connect(user: str) -> Client:
+        headers = {"Authorization": f"token {TOKENS[user]}"}
+        client: Client = await connect_v2(user, headers=headers)
         return client
 
-    yield _connect
-    for c in clients:
-        jp_asyncio_loop.run_until_complete(c.close())
+    return _connect
 
 
 async def _upgrade_refused(jp_ws_fetch: Any, user: str) -> int:
@@ -122,14 +113,14 @@ async def _fetch_code(jp_fetch: Any, user: str, *parts: str) -> int:
     return int(r.code)
 
 
-def _resize(client: MuxClient, sid: str, rows: int, cols: int) -> None:
+def _resize(client: Client, sid: str, rows: int, cols: int) -> None:
     client.send({"type": "terminal.resize", "sessionId": sid, "rows": rows, "cols": cols})
 
 
 _size_ids = iter(range(1, 10**6))
 
 
-async def _stty_size(client: MuxClient, sid: str) -> tuple[int, int]:
+async def _stty_size(client: Client, sid: str) -> tuple[int, int]:
     """(rows, cols) as ``stty size`` reports it in the shell, typed by ``client``."""
     k = next(_size_ids)
     since = len(client.frames)

@@ -6,175 +6,20 @@ from __future__ import annotations
 
 import asyncio
 import itertools
-import json
 import re
 from typing import Any
 
-import protocol_check
 import pytest
-from conftest import SOCKET_PATH
-from tornado.httpclient import HTTPRequest
-from tornado.websocket import websocket_connect
+from client import TIMEOUT, Client
+from conftest import poll_until
 
 from jupyter_termmux import frames, policy, screen
 
 
-class V2Client:
-    """A termmux v2 socket: JSON control frames, binary output decoded per channel."""
-
-    def __init__(
-        self, ws: Any, ack: bool = True, ack_delay: float = 0.0, keep: bool = True
-    ) -> None:
-        self.ws = ws
-        self.ack = ack
-        #: Acknowledge each frame this many seconds after it arrives (a slower page).
-        self.ack_delay = ack_delay
-        #: Keep every frame; else only each channel's last 64 KiB, for floods of many MB (the
-        #: offsets are checked as frames come: ``gaps``).
-        self.keep = keep
-        self.tails: dict[int, bytes] = {}
-        self.next_offset: dict[int, int] = {}
-        self.gaps: list[tuple[int, int, int]] = []  # (channel, expected offset, frame's offset)
-        self.control: list[dict[str, Any]] = []
-        self.output: list[frames.OutputFrame] = []
-        #: Every message in arrival order: a control message's type, or "frame:<channel>".
-        self.sequence: list[str] = []
-        self.channels: dict[int, str] = {}
-        self.unacked: dict[int, int] = {}
-        self.changed = asyncio.Event()
-        self.closed = False
-        self._ids = iter(range(1, 1 << 30))
-        self._task = asyncio.ensure_future(self._read())
-
-    async def _read(self) -> None:
-        while True:
-            msg = await self.ws.read_message()
-            if msg is None:
-                self.closed = True
-                self.changed.set()
-                return
-            protocol_check.received(msg, 2 if self.ws.selected_subprotocol else 1)
-            if isinstance(msg, bytes):
-                frame = frames.decode(msg)
-                self.sequence.append(f"frame:{frame.channel}")
-                if self.keep:
-                    self.output.append(frame)
-                else:
-                    expected = self.next_offset.get(frame.channel, frame.offset)
-                    if frame.type == 1 and frame.offset != expected:
-                        self.gaps.append((frame.channel, expected, frame.offset))
-                    self.next_offset[frame.channel] = frame.offset + len(frame.payload)
-                    tail = self.tails.get(frame.channel, b"") + frame.payload
-                    self.tails[frame.channel] = tail[-65536:]
-                if self.ack and frame.payload:
-                    ack = {"type": "ack", "channel": frame.channel, "bytes": len(frame.payload)}
-                    if self.ack_delay:
-                        asyncio.get_running_loop().call_later(self.ack_delay, self.send, ack)
-                    else:
-                        self.send(ack)
-                else:
-                    self.unacked[frame.channel] = self.unacked.get(frame.channel, 0) + len(
-                        frame.payload
-                    )
-            else:
-                m = json.loads(msg)
-                self.control.append(m)
-                self.sequence.append(m["type"])
-                if m["type"] == "session.attached" and "channel" in m:
-                    self.channels[m["channel"]] = m["sessionId"]
-            self.changed.set()
-
-    def send(self, msg: dict[str, Any]) -> None:
-        self.ws.write_message(json.dumps(msg))
-
-    def give_credit(self) -> None:
-        """Acknowledge everything received so far (a stalled client that catches up)."""
-        self.ack = True
-        for channel, n in self.unacked.items():
-            if n:
-                self.send({"type": "ack", "channel": channel, "bytes": n})
-        self.unacked.clear()
-
-    async def until(self, pred: Any, what: str, timeout: float = 20.0) -> Any:
-        async def wait() -> Any:
-            while True:
-                got = pred()
-                if got:
-                    return got
-                if self.closed:
-                    raise AssertionError(f"socket closed waiting for {what}")
-                self.changed.clear()
-                await self.changed.wait()
-
-        return await asyncio.wait_for(wait(), timeout)
-
-    async def request(self, msg: dict[str, Any]) -> dict[str, Any]:
-        rid = next(self._ids)
-        self.send(dict(msg, id=rid))
-        return await self.until(
-            lambda: next((m for m in self.control if m.get("id") == rid), None), msg["type"]
-        )
-
-    async def attach(self, sid: str, **fields: Any) -> dict[str, Any]:
-        answer = await self.request({"type": "session.attach", "sessionId": sid, **fields})
-        assert answer["type"] == "session.attached", answer
-        return answer
-
-    def stream(self, channel: int, kinds: tuple[int, ...] = (1, 2)) -> bytes:
-        if not self.keep:
-            return self.tails.get(channel, b"")
-        return b"".join(f.payload for f in self.output if f.channel == channel and f.type in kinds)
-
-    async def wait_text(self, channel: int, pattern: str, timeout: float = 20.0) -> None:
-        rx = re.compile(pattern.encode())
-        await self.until(lambda: rx.search(self.stream(channel)), pattern, timeout)
-
-    def type(self, sid: str, data: str) -> None:
-        self.send({"type": "terminal.input", "sessionId": sid, "data": data})
-
-    async def close(self) -> None:
-        self.ws.close()
-        self._task.cancel()
-
-
-@pytest.fixture
-def connect_v2(
-    jp_http_port: int, jp_base_url: str, jp_auth_header: dict[str, str], jp_asyncio_loop: Any
-) -> Any:
-    """Open a termmux socket offering subprotocol termmux.v2 (or, with v2=False, none)."""
-    clients: list[V2Client] = []
-
-    async def _connect(
-        ack: bool = True, v2: bool = True, ack_delay: float = 0.0, keep: bool = True
-    ) -> V2Client:
-        url = f"ws://127.0.0.1:{jp_http_port}{jp_base_url.rstrip('/')}/{'/'.join(SOCKET_PATH)}"
-        ws = await websocket_connect(
-            HTTPRequest(url, headers=dict(jp_auth_header)),
-            subprotocols=["termmux.v2"] if v2 else None,
-            max_message_size=64 * 1024 * 1024,
-        )
-        client = V2Client(ws, ack, ack_delay, keep)
-        clients.append(client)
-        return client
-
-    yield _connect
-    for c in clients:
-        jp_asyncio_loop.run_until_complete(c.close())
-
-
-async def _poll(pred: Any, what: str, timeout: float = 20.0) -> None:
-    """Wait for a server-side condition (no socket event announces it)."""
-    loop = asyncio.get_running_loop()
-    deadline = loop.time() + timeout
-    while not pred():
-        assert loop.time() < deadline, f"timed out waiting for {what}"
-        await asyncio.sleep(0.02)
-
-
-def _check_contiguous(client: V2Client, channel: int, start: int) -> bytes:
+def _check_contiguous(client: Client, channel: int, start: int) -> bytes:
     """The channel's frames follow each other byte for byte from ``start``; return the bytes."""
     offset = start
-    for f in (f for f in client.output if f.channel == channel):
+    for f in (f for f in client.outputs if f.channel == channel):
         assert f.offset == offset, (f.offset, offset)
         f.payload.decode("utf-8")  # never split inside a UTF-8 sequence
         offset += len(f.payload)
@@ -271,8 +116,12 @@ async def test_resume_with_since_is_lossless_through_a_flood(
     router = jp_serverapp.web_app.settings["termmux_router"]
     # The server saw the drop and holds a reservation; the program runs on meanwhile, until
     # history would pass what the dropped client had (the PTY is then paused for it).
-    await _poll(lambda: router.stats()["sessions"][sid]["reservations"] == 1, "a reservation")
-    await _poll(lambda: router.stats()["sessions"][sid]["paused"], "the reservation to hold")
+    await poll_until(
+        lambda: router.stats()["sessions"][sid]["reservations"] == 1, TIMEOUT, "a reservation"
+    )
+    await poll_until(
+        lambda: router.stats()["sessions"][sid]["paused"], TIMEOUT, "the reservation to hold"
+    )
     second = await connect_v2()
     b = await second.attach(sid, since=a["offset"] + len(got), incarnation=a["incarnation"])
     assert b["truncated"] is False and "preamble" not in b
@@ -310,7 +159,7 @@ async def _late_resume(connect_v2: Any, make_terminal: Any) -> None:
     b = await late.attach(sid, since=a["offset"], incarnation=a["incarnation"])
     assert b["truncated"] is True and "\x1b[?2004h" in b["preamble"]
     await late.wait_text(b["channel"], r"MARK_42")
-    assert {f.type for f in late.output} == {frames.FrameType.REPLAY}
+    assert {f.type for f in late.outputs} == {frames.FrameType.REPLAY}
 
 
 async def test_replay_types_nothing(connect_v2: Any, make_terminal: Any) -> None:
@@ -330,11 +179,11 @@ async def test_replay_types_nothing(connect_v2: Any, make_terminal: Any) -> None
     assert b"\x1b]11;?" not in replayed
 
 
-async def _ack_a_few(client: V2Client) -> None:
+async def _ack_a_few(client: Client) -> None:
     """Acknowledge 1 to 7 bytes at a time of what arrived, as a page that returns credit in
     crumbs does: the server's frames shrink to a few bytes."""
     sizes = itertools.cycle(range(1, 8))
-    while not client.closed:
+    while not client.closed.is_set():
         await asyncio.sleep(0.001)
         for channel, n in list(client.unacked.items()):
             if n:
@@ -374,7 +223,7 @@ class TestSmallCredit:
         finally:
             acking.cancel()
         replayed = slow.stream(b["channel"], kinds=(frames.FrameType.REPLAY,))
-        sizes = [len(f.payload) for f in slow.output if f.type == frames.FrameType.REPLAY]
+        sizes = [len(f.payload) for f in slow.outputs if f.type == frames.FrameType.REPLAY]
         assert max(sizes) <= 64 and sum(n < 8 for n in sizes) > 30, sizes
         assert screen.scrub_queries(replayed) == replayed  # not one query left
         assert replayed.count(b"Q\0\0\0\0\x1b[31m") == 20
@@ -420,9 +269,11 @@ async def test_credit_bounds_what_is_in_flight_and_acks_resume(
     sid = await make_terminal("credit")
     a = await client.attach(sid)
     client.type(sid, "seq 1 200000; echo FIN_$((6*7))\r")
-    await _poll(lambda: router.stats()["sessions"][sid]["paused"], "the session to pause")
+    await poll_until(
+        lambda: router.stats()["sessions"][sid]["paused"], TIMEOUT, "the session to pause"
+    )
     window = router.limits.window
-    assert sum(len(f.payload) for f in client.output) <= window
+    assert sum(len(f.payload) for f in client.outputs) <= window
     client.give_credit()
     await client.wait_text(a["channel"], r"FIN_42", timeout=60)
     _check_contiguous(client, a["channel"], a["offset"])
@@ -466,10 +317,10 @@ async def test_a_slower_subscriber_that_keeps_acking_is_not_truncated(
     assert body.count(b"\r\n") >= 300000
 
 
-async def _ack_in_bursts(client: V2Client, every: float) -> None:
+async def _ack_in_bursts(client: Client, every: float) -> None:
     """Acknowledge everything received once every ``every`` seconds, as a page that parses in
     throttled bursts does."""
-    while not client.closed:
+    while not client.closed.is_set():
         await asyncio.sleep(every)
         for channel, n in list(client.unacked.items()):
             if n:
@@ -550,7 +401,6 @@ class TestDriftingSubscriber:
             b.ack_delay = 0.01
             await asyncio.sleep(2.6)
         a.type(sid, "\x03")
-        await asyncio.sleep(0)
         a.type(sid, "echo DONE_$((6*7))\r")
         await a.wait_text(fa["channel"], r"DONE_42", timeout=60)
         await b.wait_text(fb["channel"], r"DONE_42", timeout=60)
@@ -668,11 +518,15 @@ async def test_a_normal_close_leaves_no_reservation(
     await done.attach(sid)
     dropped = await connect_v2()
     await dropped.attach(sid)
-    done.ws.close(1000)
-    await _poll(lambda: router.stats()["sessions"][sid]["subscribers"] == 1, "the normal close")
+    await done.close(1000)
+    await poll_until(
+        lambda: router.stats()["sessions"][sid]["subscribers"] == 1, TIMEOUT, "the normal close"
+    )
     assert router.stats()["sessions"][sid]["reservations"] == 0
-    dropped.ws.close()  # no status code: what a dropped connection looks like to the server
-    await _poll(lambda: router.stats()["sessions"][sid]["reservations"] == 1, "a reservation")
+    await dropped.close()  # no status code: what a dropped connection looks like to the server
+    await poll_until(
+        lambda: router.stats()["sessions"][sid]["reservations"] == 1, TIMEOUT, "a reservation"
+    )
 
 
 async def test_two_floods_share_one_socket_and_an_echo_cuts_in(
@@ -695,12 +549,12 @@ async def test_two_floods_share_one_socket_and_an_echo_cuts_in(
     await client.wait_text(a["channel"], r"\n20000\r")
     client.type(c["sessionId"], "echo ECHO_$((6*7))\r")
     await client.wait_text(c["channel"], r"ECHO_42")
-    flooding = [f.channel for f in client.output if f.channel in (a["channel"], b["channel"])]
+    flooding = [f.channel for f in client.outputs if f.channel in (a["channel"], b["channel"])]
     assert b"END_42" not in client.stream(a["channel"]) + client.stream(b["channel"])
     await client.wait_text(a["channel"], r"END_42", timeout=120)
     await client.wait_text(b["channel"], r"END_42", timeout=120)
     # Turns: in the first half of all flood frames both sessions appear, many times each.
-    order = [f.channel for f in client.output if f.channel in (a["channel"], b["channel"])]
+    order = [f.channel for f in client.outputs if f.channel in (a["channel"], b["channel"])]
     first_half = order[: len(order) // 2]
     assert first_half.count(a["channel"]) > 10 and first_half.count(b["channel"]) > 10
     assert len(flooding) < len(order)
@@ -728,7 +582,9 @@ class TestTypingWindow:
         client.type(flood["sessionId"], "sleep 1; seq 1 200000\r")
         client.type(quiet["sessionId"], "#")
         await client.wait_text(quiet["channel"], "#")
-        await _poll(lambda: router.stats()["sessions"]["held_flood"]["paused"], "a full backlog")
+        await poll_until(
+            lambda: router.stats()["sessions"]["held_flood"]["paused"], TIMEOUT, "a full backlog"
+        )
         # What the server sent, all of it received (none still on its way).
         (sub,) = router.sessions["held_flood"].subscribers.values()
         sent = sub.sent - flood["offset"]
@@ -764,7 +620,7 @@ async def test_frames_are_bounded_per_version(connect_v2: Any, make_terminal: An
     await v1.request({"type": "session.attach", "sessionId": sid})
     v2.type(sid, "seq 1 400000; echo FIN_$((6*7))\r")
     await v2.wait_text(ch, r"FIN_42", timeout=60)
-    sizes = [len(f.payload) for f in v2.output if f.channel == ch]
+    sizes = [len(f.payload) for f in v2.outputs if f.channel == ch]
     assert max(sizes) <= policy.V2_FRAME_BYTES
     assert max(sizes) > policy.V1_FRAME_BYTES, sorted(sizes)[-5:]
     await v1.until(

@@ -1,83 +1,161 @@
-"""Contract tests: each assumption ``terminals.py`` makes about terminado, jupyter_server_terminals
-and ptyprocess, pinned by name, so that an upgrade which breaks one fails here and not far away;
-and the adapter's client-list interface (``Pty.add_subscriber`` and co.) on real terminals."""
+"""Contract tests: each assumption the adapter makes about terminado, jupyter_server_terminals
+and ptyprocess, checked by what those libraries do (real managers, PTYs, shells and sockets),
+so that an upgrade which breaks one fails here and not far away; and the adapter's client-list
+interface (``Pty.add_subscriber`` and co.) on real terminals."""
 
 from __future__ import annotations
 
-import inspect
+import asyncio
 import json
+import os
+from datetime import timedelta
 from typing import Any
 
 import ptyprocess
 import terminado
-import terminado.websocket as tws
-from conftest import poll_until
-from jupyter_server_terminals.terminalmanager import TerminalManager
+from conftest import SHELL, poll_until
+from jupyter_server._tz import utcnow
 from terminado import management
+from tornado.ioloop import IOLoop
 
 
-def test_manager_keeps_terminals_by_name_and_pty_by_fd() -> None:
-    """NamedTermManager holds ``terminals`` (name -> PtyWithClients) and ``ptys_by_fd``."""
-    src = inspect.getsource(management.NamedTermManager.__init__)
-    assert "self.terminals" in src
-    assert "self.ptys_by_fd" in inspect.getsource(management.TermManagerBase.__init__)
+async def _bare_terminal() -> tuple[management.NamedTermManager, str, Any]:
+    """A terminal of a plain terminado manager (no server, no adoption), on this loop."""
+    mgr = management.NamedTermManager(shell_command=SHELL)
+    name, term = mgr.new_named_terminal()
+    return mgr, name, term
 
 
-def test_terminado_reads_through_one_ioloop_handler_per_fd() -> None:
-    """start_reading registers one IOLoop handler on ptyproc.fd, which adoption replaces."""
-    src = inspect.getsource(management.TermManagerBase.start_reading)
-    assert "add_handler(fd, self.pty_read" in src and "ptys_by_fd[fd]" in src
+def _buffered(term: Any) -> str:
+    return "".join(term.read_buffer)
 
 
-def test_eof_handling_removes_the_terminal_by_name() -> None:
-    """on_eof drops ptys_by_fd[fd] and terminals[name]: adoption's EOF path does the same."""
-    assert "del self.ptys_by_fd[fd]" in inspect.getsource(management.TermManagerBase.on_eof)
-    assert "self.terminals.pop(name" in inspect.getsource(management.NamedTermManager.on_eof)
+def test_terminado_reads_each_pty_through_a_replaceable_loop_handler() -> None:
+    """A plain NamedTermManager keeps each terminal by name (``terminals``) and by fd
+    (``ptys_by_fd``) and reads its PTY through an IOLoop handler on the fd into ``read_buffer``;
+    a handler put in its place on that fd gets the output instead (what adoption does)."""
+
+    async def scenario() -> None:
+        mgr, name, term = await _bare_terminal()
+        fd = term.ptyproc.fd
+        try:
+            assert mgr.terminals[name] is term and mgr.ptys_by_fd[fd] is term
+            term.ptyproc.write("echo tm_$((6*7))\n")
+            await poll_until(lambda: "tm_42" in _buffered(term), 10, "terminado's read")
+            loop = IOLoop.current()
+            got = bytearray()
+            loop.remove_handler(fd)
+            loop.add_handler(fd, lambda fd, _events: got.extend(os.read(fd, 65536)), loop.READ)
+            term.ptyproc.write("echo tm_$((7*7))\n")
+            await poll_until(lambda: b"tm_49" in got, 10, "the replacing handler's read")
+            assert "tm_49" not in _buffered(term)
+            loop.remove_handler(fd)
+            loop.add_handler(fd, mgr.pty_read, loop.READ)
+        finally:
+            await mgr.shutdown()
+
+    asyncio.run(scenario())
 
 
-def test_pty_with_clients_has_the_fields_adoption_uses() -> None:
-    """PtyWithClients has clients, read_buffer and ptyproc; resize_to_smallest reads client.size."""
-    src = inspect.getsource(management.PtyWithClients)
-    for name in ("self.clients", "self.read_buffer", "self.ptyproc"):
-        assert name in src
-    assert "client.size" in inspect.getsource(management.PtyWithClients.resize_to_smallest)
+def test_eof_forgets_the_terminal_by_name_and_fd() -> None:
+    """When the shell exits, terminado's EOF path drops the terminal from ``terminals`` and
+    ``ptys_by_fd`` (adoption's own EOF path must do the same)."""
+
+    async def scenario() -> None:
+        mgr, name, term = await _bare_terminal()
+        fd = term.ptyproc.fd
+        term.ptyproc.write("exit\n")
+        await poll_until(
+            lambda: name not in mgr.terminals and fd not in mgr.ptys_by_fd, 10, "the EOF"
+        )
+        await mgr.shutdown()
+
+    asyncio.run(scenario())
 
 
-def test_classic_socket_replays_read_buffer_copy_and_writes_through_ptyproc_write() -> None:
-    """TermSocket.open replays read_buffer.copy() (strings) and stdin goes to ptyproc.write."""
-    assert "read_buffer.copy()" in inspect.getsource(tws.TermSocket.open)
-    assert "ptyproc.write(" in inspect.getsource(tws.TermSocket.stdin_to_ptyproc)
+def test_resize_to_smallest_sizes_the_pty_from_its_clients_size() -> None:
+    """``PtyWithClients`` has ``clients`` and ``ptyproc``; ``resize_to_smallest`` sizes the
+    PTY from each client's ``size`` (rows, cols), which adoption's subscribers provide."""
+
+    async def scenario() -> None:
+        mgr, _, term = await _bare_terminal()
+        try:
+
+            class Sized:
+                size = (21, 71)
+
+            term.clients.append(Sized())
+            term.resize_to_smallest()
+            assert term.ptyproc.getwinsize() == (21, 71)
+        finally:
+            await mgr.shutdown()
+
+    asyncio.run(scenario())
 
 
-def test_classic_socket_sizes_through_resize_to_smallest_and_types_through_stdin_method() -> None:
-    """A classic socket's set_size sets its ``size`` and calls the terminal's
-    ``resize_to_smallest`` (so does its close), and its stdin goes through its own
-    ``stdin_to_ptyproc`` on the loop: the adapter replaces the first on the adopted terminal
-    and wraps the second per socket to apply the latest writer's size."""
-    on_message = inspect.getsource(tws.TermSocket.on_message)
-    assert "self.size = " in on_message and "self.terminal.resize_to_smallest()" in on_message
-    assert "self.stdin_to_ptyproc(" in on_message
-    assert "resize_to_smallest()" in inspect.getsource(tws.TermSocket.on_close)
-    for hook in ("on_pty_read", "on_pty_died"):
-        assert hasattr(tws.TermSocket, hook)
+async def _classic_output(ws: Any, needle: str) -> None:
+    """Read a classic terminal socket until its stdout holds ``needle``."""
+    seen = ""
+    while needle not in seen:
+        msg = await asyncio.wait_for(ws.read_message(), 30)
+        assert msg is not None, f"classic socket closed before {needle!r}"
+        kind, *rest = json.loads(msg)
+        if kind == "stdout":
+            seen += rest[0]
+
+
+async def test_classic_socket_replays_history_takes_input_and_resizes_on_close(
+    make_terminal: Any, router: Any, jp_ws_fetch: Any
+) -> None:
+    """JupyterLab's own terminal socket types into the shell, a second one opened later replays
+    what the first saw (terminado replays ``read_buffer``, which adoption makes the history),
+    and closing the one that sized the PTY last hands the size back to the latest one left
+    (terminado calls ``resize_to_smallest`` on close, which adoption replaces)."""
+    sid = await make_terminal("contract_classic_io")
+    pty = router.terminals.get(sid)
+    first = await jp_ws_fetch("terminals", "websocket", sid)
+    await first.write_message(json.dumps(["stdin", "echo tm_$((6*7))\r"]))
+    await _classic_output(first, "tm_42")
+    second = await jp_ws_fetch("terminals", "websocket", sid)
+    await _classic_output(second, "tm_42")  # replayed on open
+    view = View(None, None)
+    pty.add_subscriber(view)
+    pty.resize(view, 30, 100)
+    await second.write_message(json.dumps(["set_size", 40, 120]))
+    winsize = pty.term.ptyproc.getwinsize
+    await poll_until(lambda: winsize() == (40, 120), 10, "the classic socket's size")
+    second.close()
+    await poll_until(lambda: winsize() == (30, 100), 10, "the size of the latest one left")
+    pty.remove_subscriber(view)
+    first.close()
+
+
+async def test_create_names_the_terminal_and_its_environment_has_the_size(
+    term_manager: Any, jp_root_dir: Any
+) -> None:
+    """``TerminalManager.create(name=, cwd=)`` returns a model with that name and the terminal
+    under it; ``make_term_env(height=, width=)`` gives the shell LINES and COLUMNS."""
+    model = term_manager.create(name="contract_model", cwd=str(jp_root_dir))
+    assert model["name"] == "contract_model" and "contract_model" in term_manager.terminals
+    env = term_manager.make_term_env(height=20, width=70)
+    assert (env["LINES"], env["COLUMNS"]) == ("20", "70")
+    await term_manager.terminate("contract_model", force=True)
+
+
+async def test_the_culler_goes_by_last_activity(make_terminal: Any, term_manager: Any) -> None:
+    """The culler ends a terminal whose ``last_activity`` (which the adapter stamps on output
+    and input) is older than ``cull_inactive_timeout``, and keeps a recent one."""
+    old, recent = await make_terminal("contract_old"), await make_terminal("contract_recent")
+    term_manager.cull_inactive_timeout = 600
+    term_manager.terminals[old].last_activity = utcnow() - timedelta(hours=1)
+    for name in (old, recent):
+        await term_manager._cull_inactive_terminal(name)
+    assert old not in term_manager.terminals and recent in term_manager.terminals
 
 
 def test_max_terminals_reached_is_raised_by_create() -> None:
     """The manager's limit is terminado's MaxTerminalsReached (imported, not matched by name)."""
     assert issubclass(management.MaxTerminalsReached, Exception)
-
-
-def test_create_takes_name_cwd_and_size_and_returns_a_model() -> None:
-    """TerminalManager.create(**kwargs) -> {'name': ...}; new_named_terminal honours 'name'."""
-    assert "model" in inspect.getsource(TerminalManager.create)
-    assert 'kwargs["name"]' in inspect.getsource(management.NamedTermManager.new_named_terminal)
-    env = inspect.signature(management.TermManagerBase.make_term_env).parameters
-    assert {"height", "width"} <= set(env)
-
-
-def test_culler_reads_last_activity() -> None:
-    """The culler compares term.last_activity, which the adapter stamps on output and input."""
-    assert "term.last_activity" in inspect.getsource(TerminalManager._cull_inactive_terminal)
 
 
 def test_ptyprocess_reports_exit_code_and_signal_through_isalive() -> None:

@@ -33,7 +33,7 @@ class SocketLog:
         return [m for m in msgs if m.get("type") == mtype]
 
 
-class FrameLog:
+class PageSockets:
     """Every termmux socket the page opens from now on, with every frame."""
 
     def __init__(self, page: Any) -> None:

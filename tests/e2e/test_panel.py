@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 import tornado.websocket
 
-from .conftest import LabServer, restart_lab
-from .frames import FrameLog, join_streams, session_stream
+from .conftest import PAGE_TIMEOUT_MS, LabServer, restart_lab
+from .frames import PageSockets, join_streams, session_stream
 
 pytestmark = pytest.mark.browser
 
@@ -39,7 +39,7 @@ def termmux_sockets(page: Any) -> list[Any]:
 def open_lab(page: Any, server: LabServer) -> None:
     """Open /lab?reset (logging in with the token) and wait for the launcher."""
     page.goto(server.lab_url())
-    page.wait_for_selector(".jp-Launcher", timeout=60_000)
+    page.wait_for_selector(".jp-Launcher")
 
 
 def launch_panel(page: Any) -> None:
@@ -82,7 +82,7 @@ def visible_text(page: Any) -> str:
     return str(page.locator(f"{VISIBLE_TERM} .xterm-rows").inner_text()).replace("\xa0", " ")
 
 
-def wait_visible_text(page: Any, needle: str, timeout: float = 30_000) -> None:
+def wait_visible_text(page: Any, needle: str, timeout: float | None = None) -> None:
     """Wait until the visible terminal shows `needle`."""
     page.wait_for_function(
         """([sel, needle]) => {
@@ -145,13 +145,22 @@ def seq_lines(text: str) -> list[int]:
     return [int(line) for line in shown if line.isdigit()]
 
 
+def wait_until(page: Any, cond: Any, what: str, timeout: float = PAGE_TIMEOUT_MS / 1000) -> None:
+    """Poll ``cond()`` (a question to the server) every 100 ms until it holds; the page keeps
+    handling its events meanwhile."""
+    deadline = time.monotonic() + timeout
+    while not cond():
+        assert time.monotonic() < deadline, f"timed out after {timeout} s waiting for {what}"
+        page.wait_for_timeout(100)  # poll interval; the condition is cond()
+
+
 def server_terminals(server: LabServer) -> set[str]:
     """Names of the server's running terminals (GET /api/terminals)."""
     req = urllib.request.Request(
         f"http://127.0.0.1:{server.port}{server.base_url}api/terminals",
         headers={"Authorization": f"token {server.token}"},
     )
-    with urllib.request.urlopen(req, timeout=10) as resp:
+    with urllib.request.urlopen(req, timeout=30) as resp:
         return {t["name"] for t in json.loads(resp.read())}
 
 
@@ -164,7 +173,7 @@ def session_clients(server: LabServer) -> dict[str, int]:
         try:
             await ws.write_message(json.dumps({"type": "session.list", "id": 1}))
             while True:
-                msg = json.loads(await asyncio.wait_for(ws.read_message(), 10))
+                msg = json.loads(await asyncio.wait_for(ws.read_message(), 30))
                 if msg.get("id") == 1:
                     return {s["sessionId"]: s["clients"] for s in msg["sessions"]}
         finally:
@@ -172,7 +181,7 @@ def session_clients(server: LabServer) -> dict[str, int]:
 
     # Sync Playwright owns this thread's event loop: talk from another thread.
     with concurrent.futures.ThreadPoolExecutor(1) as pool:
-        return pool.submit(asyncio.run, ask()).result(30)
+        return pool.submit(asyncio.run, ask()).result(60)
 
 
 def wait_workspace_saved(
@@ -184,8 +193,9 @@ def wait_workspace_saved(
         f"http://127.0.0.1:{server.port}{server.base_url}lab/api/workspaces/default",
         headers={"Authorization": f"token {server.token}"},
     )
-    for _ in range(300):
-        with urllib.request.urlopen(req, timeout=10) as resp:
+    deadline = time.monotonic() + PAGE_TIMEOUT_MS / 1000
+    while time.monotonic() < deadline:
+        with urllib.request.urlopen(req, timeout=30) as resp:
             data = json.loads(resp.read()).get("data", {})
         panels = [v for k, v in data.items() if k.startswith("jupyter-termmux:panel:")]
         restorable = any(k.startswith("termmux:") for k in data)
@@ -261,7 +271,7 @@ def test_three_tabs_route_output_keep_content_and_share_one_socket(
     wait_workspace_saved(lab, before)
     # Reload: same tabs, same sessions, recent output replayed, terminals still work.
     page.goto(f"{lab.url}lab")
-    page.wait_for_selector(f"{PANEL}[data-status=connected]", timeout=60_000)
+    page.wait_for_selector(f"{PANEL}[data-status=connected]")
     wait_tabs(page, 3)
     assert session_ids(page) == before
     select_tab(page, 0)
@@ -278,7 +288,7 @@ def test_reconnect_after_the_server_side_drops_every_connection(lab: LabServer, 
     with their output shown once, and input typed while reconnecting runs after re-attach. On v2
     each tab resumes with `since` at exactly the byte it had: no replay, no gap, no doubling."""
     sockets = termmux_sockets(page)
-    frames = FrameLog(page)
+    frames = PageSockets(page)
     open_lab(page, lab)
     launch_panel(page)
     new_tab(page)
@@ -293,7 +303,7 @@ def test_reconnect_after_the_server_side_drops_every_connection(lab: LabServer, 
     # Typed while there is no socket: queued, sent after the re-attach.
     type_command(page, "echo queued_$((4*8))")
     lab.proxy.refuse = False
-    page.wait_for_selector(f"{PANEL}[data-status=connected]", timeout=60_000)
+    page.wait_for_selector(f"{PANEL}[data-status=connected]")
     wait_visible_text(page, "queued_32")
     wait_visible_text(page, second)
     assert visible_text(page).count(second) == 1, "replay doubled the output"
@@ -323,11 +333,7 @@ def test_detach_keeps_the_session_and_attach_menu_reopens_it(lab: LabServer, pag
     wait_tabs(page, 0)
     assert sid in server_terminals(lab)
     # Detached for real: no client left on the session (the page's socket stays open).
-    for _ in range(100):
-        if session_clients(lab).get(sid) == 0:
-            break
-        page.wait_for_timeout(100)
-    assert session_clients(lab).get(sid) == 0
+    wait_until(page, lambda: session_clients(lab).get(sid) == 0, "no client on the session")
 
     page.locator(f"{PANEL} .jp-TermMux-attach").click()
     page.locator(".jp-TermMux-attachMenu .lm-Menu-item", has_text=f"Terminal {sid}").click()
@@ -350,11 +356,7 @@ def test_detach_keeps_the_session_and_attach_menu_reopens_it(lab: LabServer, pag
     page.locator(".jp-Dialog button", has_text="Shut Down").click()
     wait_tabs(page, 0)
     # The tab goes once the server answered session.closed; poll the REST list for its removal.
-    for _ in range(100):
-        if sid not in server_terminals(lab):
-            break
-        page.wait_for_timeout(100)
-    assert sid not in server_terminals(lab), "session still running after shutdown"
+    wait_until(page, lambda: sid not in server_terminals(lab), "the session to end")
 
 
 def terminal_background(page: Any) -> str:
@@ -396,7 +398,7 @@ def test_large_output_arrives_whole_and_exit_is_shown(lab: LabServer, page: Any)
     order (checked on the frames the page received: nothing dropped, doubled or truncated), while
     the foreground tab stays usable; a second panel shares the page's one socket; a shell that
     exits says so in its tab."""
-    frames = FrameLog(page)
+    frames = PageSockets(page)
     open_lab(page, lab)
     launch_panel(page)
     new_tab(page)
@@ -444,7 +446,7 @@ def test_reload_during_output_loses_nothing(lab: LabServer, page: Any) -> None:
     """On v2, reloading the page while a program prints brings the tab back attached to the
     same shell (the saved incarnation is sent), and the two pages together received every line
     of the output once in order: the new page's stream starts no later than the old one ended."""
-    frames = FrameLog(page)
+    frames = PageSockets(page)
     open_lab(page, lab)
     launch_panel(page)
     require_v2(page)
@@ -454,10 +456,10 @@ def test_reload_during_output_loses_nothing(lab: LabServer, page: Any) -> None:
     wait_visible_text(page, "60")
     wait_workspace_saved(lab, [sid])
     page.goto(f"{lab.url}lab")
-    page.wait_for_selector(f"{PANEL}[data-status=connected]", timeout=60_000)
+    page.wait_for_selector(f"{PANEL}[data-status=connected]")
     wait_tabs(page, 1)
     assert session_ids(page) == [sid]
-    wait_visible_text(page, "fin_42", timeout=60_000)
+    wait_visible_text(page, "fin_42")
 
     assert len(frames.sockets) == 2, "one socket per page load"
     before, after = (session_stream(log, sid) for log in frames.sockets)
@@ -489,12 +491,12 @@ def test_a_reused_name_is_shown_as_a_new_shell(lab: LabServer, page: Any) -> Non
         method="DELETE",
         headers={"Authorization": f"token {lab.token}"},
     )
-    urllib.request.urlopen(delete, timeout=10).close()
+    urllib.request.urlopen(delete, timeout=30).close()
     page.wait_for_selector(f"{VISIBLE_TERM}[data-state=exited]")
     headless_session(lab, "reused", "echo second_$((3*3))", "second_9")
 
     page.goto(f"{lab.url}lab")
-    page.wait_for_selector(f"{PANEL}[data-status=connected]", timeout=60_000)
+    page.wait_for_selector(f"{PANEL}[data-status=connected]")
     wait_tabs(page, 2)
     select_tab(page, ids.index("reused"))
     wait_visible_text(page, "this is a new shell")
@@ -533,7 +535,7 @@ def headless_session(server: LabServer, sid: str, command: str, sentinel: str) -
 def test_replayed_terminal_queries_type_nothing_into_the_shell(lab: LabServer, page: Any) -> None:
     """Output holding terminal queries (cursor position, device attributes) replayed into a
     page types no answer into the shell: `cat -v` reading the terminal shows only what we type."""
-    frames = FrameLog(page)
+    frames = PageSockets(page)
     queries = "printf 'Q\\033[6n\\033[c\\033[>c\\033]11;?\\007_%s\\n' $((6*7)); cat -v"
     headless_session(lab, "queries", queries, "_42")
     open_lab(page, lab)

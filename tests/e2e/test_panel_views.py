@@ -13,7 +13,7 @@ from typing import Any
 import pytest
 
 from .conftest import LabServer
-from .frames import FrameLog
+from .frames import PageSockets
 from .test_panel import (
     PANEL,
     VISIBLE_TERM,
@@ -87,7 +87,7 @@ def test_a_second_panel_shows_a_session_at_once_and_both_stay_live(
     """A session open in one panel and opened with Attach ▾ in a second panel of the same page
     shows its earlier output there at once (no redraw by the program), the first panel keeps its
     own, and output typed afterwards reaches both, each line once."""
-    frames = FrameLog(page)
+    frames = PageSockets(page)
     open_lab(page, lab)
     launch_panel(page)
     require_v2(page)

@@ -81,106 +81,93 @@ def shared_lab(tmp_path: Path) -> Iterator[LabServer]:
     stop_lab(server)
 
 
-def _context_page(browser: Any) -> Any:
-    context = browser.new_context(viewport={"width": 1280, "height": 800})
-    page = context.new_page()
-    page.set_default_timeout(60_000)
-    return page
-
-
 def test_viewer_opens_the_read_only_link_watches_live_and_cannot_type(
-    shared_lab: LabServer, browser: Any, artifacts: Path
+    shared_lab: LabServer, new_page: Any, artifacts: Path
 ) -> None:
     """The copied link opens the writer's session read-only in the viewer's page: the writer's
     output appears there live, the tab says why it takes no input, renders at the writer's
     size, and keys typed into it never reach the shell; the writer's tab counts the viewer, and
     its recording downloads as NAME.cast; through a flood (which views are sent as screens) the
     view ends on the writer's last lines."""
-    writer = _context_page(browser)
-    viewer = _context_page(browser)
-    try:
-        writer.goto(f"{shared_lab.url}lab?reset&token={TOKENS['writer']}")
-        writer.wait_for_selector(".jp-Launcher", timeout=60_000)
-        launch_panel(writer)
-        require_v2(writer)
-        (sid,) = session_ids(writer)
-        type_command(writer, "echo ready_$((20+1))")
-        wait_visible_text(writer, "ready_21")
+    writer = new_page()
+    viewer = new_page()
+    writer.goto(f"{shared_lab.url}lab?reset&token={TOKENS['writer']}")
+    writer.wait_for_selector(".jp-Launcher")
+    launch_panel(writer)
+    require_v2(writer)
+    (sid,) = session_ids(writer)
+    type_command(writer, "echo ready_$((20+1))")
+    wait_visible_text(writer, "ready_21")
 
-        # The tab's context menu (tab bar) offers it too; here viewers are allowed.
-        writer.locator(f"{PANEL} .lm-TabBar-tab").first.click(button="right")
-        tab_menu = writer.locator(".lm-Menu").last.locator(".lm-Menu-itemLabel").all_inner_texts()
-        assert {"Copy Read-Only Link", "Download Recording"} <= set(tab_menu), tab_menu
-        writer.keyboard.press("Escape")
-        writer.locator(f"{VISIBLE_TERM} .xterm-screen").click(button="right")
-        writer.locator(".lm-Menu-itemLabel", has_text=re.compile("^Copy Read-Only Link$")).click()
-        writer.wait_for_selector(f"{VISIBLE_TERM}[data-view-link]")
-        link = writer.eval_on_selector(VISIBLE_TERM, "el => el.dataset.viewLink")
-        assert link == f"{shared_lab.url}lab?termmux-view={sid}"
+    # The tab's context menu (tab bar) offers it too; here viewers are allowed.
+    writer.locator(f"{PANEL} .lm-TabBar-tab").first.click(button="right")
+    tab_menu = writer.locator(".lm-Menu").last.locator(".lm-Menu-itemLabel").all_inner_texts()
+    assert {"Copy Read-Only Link", "Download Recording"} <= set(tab_menu), tab_menu
+    writer.keyboard.press("Escape")
+    writer.locator(f"{VISIBLE_TERM} .xterm-screen").click(button="right")
+    writer.locator(".lm-Menu-itemLabel", has_text=re.compile("^Copy Read-Only Link$")).click()
+    writer.wait_for_selector(f"{VISIBLE_TERM}[data-view-link]")
+    link = writer.eval_on_selector(VISIBLE_TERM, "el => el.dataset.viewLink")
+    assert link == f"{shared_lab.url}lab?termmux-view={sid}"
 
-        # The viewer's own workspace (JupyterLab's workspaces are not per user), logged in by token.
-        viewer_url = link.replace("/lab?", "/lab/workspaces/viewer?", 1)
-        viewer.goto(f"{viewer_url}&token={TOKENS['viewer']}")
-        view = f"{PANEL} .jp-TermMux-terminal[data-mode=view][data-session-id='{sid}']"
-        viewer.wait_for_selector(f"{view}[data-state=attached]", timeout=60_000)
-        # The server knows this page as the viewer (its hello grants only read): no "+ New".
-        viewer.wait_for_selector(f"{PANEL} .jp-TermMux-toolbar[data-may-create=false]")
-        note = viewer.locator(f"{view} .jp-TermMux-viewNote")
-        assert note.inner_text() == "read-only view: you can watch, not type"
-        wait_visible_text(viewer, "ready_21")  # the replay
+    # The viewer's own workspace (JupyterLab's workspaces are not per user), logged in by token.
+    viewer_url = link.replace("/lab?", "/lab/workspaces/viewer?", 1)
+    viewer.goto(f"{viewer_url}&token={TOKENS['viewer']}")
+    view = f"{PANEL} .jp-TermMux-terminal[data-mode=view][data-session-id='{sid}']"
+    viewer.wait_for_selector(f"{view}[data-state=attached]")
+    # The server knows this page as the viewer (its hello grants only read): no "+ New".
+    viewer.wait_for_selector(f"{PANEL} .jp-TermMux-toolbar[data-may-create=false]")
+    note = viewer.locator(f"{view} .jp-TermMux-viewNote")
+    assert note.inner_text() == "read-only view: you can watch, not type"
+    wait_visible_text(viewer, "ready_21")  # the replay
 
-        # Live: the writer types, the viewer sees it.
-        type_command(writer, "echo live_$((6*7))")
-        wait_visible_text(writer, "live_42")
-        wait_visible_text(viewer, "live_42")
+    # Live: the writer types, the viewer sees it.
+    type_command(writer, "echo live_$((6*7))")
+    wait_visible_text(writer, "live_42")
+    wait_visible_text(viewer, "live_42")
 
-        # The view has the writer's size, not its own pane's.
-        size = "el => [el.termmuxTerminal.rows, el.termmuxTerminal.cols]"
-        writer_size = writer.eval_on_selector(VISIBLE_TERM, size)
-        viewer.wait_for_function(
-            "([sel, size]) => { const t = document.querySelector(sel).termmuxTerminal;"
-            " return t.rows === size[0] && t.cols === size[1]; }",
-            arg=[view, writer_size],
-        )
+    # The view has the writer's size, not its own pane's.
+    size = "el => [el.termmuxTerminal.rows, el.termmuxTerminal.cols]"
+    writer_size = writer.eval_on_selector(VISIBLE_TERM, size)
+    viewer.wait_for_function(
+        "([sel, size]) => { const t = document.querySelector(sel).termmuxTerminal;"
+        " return t.rows === size[0] && t.cols === size[1]; }",
+        arg=[view, writer_size],
+    )
 
-        # The viewer types a command that would print a marker; it must never run.
-        type_command(viewer, "echo VIEWER_$((3*11))")
-        # Then the writer runs one more command: once its output is on both screens, anything
-        # the viewer's keys had sent would have reached the shell before it.
-        type_command(writer, "echo after_$((50+5))")
-        wait_visible_text(writer, "after_55")
-        wait_visible_text(viewer, "after_55")
-        for page in (writer, viewer):
-            text = visible_text(page)
-            assert "VIEWER" not in text, text[-400:]
-        shot = artifacts / "sharing-view.png"
-        viewer.screenshot(path=str(shot))
+    # The viewer types a command that would print a marker; it must never run.
+    type_command(viewer, "echo VIEWER_$((3*11))")
+    # Then the writer runs one more command: once its output is on both screens, anything
+    # the viewer's keys had sent would have reached the shell before it.
+    type_command(writer, "echo after_$((50+5))")
+    wait_visible_text(writer, "after_55")
+    wait_visible_text(viewer, "after_55")
+    for page in (writer, viewer):
+        text = visible_text(page)
+        assert "VIEWER" not in text, text[-400:]
+    shot = artifacts / "sharing-view.png"
+    viewer.screenshot(path=str(shot))
 
-        # Presence: the writer's tab counts the viewer (polled every 5 s while in sight).
-        writer.wait_for_function(
-            "([sel, mark]) => document.querySelector(sel)?.textContent.includes(mark)",
-            arg=[f"{PANEL} .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel", "\N{EYE} 1"],
-        )
+    # Presence: the writer's tab counts the viewer (polled every 5 s while in sight).
+    writer.wait_for_function(
+        "([sel, mark]) => document.querySelector(sel)?.textContent.includes(mark)",
+        arg=[f"{PANEL} .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabLabel", "\N{EYE} 1"],
+    )
 
-        # The recording: NAME.cast, asciicast v2, the writer's output in its events.
-        writer.locator(f"{VISIBLE_TERM} .xterm-screen").click(button="right")
-        with writer.expect_download() as download:
-            writer.locator(
-                ".lm-Menu-itemLabel", has_text=re.compile("^Download Recording$")
-            ).click()
-        assert download.value.suggested_filename == f"{sid}.cast"
-        lines = Path(download.value.path()).read_text().splitlines()
-        assert json.loads(lines[0])["version"] == 2
-        output = "".join(e[2] for e in map(json.loads, lines[1:]) if e[1] == "o")
-        assert "live_42" in output and "after_55" in output
+    # The recording: NAME.cast, asciicast v2, the writer's output in its events.
+    writer.locator(f"{VISIBLE_TERM} .xterm-screen").click(button="right")
+    with writer.expect_download() as download:
+        writer.locator(".lm-Menu-itemLabel", has_text=re.compile("^Download Recording$")).click()
+    assert download.value.suggested_filename == f"{sid}.cast"
+    lines = Path(download.value.path()).read_text().splitlines()
+    assert json.loads(lines[0])["version"] == 2
+    output = "".join(e[2] for e in map(json.loads, lines[1:]) if e[1] == "o")
+    assert "live_42" in output and "after_55" in output
 
-        # A flood: the view is sent the screen (it skips ahead) and ends on the writer's last
-        # lines, with nothing typed by the skipped-over output.
-        type_command(writer, "seq 1 300000; echo flood_$((9*9))")
-        wait_visible_text(writer, "flood_81", timeout=120_000)
-        wait_visible_text(viewer, "flood_81", timeout=120_000)
-        tail = visible_text(viewer)
-        assert "299999" in tail and "300000" in tail, tail[-400:]
-    finally:
-        viewer.context.close()
-        writer.context.close()
+    # A flood: the view is sent the screen (it skips ahead) and ends on the writer's last
+    # lines, with nothing typed by the skipped-over output.
+    type_command(writer, "seq 1 300000; echo flood_$((9*9))")
+    wait_visible_text(writer, "flood_81")
+    wait_visible_text(viewer, "flood_81")
+    tail = visible_text(viewer)
+    assert "299999" in tail and "300000" in tail, tail[-400:]
