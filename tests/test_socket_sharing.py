@@ -364,7 +364,7 @@ class TestViewers:
         await writer.wait_text(w, expected, timeout=60)
         await viewer.wait_text(v, expected, timeout=60)
         # The writer's whole stream, by offset.
-        frames_w = [f for f in writer.output if f.channel == w]
+        frames_w = [f for f in writer.outputs if f.channel == w]
         base = frames_w[0].offset
         whole = b"".join(f.payload for f in frames_w)
         assert [f.offset - base for f in frames_w] == list(
@@ -376,7 +376,7 @@ class TestViewers:
         # session's bytes there.
         skips = [m for m in viewer.control if m["type"] == "session.skipped"]
         assert skips and all(m["channel"] == v and m["sessionId"] == sid for m in skips)
-        frames_v = iter(f for f in viewer.output if f.channel == v)
+        frames_v = iter(f for f in viewer.outputs if f.channel == v)
         controls = iter(viewer.control)
         at, got = None, 0
         for kind in viewer.sequence:
