@@ -7,6 +7,7 @@ import { expect } from 'vitest';
 
 import { encodeBinaryFrame, FrameType } from './protocol/binary';
 import { messageError } from './declaration.testutil';
+import { SessionMultiplexer } from './connection/multiplexer';
 import { ITimers } from './connection/timers';
 import { IAttachInfo, IOutputChunk, ISessionListener } from './tokens';
 
@@ -176,4 +177,20 @@ export class Recorder implements ISessionListener {
       chunk.done();
     }
   }
+}
+
+/**
+ * The page's connection as the unit tests drive it: a FakeSocket, the given
+ * timers, no jitter and a short backoff.
+ */
+export function fakeMultiplexer(
+  timers: FakeTimers = new FakeTimers()
+): SessionMultiplexer {
+  return new SessionMultiplexer({
+    url: 'ws://host/api/termmux/socket',
+    WebSocket: FakeSocket,
+    timers,
+    random: () => 0,
+    backoff: { baseMs: 100, maxMs: 1000, maxAttempts: 5 }
+  });
 }

@@ -11,7 +11,8 @@ import {
   FakeSocket,
   FakeTimers,
   lastSocket,
-  Recorder
+  Recorder,
+  fakeMultiplexer
 } from '../fakes.testutil';
 import { SessionMultiplexer } from './multiplexer';
 import { validateClientMessage } from '../protocol/schema';
@@ -46,13 +47,7 @@ let timers: FakeTimers;
 
 function connect(): SessionMultiplexer {
   timers = new FakeTimers();
-  return new SessionMultiplexer({
-    url: 'ws://host/api/termmux/socket',
-    WebSocket: FakeSocket,
-    timers,
-    random: () => 0,
-    backoff: { baseMs: 100, maxMs: 1000, maxAttempts: 5 }
-  });
+  return fakeMultiplexer(timers);
 }
 
 beforeEach(() => {

@@ -10,7 +10,8 @@ import {
   FakeSocket,
   FakeTimers,
   lastSocket,
-  Recorder
+  Recorder,
+  fakeMultiplexer
 } from '../fakes.testutil';
 import { SessionMultiplexer } from './multiplexer';
 import { attachNotices } from '../terminal/notices';
@@ -62,13 +63,7 @@ let timers: FakeTimers;
 
 function connect(): SessionMultiplexer {
   timers = new FakeTimers();
-  return new SessionMultiplexer({
-    url: 'ws://host/api/termmux/socket',
-    WebSocket: FakeSocket,
-    timers,
-    random: () => 0,
-    backoff: { baseMs: 100, maxMs: 1000, maxAttempts: 5 }
-  });
+  return fakeMultiplexer(timers);
 }
 
 function answerAttach(incarnation: string, offset = 0, channel = 3): void {

@@ -8,7 +8,7 @@ import { Terminal } from '@xterm/xterm';
 import { beforeEach, describe, expect, it } from 'vitest';
 
 import { FrameType } from '../protocol/binary';
-import { FakeSocket, FakeTimers, lastSocket } from '../fakes.testutil';
+import { FakeSocket, lastSocket, fakeMultiplexer } from '../fakes.testutil';
 import { SessionMultiplexer } from './multiplexer';
 import { validateClientMessage } from '../protocol/schema';
 import { IAttachInfo, IOutputChunk, ISessionListener } from '../tokens';
@@ -51,13 +51,7 @@ class ScreenTab implements ISessionListener {
 }
 
 function connect(): SessionMultiplexer {
-  return new SessionMultiplexer({
-    url: 'ws://host/api/termmux/socket',
-    WebSocket: FakeSocket,
-    timers: new FakeTimers(),
-    random: () => 0,
-    backoff: { baseMs: 100, maxMs: 1000, maxAttempts: 5 }
-  });
+  return fakeMultiplexer();
 }
 
 /** Answer the last `session.attach` on `channel`, the stream starting at `offset`. */

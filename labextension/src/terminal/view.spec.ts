@@ -8,9 +8,9 @@ import { beforeEach, describe, expect, it } from 'vitest';
 
 import {
   FakeSocket,
-  FakeTimers,
   lastSocket,
-  Recorder
+  Recorder,
+  fakeMultiplexer
 } from '../fakes.testutil';
 import { attachRequest } from '../connection/attach';
 import { SessionMultiplexer } from '../connection/multiplexer';
@@ -18,13 +18,7 @@ import { validateClientMessage } from '../protocol/schema';
 import { SessionRecord } from '../connection/sessions';
 
 function connect(): SessionMultiplexer {
-  return new SessionMultiplexer({
-    url: 'ws://host/api/termmux/socket',
-    WebSocket: FakeSocket,
-    timers: new FakeTimers(),
-    random: () => 0,
-    backoff: { baseMs: 100, maxMs: 1000, maxAttempts: 5 }
-  });
+  return fakeMultiplexer();
 }
 
 const ATTACHED = {
