@@ -246,6 +246,17 @@ async def flood_for(view: TermmuxV2View, srv: JupyterServer, seconds: float) -> 
     return counter.n
 
 
+class Tail:
+    """A sink that keeps the last 4 KB of a session's output (what a failure shows)."""
+
+    def __init__(self) -> None:
+        self.data = b""
+
+    def feed(self, data: bytes | str) -> None:
+        chunk = data.encode() if isinstance(data, str) else data
+        self.data = (self.data + chunk)[-4096:]
+
+
 def crowd(condition: str, a: argparse.Namespace) -> tuple[int, int]:
     """(viewers that read, viewers that never read) of a condition."""
     return {
@@ -282,8 +293,16 @@ async def one_run(condition: str, a: argparse.Namespace) -> dict[str, Any]:
                 await asyncio.sleep(0.05)
             busy, t_busy = await echo_samples(writer, FLOOD_KEY, False, a.samples, (0.03, 0.06))
             writer.sinks[SESSION].remove(counter)
+            tail = Tail()
+            writer.add_sink(SESSION, tail)
             await writer.send(SESSION, "\x03")
-            await handshake([writer], timeout=60)
+            try:
+                await handshake([writer], timeout=60)
+            except asyncio.TimeoutError:
+                raise RuntimeError(
+                    f"no prompt 60 s after ^C; the session's last output: {tail.data[-600:]!r}"
+                ) from None
+            writer.sinks[SESSION].remove(tail)
             # The writer is a subscriber like the viewers: if it lags a history behind the
             # fastest of them past the session's grace, it is truncated too. Count that for the
             # phases so far; the throughput phase must then deliver every line.

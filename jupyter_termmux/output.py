@@ -121,12 +121,14 @@ class OutputPath:
     def _send_output(self, sub: Subscriber, max_bytes: int) -> int:
         """Frame up to ``max_bytes`` of ``sub``'s output from history; return bytes sent."""
         history = sub.session.history
+        if sub.viewing and sub.sent >= sub.replay_until and history.end - sub.sent > VIEW_TAIL:
+            # Before truncation: a view far behind (even past history's start) skips ahead to
+            # the screen instead of being reset and replayed the whole history.
+            self._skip(sub)
         if sub.sent < history.start:
             self._truncated(sub)
         offset = sub.sent
         replay = offset < sub.replay_until
-        if not replay and sub.viewing and history.end - offset > VIEW_TAIL:
-            offset = self._skip(sub)
         if replay:
             stream = self.scheduler.streams.get(sub)
             # Waiting for room for a whole escape sequence helps only while credit is on its
@@ -149,9 +151,9 @@ class OutputPath:
             self._write(protocol.encode_output(prefix, text, replay), False, (sub, len(data)))
         return len(data)
 
-    def _skip(self, sub: Subscriber) -> int:
+    def _skip(self, sub: Subscriber) -> None:
         """A view far behind its session skips ahead to the screen's worth of output at the
-        end (``policy.VIEW_TAIL``); v2 says where, with the modes there. Return its offset."""
+        end (``policy.VIEW_TAIL``); v2 says where, with the modes there."""
         session = sub.session
         history = session.history
         end, point, preamble = session.skip
@@ -160,14 +162,13 @@ class OutputPath:
             preamble = "" if point is None else screen.preamble(history.modes_at(point))
             session.skip = (history.end, point, preamble)
         if point is None or point <= sub.sent:
-            return sub.sent
+            return
         sub.sent = point
         stream = self.scheduler.streams.get(sub)
         if stream is not None:  # as in _truncated
             stream.pending = history.end - point
         if self.version >= 2:
             self.send(messages.skipped(sub.session.name, sub.channel, point, preamble))
-        return point
 
     def _truncated(self, sub: Subscriber) -> None:
         """History moved past ``sub``: jump to its start (v2 says so, with a preamble)."""

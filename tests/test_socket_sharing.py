@@ -88,9 +88,9 @@ def connect_as(connect: Any) -> Any:
 def connect_v2_as(connect_v2: Any) -> Any:
     """Open a v2 termmux socket as one of the three users."""
 
-    async def _connect(user: str) -> Client:
+    async def _connect(user: str, **options: Any) -> Client:
         headers = {"Authorization": f"token {TOKENS[user]}"}
-        client: Client = await connect_v2(user, headers=headers)
+        client: Client = await connect_v2(user, headers=headers, **options)
         return client
 
     return _connect
@@ -405,6 +405,38 @@ class TestViewers:
             await viewer.request({"type": "session.list"})
         socket = [(u, a) for p, u, a in GrantsByUser.asked if p.endswith("termmux/socket")]
         assert sorted(socket) == [("viewer", "execute"), ("viewer", "read"), ("viewer", "write")]
+
+
+class TestViewsSkipInsteadOfTruncating:
+    """A view that falls behind history's start between two of its updates skips ahead (with
+    no grace left to hold the session for it, as in a long flood)."""
+
+    @pytest.fixture
+    def jp_server_config(self) -> Config:
+        """Viewers on, and a history a flood passes in a few milliseconds."""
+        config = _config(allow_viewers=True)
+        config["TermMuxApp"]["history_limit"] = 200_000
+        config["TermMuxApp"]["slow_subscriber_timeout"] = 0.0  # no holds: as once a grace is spent
+        return config
+
+    async def test_a_slow_view_past_historys_start_is_skipped_not_reset(
+        self, connect_v2_as: Any, make_terminal: Any
+    ) -> None:
+        """A page that acknowledges 30 ms late, viewing a 2 MB flood through a 200 KB history:
+        never ``session.truncated`` (a reset and a replay of the whole history each time), only
+        ``session.skipped``, and it ends on the flood's last line."""
+        sid = await make_terminal("v2_slow_view")
+        writer = await connect_v2_as("writer")
+        viewer = await connect_v2_as("viewer", ack_delay=0.03)
+        await writer.attach(sid)
+        v = (await viewer.attach(sid, mode="view"))["channel"]
+        cmd, expected = sentinel("tm_slowview")
+        writer.type(sid, f"seq 1 300000; {cmd}")
+        await viewer.wait_text(v, expected, timeout=60)
+        kinds = [m["type"] for m in viewer.control]
+        assert "session.truncated" not in kinds, kinds.count("session.truncated")
+        assert "session.skipped" in kinds
+        assert b"300000\r\n" in viewer.stream(v)
 
 
 class TestRecording:
