@@ -253,7 +253,10 @@ def test_viewers_benchmark_runs_and_the_writer_verifies_its_stream(tmp_path: Pat
         assert r["verified"] and not r["errors"], (cond, r)
         assert r["mb_per_s"] > 0 and r["rss_samples"] > 0, r
         assert {"p50_ms", "p99_ms"} <= set(r["echo_idle"]) & set(r["echo_flood"]), r
-    assert res["runs"]["viewers"][0]["viewers"]["reader_bytes_min"] > 1_000_000
+    crowd = res["runs"]["viewers"][0]["viewers"]
+    # Views are sent the screen: each reader got output, and every skip went forward at a clean
+    # offset (the benchmark's client counts a gap or a backward skip as an error).
+    assert crowd["reader_bytes_min"] > 10_000 and crowd["reader_errors"] == 0, crowd
     assert {"throughput_ratio", "echo_flood_p99_ratio", "rss_growth_met"} <= set(
         res["verdicts"]["viewers"]
     )
