@@ -172,7 +172,7 @@ class TermMuxApp(ExtensionApp):
     async def _start_jupyter_server_extension(self, serverapp: Any) -> None:
         """Adopt the terminals a previous server kept (``keep_terminals``), once the loop runs."""
         if self.router is not None:
-            self.router.terminals.start_kept()
+            self.router.terminals.start()
 
     async def stop_extension(self) -> None:
         """Close every socket with 1001 so clients know to reconnect later."""

@@ -116,7 +116,13 @@ def spawn(spec: dict[str, Any]) -> tuple[int, int]:
                 os.dup2(slave, fd)
             if slave > 2:
                 os.close(slave)
-            for sig in (signal.SIGPIPE, signal.SIGHUP, signal.SIGINT, signal.SIGCHLD):
+            for sig in (
+                signal.SIGPIPE,
+                signal.SIGHUP,
+                signal.SIGINT,
+                signal.SIGQUIT,
+                signal.SIGCHLD,
+            ):
                 signal.signal(sig, signal.SIG_DFL)
             signal.pthread_sigmask(signal.SIG_SETMASK, set())
             if spec.get("cwd"):

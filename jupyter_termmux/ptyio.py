@@ -4,9 +4,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import signal
-from collections.abc import Callable
+import threading
+from collections.abc import Callable, Iterator
 from typing import Any, Protocol
 
 from .policy import READ_SIZE, TRIM_SLACK, history_room
@@ -170,3 +172,27 @@ def signal_name(sig: int | None) -> str | None:
         return signal.Signals(sig).name
     except ValueError:
         return f"SIG{sig}"
+
+
+def _swallow(signum: int, frame: object) -> None:
+    """What an ignored SIGINT or SIGQUIT did to the server while a terminal starts: nothing."""
+
+
+@contextlib.contextmanager
+def default_interrupts() -> Iterator[None]:
+    """Start a terminal's program with SIGINT and SIGQUIT at their defaults, as a login does.
+
+    A server started as a background job of a script has both ignored (POSIX), and exec keeps
+    an ignored signal ignored: every shell it spawned ignored Ctrl-C and Ctrl-\\. A handler, unlike
+    an ignore, is reset by exec; in the server it swallows the signal as the ignore did. Only on
+    the main thread (where terminals are spawned, on the loop) can dispositions change."""
+    saved: dict[signal.Signals, Any] = {}
+    if threading.current_thread() is threading.main_thread():
+        for sig in (signal.SIGINT, signal.SIGQUIT):
+            if signal.getsignal(sig) == signal.SIG_IGN:
+                saved[sig] = signal.signal(sig, _swallow)
+    try:
+        yield
+    finally:
+        for sig, old in saved.items():
+            signal.signal(sig, old)

@@ -24,7 +24,7 @@ from terminado.management import MaxTerminalsReached
 from .kept import Kept, KeptTerm, Saved
 from .profiles import Profile
 from .pty import Pty, Seed, TerminalError
-from .ptyio import HANG_UP_AFTER, ReadRounds
+from .ptyio import HANG_UP_AFTER, ReadRounds, default_interrupts
 
 __all__ = ["Pty", "TerminalError", "Terminals"]
 
@@ -117,6 +117,24 @@ class Terminals:
         return pty
 
     # --- kept terminals ----------------------------------------------------------------
+
+    def start(self) -> None:
+        """At the server's start, on the loop, once the manager exists: every terminal's program
+        starts with SIGINT and SIGQUIT at their defaults (``ptyio.default_interrupts``), and
+        kept terminals are served."""
+        if not self.available:
+            return
+        manager = self.manager
+        spawn = manager.new_terminal
+        if not getattr(spawn, "default_interrupts", False):
+
+            def new_terminal(**kwargs: Any) -> Any:
+                with default_interrupts():
+                    return spawn(**kwargs)
+
+            new_terminal.default_interrupts = True  # type: ignore[attr-defined]
+            manager.new_terminal = new_terminal
+        self.start_kept()
 
     def start_kept(self) -> None:
         """Serve kept terminals: new ones start under keepers, and those a previous server

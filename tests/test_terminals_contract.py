@@ -8,15 +8,22 @@ from __future__ import annotations
 import asyncio
 import json
 import os
+import re
+import signal
 from datetime import timedelta
 from typing import Any
 
 import ptyprocess
 import terminado
+from client import Client
 from conftest import SHELL, poll_until
 from jupyter_server._tz import utcnow
 from terminado import management
+from tornado.httpclient import HTTPRequest
 from tornado.ioloop import IOLoop
+from tornado.websocket import websocket_connect
+
+from benchmarks.server import JupyterServer
 
 
 async def _bare_terminal() -> tuple[management.NamedTermManager, str, Any]:
@@ -274,3 +281,35 @@ async def test_a_subscriber_leaves_an_ended_terminal_quietly(
     assert [c for c in pty.term.clients if isinstance(c, View)] == [first]
     pty.remove_subscriber(first)
     assert pty.term.clients == []
+
+
+async def test_a_terminal_started_by_a_server_ignoring_ctrl_c_gets_it_back() -> None:
+    """A server started as a script's background job ignores SIGINT and SIGQUIT (POSIX), and
+    exec keeps an ignored signal ignored: Ctrl-C did nothing to the programs run in its
+    terminals. A real server started so (the dispositions inherited from this process) runs a
+    program in a terminal created through the REST API with both at their defaults."""
+    before = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGQUIT)}
+    try:
+        server = JupyterServer([])
+        await server.start()
+    finally:
+        for sig, old in before.items():
+            signal.signal(sig, old)
+    try:
+        await server.create_terminals(["ctrlc"])
+        ws = await websocket_connect(
+            HTTPRequest(server.ws + "api/termmux/socket", headers=server.headers),
+            subprotocols=["termmux.v2"],
+        )
+        client = Client(ws, "ctrlc")
+        channel = (await client.attach("ctrlc"))["channel"]
+        client.type("ctrlc", "grep SigIgn /proc/self/status\r")
+        await client.wait_text(channel, r"SigIgn:\s*([0-9a-f]+)\r")
+        found = re.search(rb"SigIgn:\s*([0-9a-f]+)\r", client.stream(channel))
+        assert found is not None
+        ignored = int(found.group(1), 16)
+        assert not ignored & (1 << (signal.SIGINT - 1)), hex(ignored)
+        assert not ignored & (1 << (signal.SIGQUIT - 1)), hex(ignored)
+        await client.close()
+    finally:
+        await server.stop()
