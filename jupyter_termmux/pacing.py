@@ -63,7 +63,13 @@ class Pacing:
         now = self.now()
         subs = list(session.subscribers.values())
         parties = [
-            policy.Party(s.client.version, s.client.backlog(s), s.client.last_credit(s), s.holding)
+            policy.Party(
+                s.client.version,
+                s.client.backlog(s),
+                s.client.last_credit(s),
+                s.holding,
+                s.viewing,
+            )
             for s in subs
         ]
         history = session.history

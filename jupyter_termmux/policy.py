@@ -10,7 +10,9 @@ The rule (README.md and protocol/PROTOCOL.md point here):
    unacknowledged bytes) is under ``window``; a v1 subscriber while its backlog (unsent plus
    not yet written) is under the history room, with hysteresis (``v1_holds``); a classic
    socket always (terminado pushes to it). The PTY is read while some party has room, or
-   while nobody is attached at all. A party with room is *ready* for more (a v1 one only once
+   while nobody is attached at all; a view (a ``"mode": "view"`` subscriber, sent the screen
+   rather than every byte) counts only when views alone follow the session. A party with room
+   is *ready* for more (a v1 one only once
    it drained to half the room: between its marks it may be stalled).
 3. **Holds.** A party *needs a hold* when reading on would move history past it (its backlog
    reached the history room): a v2 subscriber only while it still takes its output (it
@@ -224,6 +226,8 @@ class Party(NamedTuple):
     last_credit: float
     #: v1: it held the PTY at the last decision (hysteresis).
     holding: bool = False
+    #: A view: sent the screen, never every byte (``VIEW_TAIL``), so it sets no pace.
+    viewing: bool = False
 
 
 class Reservation(NamedTuple):
@@ -307,8 +311,13 @@ def decide(
     holds: list[int] = []
     holding: list[bool] = []
     wakes: list[float] = []
+    # A view neither holds the PTY nor keeps it read for itself while someone else follows the
+    # session: it skips to the screen, so only the writers' pace counts (with views alone, theirs).
+    views_pace = classic == 0 and all(p.viewing for p in parties)
     for i, party in enumerate(parties):
-        if party.version >= 2:
+        if party.viewing and not views_pace:
+            holding.append(False)
+        elif party.version >= 2:
             holding.append(False)
             if party.backlog < limits.window:
                 has_room = ready = True

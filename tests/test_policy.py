@@ -63,6 +63,20 @@ def test_a_pty_is_read_while_a_v2_subscriber_has_room_and_paused_when_none_has()
     assert not decide([fast(w), fast(w + 5)], 0.0).read
 
 
+def test_a_view_sets_no_pace_while_a_writer_follows() -> None:
+    """A view (sent the screen, it never lags) neither keeps the PTY read past a writer out of
+    room nor holds it; with views alone, their room counts as anyone's."""
+    w = LIMITS.window
+    view = Party(2, 0, 0.0, viewing=True)
+    assert not decide([fast(w), view], 0.0).read
+    assert decide([fast(10), view], 0.0).read
+    assert decide([fast(w), Party(2, ROOM, -0.01, viewing=True)], 0.0).read is False
+    assert decide([fast(10), Party(2, ROOM, -0.01, viewing=True)], 0.0).read  # no hold
+    assert decide([view], 0.0).read
+    assert not decide([Party(2, w, 0.0, viewing=True)], 0.0).read
+    assert decide([fast(w), view], 0.0, classic=1).read  # a classic socket always has room
+
+
 def test_a_session_nobody_follows_is_read() -> None:
     """Rule 2: with no subscriber and no reservation holding, the program runs."""
     assert decide([], 0.0).read
