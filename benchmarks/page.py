@@ -13,7 +13,9 @@ test writes them to the file named by ``TERMMUX_PAGE_FIGURES``) and their median
   the background tab is shown; ``catch_up_longest_task_ms`` from then on;
 - ``fg_p50_s``/``fg_max_s``: foreground commands, Enter to output;
 - ``catch_up_s``: showing the background tab until the flood's sentinel is on its screen;
-- ``drawn_total_mb``: bytes written into the background tab's xterm, catch-up included.
+- ``drawn_total_mb``: bytes written into the background tab's xterm, catch-up included;
+- ``load_before``/``load_after``: the machine's 1-minute load average around the run (long
+  tasks are wall-clock durations, so a busy machine lengthens them).
 
 The labextension the server loads is the first one on JUPYTER_PATH (pass ``--jupyter-path`` to
 measure a worktree's build)::
@@ -65,12 +67,17 @@ def run_once(jupyter_path: str | None) -> dict[str, Any]:
         if jupyter_path:
             env["JUPYTER_PATH"] = jupyter_path
         cmd = [sys.executable, "-m", "pytest", TEST, "-q", "-p", "no:cacheprovider"]
+        load_before = os.getloadavg()[0]
         # A failed run still wrote its figures; the exit status is reported with them.
         proc = subprocess.run(cmd, check=False, cwd=REPO, env=env, capture_output=True, text=True)
+        # Long tasks are wall-clock durations: the machine's load belongs with them.
+        load_after = os.getloadavg()[0]
         if not out.exists():
             raise RuntimeError(f"the run wrote no figures:\n{proc.stdout[-3000:]}")
         figures: dict[str, Any] = json.loads(out.read_text())
         figures["test_passed"] = proc.returncode == 0
+        figures["load_before"] = round(load_before, 2)
+        figures["load_after"] = round(load_after, 2)
         return figures
 
 
