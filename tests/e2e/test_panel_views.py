@@ -20,6 +20,7 @@ from .test_panel import (
     headless_session,
     launch_panel,
     open_lab,
+    protocol_version,
     require_v2,
     run,
     session_ids,
@@ -52,22 +53,33 @@ def wait_shown_text(page: Any, needle: str) -> None:
     )
 
 
+BUFFER_TEXT = """([panelSel, panel, sid]) => {
+    const p = document.querySelectorAll(panelSel)[panel];
+    const tab = p && p.querySelector(`.jp-TermMux-terminal[data-session-id="${sid}"]`);
+    const term = tab && tab.termmuxTerminal;
+    if (!term) { return null; }
+    const buf = term.buffer.active;
+    let text = '';
+    for (let i = 0; i < buf.length; i++) {
+        text += buf.getLine(i).translateToString(true) + '\\n';
+    }
+    return text;
+}"""
+
+
+def buffer_text(page: Any, panel: int, sid: str) -> str:
+    """The xterm buffer of session `sid`'s tab in panel number `panel` (DOM order)."""
+    return str(page.evaluate(BUFFER_TEXT, [PANEL, panel, sid]))
+
+
 def wait_buffer_text(page: Any, panel: int, sid: str, needle: str) -> None:
     """Wait until the xterm buffer of session `sid`'s tab in panel number `panel` (DOM order)
     holds `needle`: a hidden panel's rows are not redrawn, its buffer is."""
     page.wait_for_function(
-        """([panelSel, panel, sid, needle]) => {
-            const p = document.querySelectorAll(panelSel)[panel];
-            const tab = p && p.querySelector(`.jp-TermMux-terminal[data-session-id="${sid}"]`);
-            const term = tab && tab.termmuxTerminal;
-            if (!term) { return false; }
-            const buf = term.buffer.active;
-            let text = '';
-            for (let i = 0; i < buf.length; i++) {
-                text += buf.getLine(i).translateToString(true) + '\\n';
-            }
-            return text.includes(needle);
-        }""",
+        f"""([panelSel, panel, sid, needle]) => {{
+            const text = ({BUFFER_TEXT})([panelSel, panel, sid]);
+            return text !== null && text.includes(needle);
+        }}""",
         arg=[PANEL, panel, sid, needle],
     )
 
@@ -81,24 +93,15 @@ def open_second_panel(page: Any) -> None:
     page.wait_for_selector(f"{SHOWN_TERM}[data-state=attached]")
 
 
-def test_a_second_panel_shows_a_session_at_once_and_both_stay_live(
-    lab: LabServer, page: Any
-) -> None:
-    """A session open in one panel and opened with Attach ▾ in a second panel of the same page
-    shows its earlier output there at once (no redraw by the program), the first panel keeps its
-    own, and output typed afterwards reaches both, each line once."""
+def second_panel_shows_the_session(page: Any, sid: str, early: str) -> None:
+    """Open `sid` with Attach ▾ in a second panel: its earlier output is there at once, and
+    output typed afterwards reaches both panels, each line once."""
     frames = PageSockets(page)
-    open_lab(page, lab)
-    launch_panel(page)
-    require_v2(page)
-    (sid,) = session_ids(page)
-    early = run(page, "early", 21)
-
     open_second_panel(page)
     page.locator(f"{SHOWN_PANEL} .jp-TermMux-attach").click()
     page.locator(".jp-TermMux-attachMenu .lm-Menu-item", has_text=f"Terminal {sid}").click()
     page.wait_for_selector(f"{SHOWN_TERM}[data-session-id='{sid}'][data-state=attached]")
-    # Its earlier output, with nothing typed since: drawn from the server's replay.
+    # Its earlier output, with nothing typed since: no redraw by the program.
     wait_shown_text(page, early)
     assert shown_text(page).count(early) == 1, shown_text(page)
 
@@ -108,8 +111,37 @@ def test_a_second_panel_shows_a_session_at_once_and_both_stay_live(
     page.keyboard.press("Enter")
     wait_shown_text(page, "both_42")
     wait_buffer_text(page, 0, sid, "both_42")
-    wait_buffer_text(page, 0, sid, early)
-    assert len(frames.sockets) == 1, "one socket for both panels"
+    first = buffer_text(page, 0, sid)
+    assert first.count(early) == 1 and first.count("both_42") == 1, first
+    assert frames.sockets == [], "the second panel opened no socket of its own"
+
+
+def test_a_second_panel_shows_a_session_at_once_and_both_stay_live(
+    lab: LabServer, page: Any
+) -> None:
+    """A session open in one panel and opened with Attach ▾ in a second panel of the same page
+    shows its earlier output there at once (drawn from the server's replay), the first panel
+    keeps its own, and output typed afterwards reaches both, each line once."""
+    open_lab(page, lab)
+    launch_panel(page)
+    require_v2(page)
+    (sid,) = session_ids(page)
+    second_panel_shows_the_session(page, sid, run(page, "early", 21))
+
+
+def test_on_v1_a_second_panel_shows_a_session_at_once_and_both_stay_live(
+    lab: LabServer, page: Any
+) -> None:
+    """Behind a proxy that strips the subprotocol (v1, whose server replays once per socket),
+    a session opened with Attach ▾ in a second panel shows its earlier output there at once
+    (drawn from what the first panel was given), the first panel keeps its own, and output
+    typed afterwards reaches both, each line once."""
+    lab.proxy.strip_request_subprotocol = True
+    open_lab(page, lab)
+    launch_panel(page)
+    assert protocol_version(page) == 1
+    (sid,) = session_ids(page)
+    second_panel_shows_the_session(page, sid, run(page, "early", 21))
 
 
 def test_keys_typed_while_down_never_reach_a_new_shell_under_the_name(

@@ -3,8 +3,9 @@
  * On attach: v2 channel binding and resume (attach.ts), then the latest size
  * and the input typed meanwhile (inputSender.ts). A tab that joins a drawn
  * session on v2 gets its screen by a rejoin: an attach without `since`
- * whose replay only the joining tabs draw. A failed attach drops the
- * session; one the server never answers restarts the socket.
+ * whose replay only the joining tabs draw; on v1 it is drawn from the copy
+ * of what the other tabs were given (transcript.ts). A failed attach drops
+ * the session; one the server never answers restarts the socket.
  */
 import { applyAttached, attachRequest, sizeOf } from './attach';
 import { IChannelHost } from './channel';
@@ -44,15 +45,27 @@ export class Attacher implements IChannelHost {
 
   /**
    * A tab joins a session other tabs already show: on v2 it is drawn by a
-   * rejoin (now, or once the attach under way is answered); on v1, whose
-   * server replays once per socket, it shows what follows.
+   * rejoin (now, or once the attach under way is answered). On v1, whose
+   * server replays once per socket, it is drawn from the copy of what the
+   * others were given, or, when that outgrew its limit, every tab is drawn
+   * again from a new attach's replay. An attach under way draws it anyway.
    */
   join(record: SessionRecord, listener: ISessionListener): void {
     if (record.hasScreen) {
       record.joiners.add(listener);
       this._rejoin(record);
     } else if (record.state === 'attached') {
+      const text = record.transcript.text();
+      if (text === null) {
+        this._redraw(record);
+        return;
+      }
       listener.onAttached(record.joinInfo());
+      if (text !== '') {
+        // Old output: written as a replay, so xterm answers none of its queries.
+        const seen = record.seen;
+        listener.onOutput({ data: text, replay: true, done: noop, seen });
+      }
     }
   }
 
@@ -154,8 +167,11 @@ export class Attacher implements IChannelHost {
         rejoin,
         core.protocol.boot
       ));
+      record.transcript.lose(); // v2 bytes are not copied
     } else {
       record.joiners.clear(); // v1: every tab gets the same stream
+      record.hasScreen = false; // a v2 stream's offsets say nothing of v1 output
+      record.transcript.restart();
     }
     const sessionId = record.sessionId;
     if (record.size !== null) {
@@ -181,6 +197,17 @@ export class Attacher implements IChannelHost {
     }
   }
 
+  /**
+   * v1: draw every tab of `record` again from the server's replay: a
+   * detach, then an attach (with `replay`) that a v1 server answers with
+   * its history of the session, the modes the program is in first.
+   */
+  private _redraw(record: SessionRecord): void {
+    this._core.send({ type: 'session.detach', sessionId: record.sessionId });
+    record.state = 'detached';
+    this.attach(record);
+  }
+
   private _onFailed(record: SessionRecord, err: Error): void {
     const code = err instanceof TermMuxError ? err.code : err.message;
     if (code === 'connection-lost' || code === 'disposed') {
@@ -200,4 +227,8 @@ export class Attacher implements IChannelHost {
   }
 
   private readonly _input: InputSender;
+}
+
+function noop(): void {
+  return;
 }

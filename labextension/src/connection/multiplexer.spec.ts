@@ -261,7 +261,7 @@ describe('SessionMultiplexer on protocol v1', () => {
       sessionId: '1'
     });
     const b = c.attach('1', second);
-    // v1 replays once per socket: a second tab shows what follows (v2 draws it: views.spec.ts).
+    // v1: no second attach; a second tab is drawn from what the first got, none here (views.spec.ts).
     expect(second.log).toEqual(['attached']);
     expect(lastSocket().ofType('session.attach')).toHaveLength(1);
     a.dispose();

@@ -6,6 +6,7 @@
  */
 import { CatchUp } from './catchup';
 import { PendingInput } from './pendingInput';
+import { Transcript } from './transcript';
 import { AttachMode } from '../protocol/protocol';
 import { IAttachInfo, ISessionListener } from '../tokens';
 
@@ -61,6 +62,8 @@ export class SessionRecord {
 
   /** v2: whether output out of sight is drawn or only acknowledged (catchup.ts). */
   readonly offscreen = new CatchUp();
+  /** v1: what the drawn tabs were given since their screens started (transcript.ts). */
+  readonly transcript = new Transcript();
 
   /** Whether some tab of the session is in sight. */
   get seen(): boolean {
@@ -84,6 +87,11 @@ export class SessionRecord {
     at: number | null = null
   ): void {
     const all = [...this.listeners].filter(l => !this.joiners.has(l));
+    if (typeof data === 'string') {
+      this.transcript.add(data, replay);
+    } else {
+      this.transcript.lose();
+    }
     const catchUp = this.catchUp;
     if (catchUp === null || at === null || typeof data === 'string') {
       fanOut([[all, data]], replay, done, all);

@@ -1,15 +1,25 @@
 /**
- * A session shown in a second tab (another panel, or a split) on protocol
- * v2: the newcomer is drawn by a replay of its own (an attach without
- * `since`) while the first tab keeps its screen, and both stay live. The
- * tabs here are real xterm.js terminals, so the tests read their screens.
+ * A session shown in a second tab (another panel, or a split). On protocol
+ * v2 the newcomer is drawn by a replay of its own (an attach without
+ * `since`); on v1, whose server replays once per socket, from the copy of
+ * what the first tab was given. Either way the first tab keeps its screen
+ * and both stay live. The tabs here are real xterm.js terminals (on v1
+ * behind the tabs' own writer, which resets at a replay), so the tests read
+ * their screens.
  */
 import { Terminal } from '@xterm/xterm';
 import { beforeEach, describe, expect, it } from 'vitest';
 
 import { FrameType } from '../protocol/binary';
-import { FakeSocket, lastSocket, fakeMultiplexer } from '../fakes.testutil';
+import {
+  FakeSocket,
+  fakeMultiplexer,
+  lastSocket,
+  Recorder
+} from '../fakes.testutil';
 import { SessionMultiplexer } from './multiplexer';
+import { TerminalWriter } from '../terminal/writer';
+import { V1_TRANSCRIPT_CHARS } from './transcript';
 import { validateClientMessage } from '../protocol/schema';
 import { IAttachInfo, IOutputChunk, ISessionListener } from '../tokens';
 
@@ -188,5 +198,115 @@ describe('a second tab on a session this page shows', () => {
     expect(await a.screen()).toBe('newer');
     expect(await b.screen()).toBe('newer');
     expect(a.attached.at(-1)).toMatchObject({ lostBytes: 45 });
+  });
+});
+
+/** A v1 tab: its output goes through the tabs' writer (a replay's first chunk resets it). */
+class V1ScreenTab extends ScreenTab {
+  readonly writer = new TerminalWriter(this.term);
+
+  onOutput(chunk: IOutputChunk): void {
+    this.writer.write(chunk);
+  }
+  onReset(preamble: string): void {
+    this.resets++;
+    this.writer.reset(preamble);
+  }
+  onAttached(info: IAttachInfo): void {
+    super.onAttached(info);
+    this.writer.attached();
+  }
+}
+
+/** v1 output of session 1, as the server sends it. */
+function v1Output(data: string, replay = false): void {
+  lastSocket().receive({
+    type: 'terminal.output',
+    sessionId: '1',
+    data,
+    ...(replay ? { replay: true } : {})
+  });
+}
+
+/** Answer the last v1 `session.attach` (no channel, no offsets). */
+function answerV1Attach(): void {
+  lastSocket().answer('session.attach', {
+    type: 'session.attached',
+    sessionId: '1',
+    rows: 10,
+    cols: 40
+  });
+}
+
+describe('a second tab on a session this page shows, on protocol v1', () => {
+  it('shows the screen at once, in the modes the program is in, the first keeps its own, and both stay live', async () => {
+    const c = connect();
+    const a = new V1ScreenTab();
+    c.attach('1', a);
+    lastSocket().open();
+    answerV1Attach();
+    // The server's replay (its modes preamble first: the alternate screen), then live output.
+    v1Output('\x1b[?1049h', true);
+    v1Output('early line one\r\nearly line two\r\n', true);
+    v1Output('live before\r\n');
+    expect(await a.screen()).toBe(
+      'early line one\nearly line two\nlive before'
+    );
+
+    const b = new V1ScreenTab();
+    c.attach('1', b);
+    // No second attach: a v1 server would answer it without a replay.
+    expect(lastSocket().ofType('session.attach')).toHaveLength(1);
+    const shown = 'early line one\nearly line two\nlive before';
+    expect(await b.screen()).toBe(shown);
+    expect(b.term.buffer.active.type).toBe('alternate');
+    expect(b.attached).toEqual([
+      { newShell: false, lostBytes: 0, rows: 10, cols: 40 }
+    ]);
+
+    v1Output('live for both\r\n');
+    expect(await a.screen()).toBe(`${shown}\nlive for both`);
+    expect(await b.screen()).toBe(`${shown}\nlive for both`);
+    expect(a.term.buffer.active.type).toBe('alternate');
+    expect(a.attached).toHaveLength(1);
+  });
+
+  it('a third tab after a reconnect is drawn from the new replay, not the old screen', async () => {
+    const c = connect();
+    const a = new V1ScreenTab();
+    c.attach('1', a);
+    lastSocket().open();
+    answerV1Attach();
+    v1Output('before the drop\r\n', true);
+    lastSocket().drop(1006);
+    c.reconnect();
+    lastSocket().open();
+    answerV1Attach();
+    v1Output('replayed again\r\n', true);
+    v1Output('after\r\n');
+    const b = new V1ScreenTab();
+    c.attach('1', b);
+    expect(await a.screen()).toBe('replayed again\nafter');
+    expect(await b.screen()).toBe('replayed again\nafter');
+  });
+
+  it("past the copy's limit, every tab is drawn again from a new attach's replay", () => {
+    const c = connect();
+    const a = new Recorder();
+    a.autoComplete = true;
+    c.attach('1', a);
+    lastSocket().open();
+    answerV1Attach();
+    v1Output('x'.repeat(V1_TRANSCRIPT_CHARS + 1));
+    const b = new Recorder();
+    c.attach('1', b);
+    expect(lastSocket().ofType('session.detach')).toHaveLength(1);
+    const attaches = lastSocket().ofType('session.attach');
+    expect(attaches).toHaveLength(2);
+    expect(attaches[1].replay).toBe(true);
+    answerV1Attach();
+    v1Output('history', true);
+    expect(a.log.slice(-2)).toEqual(['attached', 'replay:history']);
+    expect(b.log).toEqual(['attached', 'replay:history']);
   });
 });
