@@ -4,6 +4,8 @@
  * bounds, or only the required ones) decodes with each field read, every
  * declared binary frame decodes, the client messages the panel encodes are
  * declared ones, and the defaults and terminal queries are the declared ones.
+ * protocol.ts derives its message types from the declaration; the type-level
+ * checks here give one example of each derivation rule (tsc fails on them).
  */
 import { describe, expect, expectTypeOf, it } from 'vitest';
 
@@ -20,7 +22,19 @@ import {
 } from '../declaration.testutil';
 import { decodeServerMessage, SERVER_TYPES } from './decode';
 import { FakeSocket } from '../fakes.testutil';
-import { ClientMessage, encodeClientMessage, ServerMessage } from './protocol';
+import {
+  ClientMessage,
+  encodeClientMessage,
+  IAttachedMessage,
+  IErrorMessage,
+  IExitedMessage,
+  IHelloMessage,
+  IListReplyMessage,
+  ISessionInfo,
+  ITruncatedMessage,
+  ProtocolVersion,
+  RequestId
+} from './protocol';
 import { guardReplies, IParserLike } from '../terminal/replies';
 import {
   CLIENT_MESSAGES,
@@ -56,16 +70,18 @@ describe('the declaration itself', () => {
     expect(SCHEMA).toEqual(SCHEMA_JSON);
   });
 
-  it('names the message types the TypeScript unions name', () => {
-    expectTypeOf<ClientMessage['type']>().toEqualTypeOf<
-      keyof typeof SCHEMA.client
-    >();
-    expectTypeOf<ServerMessage['type']>().toEqualTypeOf<
-      keyof typeof SCHEMA.server
-    >();
+  it('has a decoder for every declared server message type', () => {
     expect([...SERVER_TYPES].sort()).toEqual(
       Object.keys(SCHEMA_JSON.server).sort()
     );
+  });
+
+  it('gives the kinds protocol.ts narrows by hand the declared bounds', () => {
+    const version = SCHEMA.kinds.protocolVersion;
+    expectTypeOf<ProtocolVersion>().toEqualTypeOf<
+      typeof version.minimum | typeof version.maximum
+    >();
+    expect(version.maximum).toBe(SCHEMA_JSON.protocol);
   });
 
   it('has examples the checker takes, and a checker that refuses what it does not declare', () => {
@@ -81,6 +97,50 @@ describe('the declaration itself', () => {
     expect(messageError({ type: 'hello', protocol: 2 }, 'server', 1)).toMatch(
       'not a message of protocol v1'
     );
+  });
+});
+
+describe('the message types protocol.ts derives from it', () => {
+  // One example of each derivation rule (tsc checks these; vitest only runs them).
+  it('make required fields required, and the others optional', () => {
+    expectTypeOf<Pick<ITruncatedMessage, 'offset'>>().toEqualTypeOf<{
+      offset: number;
+    }>();
+    expectTypeOf<Pick<IExitedMessage, 'signal'>>().toEqualTypeOf<{
+      signal?: string;
+    }>();
+  });
+
+  it('make a field optional when the message has versions without it', () => {
+    expect(SCHEMA.server['session.attached'].channel).toMatchObject({
+      required: true,
+      since: 2
+    });
+    expectTypeOf<Pick<IAttachedMessage, 'channel'>>().toEqualTypeOf<{
+      channel?: number;
+    }>();
+  });
+
+  it('type enums, lists, arrays, objects, unions and the request id', () => {
+    type Action = (typeof SCHEMA.kinds.action.enum)[number];
+    expectTypeOf<IHelloMessage['access']>().toEqualTypeOf<
+      Action[] | undefined
+    >();
+    expectTypeOf<IErrorMessage['code']>().toEqualTypeOf<
+      (typeof SCHEMA.errors)[number]
+    >();
+    expectTypeOf<IListReplyMessage['sessions']>().toEqualTypeOf<
+      ISessionInfo[]
+    >();
+    expectTypeOf<Pick<ISessionInfo, 'clients' | 'writers'>>().toEqualTypeOf<{
+      clients: number;
+      writers?: number;
+    }>();
+    expectTypeOf<IExitedMessage['exitCode']>().toEqualTypeOf<number | null>();
+    expectTypeOf<RequestId>().toEqualTypeOf<string | number>();
+    expectTypeOf<IAttachedMessage['id']>().toEqualTypeOf<
+      RequestId | undefined
+    >();
   });
 });
 

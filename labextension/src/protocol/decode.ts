@@ -5,12 +5,15 @@
  * and never hides the others.
  */
 import {
+  ERROR_CODES,
+  ErrorCode,
   IHelloMessage,
   IProfileInfo,
   IProfileListReplyMessage,
   IListReplyMessage,
   IServerLimits,
   ISessionInfo,
+  ProtocolVersion,
   RequestId,
   ServerMessage
 } from './protocol';
@@ -35,6 +38,9 @@ const isBoolean = (v: unknown): boolean => typeof v === 'boolean';
 const isChannel = (v: unknown): boolean => kindError(v, KINDS.channel) === null;
 const isOffset = (v: unknown): boolean => kindError(v, KINDS.offset) === null;
 const isSize = (v: unknown): boolean => kindError(v, KINDS.size) === null;
+const isAction = (v: unknown): boolean => kindError(v, KINDS.action) === null;
+const isErrorCode = (v: unknown): boolean =>
+  ERROR_CODES.includes(v as ErrorCode);
 
 /** A `session.list` item, or null when this one item is malformed. */
 export function decodeSessionInfo(value: unknown): ISessionInfo | null {
@@ -134,7 +140,7 @@ function decodeLimits(value: unknown): IServerLimits {
 
 function decodeHello(v: JSONObject): IHelloMessage | null {
   if (
-    typeof v.protocol !== 'number' ||
+    kindError(v.protocol, KINDS.protocolVersion) !== null ||
     !isString(v.server) ||
     !isString(v.version)
   ) {
@@ -142,13 +148,14 @@ function decodeHello(v: JSONObject): IHelloMessage | null {
   }
   const hello: IHelloMessage = {
     type: 'hello',
-    protocol: v.protocol,
+    protocol: v.protocol as ProtocolVersion,
     server: v.server as string,
     version: v.version as string,
     limits: decodeLimits(v.limits)
   };
   if (Array.isArray(v.access) && v.access.every(a => typeof a === 'string')) {
-    hello.access = v.access as string[];
+    // Only the declared actions: one this panel does not know grants nothing here.
+    hello.access = v.access.filter(isAction) as IHelloMessage['access'];
   }
   if (typeof v.viewers === 'boolean') {
     hello.viewers = v.viewers;
@@ -193,7 +200,7 @@ function validExited(v: JSONObject): boolean {
 
 function validError(v: JSONObject): boolean {
   return (
-    isString(v.code) &&
+    isErrorCode(v.code) &&
     isString(v.message) &&
     isOptional(v.sessionId, isString) &&
     isOptional(v.request, isString)

@@ -114,11 +114,22 @@ describe('server frames (protocol/examples.json)', () => {
     ['{"type": "session.attached", "sessionId": "1", "channel": 0}'],
     ['{"type": "session.truncated", "sessionId": "1", "channel": 2}'],
     ['{"type": "hello", "protocol": "2"}'],
+    [
+      '{"type": "hello", "protocol": 3, "server": "s", "version": "1", "limits": {}}'
+    ],
     ['{"type": "error", "message": "no code"}'],
+    ['{"type": "error", "code": "no-such-code", "message": "m"}'],
     ['{"type": "pong", "id": [1]}'],
     ['{"type": "session.unknown", "sessionId": "1"}']
   ])('malformed %s decodes to null', frame => {
     expect(decodeServerMessage(frame)).toBeNull();
+  });
+
+  it('keeps only the declared actions of a hello access list', () => {
+    const msg = decodeServerMessage(
+      '{"type": "hello", "protocol": 2, "server": "s", "version": "1", "limits": {}, "access": ["read", "admin"]}'
+    );
+    expect(msg).toMatchObject({ type: 'hello', access: ['read'] });
   });
 
   it('keeps the good items of a session.list with a bad one', () => {
