@@ -26,6 +26,7 @@ import {
   ClientMessage,
   encodeClientMessage,
   IAttachedMessage,
+  ErrorCode,
   IErrorMessage,
   IExitedMessage,
   IHelloMessage,
@@ -126,9 +127,10 @@ describe('the message types protocol.ts derives from it', () => {
     expectTypeOf<IHelloMessage['access']>().toEqualTypeOf<
       Action[] | undefined
     >();
-    expectTypeOf<IErrorMessage['code']>().toEqualTypeOf<
-      (typeof SCHEMA.errors)[number]
-    >();
+    expectTypeOf<ErrorCode>().toEqualTypeOf<(typeof SCHEMA.errors)[number]>();
+    // Every declared code is an error's code; a newer server's codes are read too.
+    expectTypeOf<ErrorCode>().toMatchTypeOf<IErrorMessage['code']>();
+    expectTypeOf<'a-newer-code'>().toMatchTypeOf<IErrorMessage['code']>();
     expectTypeOf<IListReplyMessage['sessions']>().toEqualTypeOf<
       ISessionInfo[]
     >();

@@ -209,7 +209,16 @@ export interface IPongMessage extends Message<'server', 'pong'> {}
 export interface IOutputMessage extends Message<'server', 'terminal.output'> {}
 /** The program ended: `exitCode` null when unknown, `signal` e.g. "SIGKILL". */
 export interface IExitedMessage extends Message<'server', 'session.exited'> {}
-export interface IErrorMessage extends Message<'server', 'error'> {}
+/**
+ * A refusal: `code` is one of ERROR_CODES as this panel knows them, or one a
+ * newer server added (read as it is: its message still reaches the user).
+ */
+export interface IErrorMessage extends Omit<
+  Message<'server', 'error'>,
+  'code'
+> {
+  code: ErrorCode | (string & Record<never, never>);
+}
 
 /** Any message schema.json declares from server to client. */
 export type ServerMessage = {
