@@ -26,6 +26,7 @@ from typing import Any, Callable
 
 import protocol_check
 import tornado.websocket
+from tornado.httpclient import HTTPRequest
 
 from jupyter_termmux import frames
 
@@ -34,6 +35,9 @@ from jupyter_termmux import frames
 TIMEOUT = 30.0
 
 BINARY = "<binary>"
+
+#: The subprotocol a v2 client offers.
+V2 = "termmux.v2"
 
 
 class FrameLog:
@@ -197,6 +201,17 @@ class FrameLog:
             for f in self.frames[since:]
             if f.get("type") == BINARY and f.get("channel") == channel and f["kind"] in kinds
         )
+
+    def contiguous(self, channel: int) -> bytes:
+        """The v2 bytes of ``channel`` (every kind), asserting that each frame starts where the
+        one before it ended: nothing lost or doubled between them."""
+        parts = [f for f in self.outputs if f.channel == channel]
+        for a, b in zip(parts, parts[1:]):
+            assert b.offset == a.offset + len(a.payload), (
+                f"{self.name}: offset gap on channel {channel}: "
+                f"{a.offset}+{len(a.payload)} then {b.offset}"
+            )
+        return b"".join(f.payload for f in parts)
 
     def of_type(self, type_: str, since: int = 0, **fields: Any) -> list[dict[str, Any]]:
         """Frames of ``type_`` at index >= ``since`` whose fields equal ``fields``."""
@@ -395,6 +410,22 @@ class Client(FrameLog):
         self.ws = ws
         self.version = 2 if ws.selected_subprotocol else 1
         self._task = asyncio.ensure_future(self._read())
+
+    @classmethod
+    async def connect(
+        cls, url: str, headers: dict[str, str], name: str, v2: bool = False, **options: Any
+    ) -> Client:
+        """Open a termmux socket at ``url`` (a server subprocess such as
+        ``benchmarks.server.JupyterServer``); ``v2`` offers ``termmux.v2`` and asserts the server
+        selected it; ``options`` are ``FrameLog``'s."""
+        ws = await tornado.websocket.websocket_connect(
+            HTTPRequest(url, headers=headers),
+            subprotocols=[V2] if v2 else None,
+            max_message_size=256 * 1024 * 1024,
+        )
+        if v2:
+            assert ws.selected_subprotocol == V2, f"{name}: the server did not select {V2}"
+        return cls(ws, name, **options)
 
     async def _read(self) -> None:
         try:

@@ -26,9 +26,7 @@ REPO = Path(__file__).resolve().parent.parent
 if str(REPO) not in sys.path:
     sys.path.insert(0, str(REPO))
 
-from client import Client, RawClient  # tests/ is on sys.path from here on
-
-V2 = "termmux.v2"
+from client import V2, Client, RawClient  # tests/ is on sys.path from here on
 
 SHELL = ["/bin/bash", "--norc", "--noprofile"]
 SOCKET_PATH = ("api", "termmux", "socket")

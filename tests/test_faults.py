@@ -25,11 +25,7 @@ from benchmarks.server import JupyterServer
 
 async def mux_connect(server: JupyterServer, name: str) -> Client:
     """A termmux socket to a subprocess server."""
-    ws = await websocket_connect(
-        HTTPRequest(server.ws + "/".join(SOCKET_PATH), headers=server.headers),
-        max_message_size=256 * 1024 * 1024,
-    )
-    return Client(ws, name)
+    return await Client.connect(server.ws + "/".join(SOCKET_PATH), server.headers, name)
 
 
 async def start_stream(client: Client, sid: str, prefix: str, rate: int = 2000) -> int:

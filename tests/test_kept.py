@@ -8,7 +8,6 @@ output with its offsets, so "no line lost, none doubled" is checked on the bytes
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import re
 import signal
@@ -19,13 +18,13 @@ from typing import Any
 
 import psutil
 import pytest
-from conftest import exited, poll_until
+from client import Client
+from conftest import SOCKET_PATH, exited, poll_until
 from tornado.httpclient import HTTPRequest
-from tornado.websocket import WebSocketClientConnection, WebSocketClosedError, websocket_connect
+from tornado.websocket import websocket_connect
 
 from benchmarks.server import JupyterServer
-from benchmarks.transports import V2_SUBPROTOCOL
-from jupyter_termmux import frames, keeper
+from jupyter_termmux import keeper
 from jupyter_termmux.kept import Saved, load_state, save_state
 
 pytestmark = pytest.mark.timeout(180)
@@ -44,93 +43,13 @@ while True:
 LINE = re.compile(rb"L(\d{7})\r\n")
 
 
-class V2:
-    """A protocol v2 socket: binary output per session with its offsets, acked on receipt."""
-
-    def __init__(self, conn: WebSocketClientConnection) -> None:
-        self.conn = conn
-        self.frames: list[dict[str, Any]] = []
-        self.channels: dict[int, str] = {}
-        #: Output per session as (offset, payload), in order.
-        self.output: dict[str, list[tuple[int, bytes]]] = {}
-        self.changed = asyncio.Event()
-        self.closed = asyncio.Event()
-        self._task = asyncio.ensure_future(self._read())
-        self._ids = 0
-
-    @classmethod
-    async def open(cls, server: JupyterServer) -> V2:
-        req = HTTPRequest(f"{server.ws}api/termmux/socket", headers=server.headers)
-        conn = await websocket_connect(req, subprotocols=[V2_SUBPROTOCOL])
-        client = cls(conn)
-        await client.wait(lambda: any(f.get("type") == "hello" for f in client.frames), "hello")
-        return client
-
-    async def _read(self) -> None:
-        while True:
-            msg = await self.conn.read_message()
-            if msg is None:
-                self.closed.set()
-                self.changed.set()
-                return
-            if isinstance(msg, bytes):
-                frame = frames.decode(msg)
-                sid = self.channels[frame.channel]
-                self.output.setdefault(sid, []).append((frame.offset, frame.payload))
-                ack = {"type": "ack", "channel": frame.channel, "bytes": len(frame.payload)}
-                with contextlib.suppress(WebSocketClosedError):  # closing: no more credit
-                    self.conn.write_message(json.dumps(ack))
-            else:
-                f = json.loads(msg)
-                self.frames.append(f)
-                if f.get("type") == "session.attached":
-                    self.channels[f["channel"]] = f["sessionId"]
-            self.changed.set()
-
-    async def wait(self, cond: Any, what: str, timeout: float = 30) -> Any:
-        async def loop() -> Any:
-            while True:
-                got = cond()
-                if got:
-                    return got
-                if self.closed.is_set():
-                    raise AssertionError(f"socket closed waiting for {what}")
-                self.changed.clear()
-                await self.changed.wait()
-
-        try:
-            return await asyncio.wait_for(loop(), timeout)
-        except asyncio.TimeoutError:
-            raise AssertionError(f"timed out waiting for {what}: {self.frames[-5:]}") from None
-
-    async def request(self, msg: dict[str, Any]) -> dict[str, Any]:
-        self._ids += 1
-        rid = self._ids
-        self.conn.write_message(json.dumps({**msg, "id": rid}))
-        found: dict[str, Any] = await self.wait(
-            lambda: next((f for f in self.frames if f.get("id") == rid), None), msg["type"]
-        )
-        return found
-
-    def stream(self, sid: str) -> bytes:
-        """The session's output as received; offsets must follow each other."""
-        parts = self.output.get(sid, [])
-        for (o1, p1), (o2, _) in zip(parts, parts[1:]):
-            assert o2 == o1 + len(p1), f"offset gap: {o1}+{len(p1)} then {o2}"
-        return b"".join(p for _, p in parts)
-
-    def end(self, sid: str) -> int:
-        offset, payload = self.output[sid][-1]
-        return offset + len(payload)
-
-    def type(self, sid: str, text: str) -> None:
-        self.conn.write_message(
-            json.dumps({"type": "terminal.input", "sessionId": sid, "data": text})
-        )
-
-    async def close(self) -> None:
-        self.conn.close()
-        await asyncio.wait_for(self.closed.wait(), 10)
+async def v2_client(server: JupyterServer, name: str) -> Client:
+    """A v2 socket to ``server`` that acknowledges output as it arrives, after its hello."""
+    client = await Client.connect(
+        server.ws + "/".join(SOCKET_PATH), server.headers, name, v2=True, ack=True
+    )
+    await client.wait_type("hello")
+    return client
 
 
 def numbers(data: bytes) -> list[int]:
@@ -153,15 +72,16 @@ def keepers(server: JupyterServer) -> list[psutil.Process]:
     return [p for p in server.left_running() if "jupyter_termmux.keeper" in " ".join(p.cmdline())]
 
 
-async def start_ticker(server: JupyterServer) -> tuple[V2, dict[str, Any], psutil.Process]:
-    """A terminal running the ticker, a v2 client attached to it, and the ticker's process."""
+async def start_ticker(server: JupyterServer) -> tuple[Client, dict[str, Any], psutil.Process]:
+    """A terminal running the ticker, a v2 client attached to it (the answer), and the ticker's
+    process."""
     (server.root / "ticker.py").write_text(TICKER, encoding="utf-8")
     await server.create_terminals(["1"])
-    client = await V2.open(server)
-    attached = await client.request({"type": "session.attach", "sessionId": "1", "replay": False})
-    assert attached["type"] == "session.attached", attached
+    client = await v2_client(server, "ticker")
+    attached = await client.attach("1", replay=False)
+    ch = attached["channel"]
     client.type("1", "exec python3 ticker.py\r")
-    await client.wait(lambda: len(numbers(client.stream("1"))) >= 30, "30 ticker lines")
+    await client.until(lambda: len(numbers(client.contiguous(ch))) >= 30, "30 ticker lines")
     proc = await poll_until(lambda: ticker(server), 10, "the ticker's process")
     return client, attached, proc
 
@@ -183,30 +103,25 @@ async def test_sigterm_restart_resumes_losslessly() -> None:
         client, attached, proc = await start_ticker(server)
         await server.halt(signal.SIGTERM)
         await asyncio.wait_for(client.closed.wait(), 10)
-        before = client.stream("1")
-        since = client.end("1")
+        before = client.contiguous(attached["channel"])
+        since = client.next_offset[attached["channel"]]
         assert proc.is_running() and not exited(proc), "the ticker ended with the server"
         await server.start()
         assert await names(server) == ["1"]
-        again = await V2.open(server)
-        resumed = await again.request(
-            {
-                "type": "session.attach",
-                "sessionId": "1",
-                "since": since,
-                "incarnation": attached["incarnation"],
-            }
-        )
-        assert resumed["type"] == "session.attached", resumed
+        again = await v2_client(server, "again")
+        resumed = await again.attach("1", since=since, incarnation=attached["incarnation"])
         assert resumed["incarnation"] == attached["incarnation"]
         assert resumed["offset"] == since and not resumed.get("truncated"), resumed
+        ch = resumed["channel"]
         last = numbers(before)[-1]
-        await again.wait(
-            lambda: numbers(again.stream("1")) and numbers(again.stream("1"))[-1] >= last + 100,
+        await again.until(
+            lambda: (
+                numbers(again.contiguous(ch)) and numbers(again.contiguous(ch))[-1] >= last + 100
+            ),
             "100 lines after the restart",
         )
         assert ticker(server) is not None and ticker(server).pid == proc.pid  # type: ignore[union-attr]
-        nums = numbers(before + again.stream("1"))
+        nums = numbers(before + again.contiguous(ch))
         assert_consecutive(nums, "across the restart")
         await again.close()
 
@@ -218,28 +133,27 @@ async def test_sigkill_restart_session_comes_back() -> None:
         client, attached, proc = await start_ticker(server)
         await server.halt(signal.SIGKILL)
         await asyncio.wait_for(client.closed.wait(), 10)
-        last = numbers(client.stream("1"))[-1]
+        last = numbers(client.contiguous(attached["channel"]))[-1]
         await server.start()
         assert await names(server) == ["1"]
-        again = await V2.open(server)
-        resumed = await again.request(
-            {
-                "type": "session.attach",
-                "sessionId": "1",
-                "since": client.end("1"),
-                "incarnation": attached["incarnation"],
-            }
+        again = await v2_client(server, "again")
+        resumed = await again.attach(
+            "1",
+            since=client.next_offset[attached["channel"]],
+            incarnation=attached["incarnation"],
         )
-        assert resumed["type"] == "session.attached", resumed
         # the same program's life, its offsets moved past any the crashed server gave
         assert resumed["incarnation"] == attached["incarnation"]
         assert resumed.get("truncated") and resumed["offset"] >= 2 * 2**40, resumed
-        await again.wait(
-            lambda: numbers(again.stream("1")) and numbers(again.stream("1"))[-1] >= last + 50,
+        ch = resumed["channel"]
+        await again.until(
+            lambda: (
+                numbers(again.contiguous(ch)) and numbers(again.contiguous(ch))[-1] >= last + 50
+            ),
             "50 lines after the restart",
         )
         assert ticker(server).pid == proc.pid  # type: ignore[union-attr]
-        nums = [n for n in numbers(again.stream("1")) if n > last]
+        nums = [n for n in numbers(again.contiguous(ch)) if n > last]
         assert_consecutive(nums, "after the crash")
         await again.close()
         # JupyterLab's own terminal socket sees the adopted terminal too
@@ -261,10 +175,7 @@ async def test_close_ends_program_and_keeper() -> None:
         client, _, proc = await start_ticker(server)
         assert len(keepers(server)) == 1
         await client.request({"type": "session.close", "sessionId": "1"})
-        exit_msg = await client.wait(
-            lambda: next((f for f in client.frames if f.get("type") == "session.exited"), None),
-            "session.exited",
-        )
+        exit_msg = await client.wait_type("session.exited")
         assert exit_msg["sessionId"] == "1"
         await poll_until(lambda: exited(proc), 10, "the ticker to end")
         await poll_until(lambda: not keepers(server), 10, "no keeper left")
@@ -279,10 +190,7 @@ async def test_keeper_sigkill_ends_session() -> None:
         client, _, proc = await start_ticker(server)
         (keeper,) = keepers(server)
         keeper.kill()
-        exit_msg = await client.wait(
-            lambda: next((f for f in client.frames if f.get("type") == "session.exited"), None),
-            "session.exited",
-        )
+        exit_msg = await client.wait_type("session.exited")
         assert exit_msg["sessionId"] == "1"
         await poll_until(lambda: exited(proc), 10, "the ticker to end")
         assert await names(server) == []
@@ -303,7 +211,7 @@ async def test_stale_garbage_and_a_second_server() -> None:
     """A stale socket file is removed, a socket answering garbage is skipped, and a second
     server on the same runtime directory does not take the first one's terminals."""
     async with JupyterServer(KEEP) as server:
-        client, _, proc = await start_ticker(server)
+        client, attached, proc = await start_ticker(server)
         kept = server.tmp / "runtime" / "termmux-kept"
         stale = kept / "7-dead.sock"
         s = socket.socket(socket.AF_UNIX)
@@ -331,8 +239,9 @@ async def test_stale_garbage_and_a_second_server() -> None:
             junk.close()
         # the first server still has its terminal and its ticker
         assert await names(server) == ["1"]
-        mark = len(numbers(client.stream("1")))
-        await client.wait(lambda: len(numbers(client.stream("1"))) > mark + 10, "more lines")
+        ch = attached["channel"]
+        mark = len(numbers(client.contiguous(ch)))
+        await client.until(lambda: len(numbers(client.contiguous(ch))) > mark + 10, "more lines")
         assert not exited(proc)
         await client.close()
 
@@ -346,13 +255,10 @@ async def test_exit_code_reaches_the_server_through_the_keeper() -> None:
         assert stat.S_IMODE(kept.stat().st_mode) == 0o700
         (sock,) = kept.glob("*.sock")
         assert stat.S_IMODE(sock.stat().st_mode) == 0o600
-        client = await V2.open(server)
-        await client.request({"type": "session.attach", "sessionId": "1", "replay": False})
+        client = await v2_client(server, "exit")
+        await client.attach("1", replay=False)
         client.type("1", "exit 3\r")
-        exit_msg = await client.wait(
-            lambda: next((f for f in client.frames if f.get("type") == "session.exited"), None),
-            "session.exited",
-        )
+        exit_msg = await client.wait_type("session.exited")
         assert exit_msg["exitCode"] == 3, exit_msg
         await poll_until(lambda: not keepers(server), 10, "no keeper left")
         assert not list(kept.iterdir())

@@ -9,7 +9,13 @@ import { encodeBinaryFrame, FrameType } from './protocol/binary';
 import { messageError } from './declaration.testutil';
 import { SessionMultiplexer } from './connection/multiplexer';
 import { ITimers } from './connection/timers';
-import { IAttachInfo, IOutputChunk, ISessionListener } from './tokens';
+import { AttachMode, IAttachedMessage } from './protocol/protocol';
+import {
+  IAttachInfo,
+  IOutputChunk,
+  ISessionChannel,
+  ISessionListener
+} from './tokens';
 
 /** A frame as the fake socket received it from the client. */
 export type Sent = { type: string; id?: number; [key: string]: unknown };
@@ -93,6 +99,27 @@ export class FakeSocket {
     const req = [...this.sent].reverse().find(m => m.type === type);
     expect(req, `no ${type} sent`).toBeDefined();
     this.receive({ ...reply, id: req!.id });
+  }
+
+  /**
+   * Answer the last `session.attach` as a v2 server: its session on channel
+   * 3 of incarnation `inc-A` from offset 0, not truncated, no preamble;
+   * `fields` override.
+   */
+  attached(fields: Partial<IAttachedMessage> = {}): void {
+    const req = this.ofType('session.attach').at(-1);
+    expect(req, 'no session.attach sent').toBeDefined();
+    this.receive({
+      type: 'session.attached',
+      sessionId: req!.sessionId,
+      channel: 3,
+      incarnation: 'inc-A',
+      offset: 0,
+      truncated: false,
+      preamble: '',
+      ...fields,
+      id: req!.id
+    });
   }
 
   ofType(type: string): Sent[] {
@@ -193,4 +220,35 @@ export function fakeMultiplexer(
     random: () => 0,
     backoff: { baseMs: 100, maxMs: 1000, maxAttempts: 5 }
   });
+}
+
+/** How `attachOnV2` brings a session up. */
+export interface IAttachOnV2 {
+  /** Default '1'. */
+  sessionId?: string;
+  mode?: AttachMode;
+  /** The hello's limits (`FakeSocket.openV2`). */
+  limits?: { [key: string]: number };
+  /** Fields of the answer (`FakeSocket.attached`). */
+  answer?: Partial<IAttachedMessage>;
+}
+
+/**
+ * Attach `listener` on a connection whose socket has not opened yet, open it
+ * on v2 and answer the attach: the set-up of the v2 connection specs.
+ */
+export function attachOnV2(
+  c: SessionMultiplexer,
+  listener: ISessionListener,
+  options: IAttachOnV2 = {}
+): ISessionChannel {
+  const channel = c.attach(
+    options.sessionId ?? '1',
+    listener,
+    null,
+    options.mode ?? 'write'
+  );
+  lastSocket().openV2(options.limits);
+  lastSocket().attached(options.answer);
+  return channel;
 }

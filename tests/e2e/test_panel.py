@@ -77,6 +77,17 @@ def select_tab(page: Any, index: int) -> None:
     )
 
 
+def attach_from_menu(page: Any, sid: str, panel: str = PANEL) -> None:
+    """Open session `sid` in `panel` from its Attach ▾ menu and wait until its tab is shown
+    and attached."""
+    page.locator(f"{panel} .jp-TermMux-attach").click()
+    page.locator(".jp-TermMux-attachMenu .lm-Menu-item", has_text=f"Terminal {sid}").click()
+    page.wait_for_selector(
+        f"{panel} .jp-TermMux-terminal:not(.lm-mod-hidden)"
+        f"[data-session-id='{sid}'][data-state=attached]"
+    )
+
+
 def visible_text(page: Any) -> str:
     """Text of the visible terminal's rows."""
     return str(page.locator(f"{VISIBLE_TERM} .xterm-rows").inner_text()).replace("\xa0", " ")
@@ -162,6 +173,16 @@ def server_terminals(server: LabServer) -> set[str]:
     )
     with urllib.request.urlopen(req, timeout=30) as resp:
         return {t["name"] for t in json.loads(resp.read())}
+
+
+def end_terminal(server: LabServer, name: str) -> None:
+    """End terminal `name` on the server (DELETE /api/terminals/name)."""
+    delete = urllib.request.Request(
+        f"http://127.0.0.1:{server.port}{server.base_url}api/terminals/{name}",
+        method="DELETE",
+        headers={"Authorization": f"token {server.token}"},
+    )
+    urllib.request.urlopen(delete, timeout=30).close()
 
 
 def session_clients(server: LabServer) -> dict[str, int]:
@@ -335,8 +356,7 @@ def test_detach_keeps_the_session_and_attach_menu_reopens_it(lab: LabServer, pag
     # Detached for real: no client left on the session (the page's socket stays open).
     wait_until(page, lambda: session_clients(lab).get(sid) == 0, "no client on the session")
 
-    page.locator(f"{PANEL} .jp-TermMux-attach").click()
-    page.locator(".jp-TermMux-attachMenu .lm-Menu-item", has_text=f"Terminal {sid}").click()
+    attach_from_menu(page, sid)
     wait_tabs(page, 1)
     wait_visible_text(page, out)
     run(page, "again", 11)
@@ -476,22 +496,10 @@ def test_reload_during_output_loses_nothing(lab: LabServer, page: Any) -> None:
 def test_a_reused_name_is_shown_as_a_new_shell(lab: LabServer, page: Any) -> None:
     """On v2, a tab restored after its shell ended and another shell took the same name says
     that it is a new shell, instead of silently showing another shell under the old tab."""
-    headless_session(lab, "reused", "echo first_$((2*3))", "first_6")
-    open_lab(page, lab)
-    launch_panel(page)
-    require_v2(page)
-    page.locator(f"{PANEL} .jp-TermMux-attach").click()
-    page.locator(".jp-TermMux-attachMenu .lm-Menu-item", has_text="Terminal reused").click()
-    wait_tabs(page, 2)
-    wait_visible_text(page, "first_6")
+    attach_headless_session(lab, page, "reused", "echo first_$((2*3))", "first_6")
     ids = session_ids(page)
     wait_workspace_saved(lab, ids, with_incarnation=True)
-    delete = urllib.request.Request(
-        f"http://127.0.0.1:{lab.port}{lab.base_url}api/terminals/reused",
-        method="DELETE",
-        headers={"Authorization": f"token {lab.token}"},
-    )
-    urllib.request.urlopen(delete, timeout=30).close()
+    end_terminal(lab, "reused")
     page.wait_for_selector(f"{VISIBLE_TERM}[data-state=exited]")
     headless_session(lab, "reused", "echo second_$((3*3))", "second_9")
 
@@ -532,6 +540,21 @@ def headless_session(server: LabServer, sid: str, command: str, sentinel: str) -
         pool.submit(asyncio.run, drive()).result(60)
 
 
+def attach_headless_session(
+    server: LabServer, page: Any, sid: str, command: str, sentinel: str
+) -> None:
+    """Start session `sid` running `command` without the page (`headless_session`), open Lab
+    with a panel on v2 and open `sid` from the Attach menu as its second tab, showing
+    `sentinel`."""
+    headless_session(server, sid, command, sentinel)
+    open_lab(page, server)
+    launch_panel(page)
+    require_v2(page)
+    attach_from_menu(page, sid)
+    wait_tabs(page, 2)
+    wait_visible_text(page, sentinel)
+
+
 def test_replayed_terminal_queries_type_nothing_into_the_shell(lab: LabServer, page: Any) -> None:
     """Output holding terminal queries (cursor position, device attributes) replayed into a
     page types no answer into the shell: `cat -v` reading the terminal shows only what we type."""
@@ -540,10 +563,8 @@ def test_replayed_terminal_queries_type_nothing_into_the_shell(lab: LabServer, p
     headless_session(lab, "queries", queries, "_42")
     open_lab(page, lab)
     launch_panel(page)
-    page.locator(f"{PANEL} .jp-TermMux-attach").click()
-    page.locator(".jp-TermMux-attachMenu .lm-Menu-item", has_text="Terminal queries").click()
+    attach_from_menu(page, "queries")
     wait_tabs(page, 2)
-    page.wait_for_selector(f"{VISIBLE_TERM}[data-state=attached]")
     wait_visible_text(page, "_42")
     # The sentinel goes through the same path as any reply would: what cat -v echoes back.
     type_command(page, "typed_$((1+1))")
@@ -626,12 +647,7 @@ def test_a_kept_terminal_goes_on_after_jupyterlab_restarts(lab_factory: Any, pag
 def end_all_terminals(server: LabServer) -> None:
     """DELETE every terminal of the server (a kept one's keeper ends with it)."""
     for name in server_terminals(server):
-        delete = urllib.request.Request(
-            f"http://127.0.0.1:{server.port}{server.base_url}api/terminals/{name}",
-            method="DELETE",
-            headers={"Authorization": f"token {server.token}"},
-        )
-        urllib.request.urlopen(delete, timeout=10).close()
+        end_terminal(server, name)
 
 
 def wait_for_text(page: Any, pattern: str) -> str:

@@ -7,7 +7,6 @@ itself never matches; every wait waits for a condition.
 
 from __future__ import annotations
 
-import urllib.request
 from typing import Any
 
 import pytest
@@ -16,7 +15,9 @@ from .conftest import LabServer
 from .frames import PageSockets
 from .test_panel import (
     PANEL,
-    VISIBLE_TERM,
+    attach_from_menu,
+    attach_headless_session,
+    end_terminal,
     headless_session,
     launch_panel,
     open_lab,
@@ -26,7 +27,6 @@ from .test_panel import (
     session_ids,
     type_command,
     visible_text,
-    wait_tabs,
     wait_visible_text,
     wait_workspace_saved,
 )
@@ -98,9 +98,7 @@ def second_panel_shows_the_session(page: Any, sid: str, early: str) -> None:
     output typed afterwards reaches both panels, each line once."""
     frames = PageSockets(page)
     open_second_panel(page)
-    page.locator(f"{SHOWN_PANEL} .jp-TermMux-attach").click()
-    page.locator(".jp-TermMux-attachMenu .lm-Menu-item", has_text=f"Terminal {sid}").click()
-    page.wait_for_selector(f"{SHOWN_TERM}[data-session-id='{sid}'][data-state=attached]")
+    attach_from_menu(page, sid, SHOWN_PANEL)
     # Its earlier output, with nothing typed since: no redraw by the program.
     wait_shown_text(page, early)
     assert shown_text(page).count(early) == 1, shown_text(page)
@@ -150,25 +148,12 @@ def test_keys_typed_while_down_never_reach_a_new_shell_under_the_name(
     """Keys typed while the socket is down are not sent when the re-attach finds another shell
     under the session's name (it ended and the name was reused meanwhile): the tab says so, and
     the new shell runs only what is typed after."""
-    headless_session(lab, "reused", "echo first_$((2*3))", "first_6")
-    open_lab(page, lab)
-    launch_panel(page)
-    require_v2(page)
-    page.locator(f"{PANEL} .jp-TermMux-attach").click()
-    page.locator(".jp-TermMux-attachMenu .lm-Menu-item", has_text="Terminal reused").click()
-    wait_tabs(page, 2)
-    page.wait_for_selector(f"{VISIBLE_TERM}[data-session-id=reused][data-state=attached]")
-    wait_visible_text(page, "first_6")
+    attach_headless_session(lab, page, "reused", "echo first_$((2*3))", "first_6")
 
     lab.proxy.refuse = True  # the page stays disconnected until released
     assert lab.proxy.cut_all() > 0
     page.wait_for_selector(f"{PANEL}[data-status=reconnecting]")
-    delete = urllib.request.Request(
-        f"http://127.0.0.1:{lab.port}{lab.base_url}api/terminals/reused",
-        method="DELETE",
-        headers={"Authorization": f"token {lab.token}"},
-    )
-    urllib.request.urlopen(delete, timeout=10).close()
+    end_terminal(lab, "reused")
     headless_session(lab, "reused", "echo second_$((3*3))", "second_9")
     type_command(page, "echo leaked_$((5*5))")  # typed for the old shell
     lab.proxy.refuse = False

@@ -8,6 +8,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 import { CatchUp, SKIP_AFTER } from './catchup';
 import { FrameType } from '../protocol/binary';
 import {
+  attachOnV2,
   FakeSocket,
   FakeTimers,
   lastSocket,
@@ -61,16 +62,9 @@ describe('SessionMultiplexer catching up', () => {
     const a = new Recorder();
     a.autoComplete = true;
     a.isVisible = false;
-    const channel = c.attach('1', a);
-    lastSocket().openV2({ ackBytes: 1 });
-    lastSocket().answer('session.attach', {
-      type: 'session.attached',
-      sessionId: '1',
-      channel: 3,
-      incarnation: 'i',
-      offset: 0,
-      truncated: false,
-      resume: 'tok'
+    const channel = attachOnV2(c, a, {
+      limits: { ackBytes: 1 },
+      answer: { resume: 'tok' }
     });
     const drawn = 'a'.repeat(SKIP_AFTER);
     lastSocket().frame(3, 0, drawn);
@@ -95,11 +89,8 @@ describe('SessionMultiplexer catching up', () => {
     expect(again[1].resume).toBeUndefined(); // no reservation to release
     expect(() => validateClientMessage(again[1], 2)).not.toThrow();
     lastSocket().frame(3, SKIP_AFTER + 10, 'old stream'); // ignored
-    lastSocket().answer('session.attach', {
-      type: 'session.attached',
-      sessionId: '1',
+    lastSocket().attached({
       channel: 4,
-      incarnation: 'i',
       offset: SKIP_AFTER + 5,
       truncated: true,
       preamble: 'P'
@@ -118,16 +109,7 @@ describe('SessionMultiplexer catching up', () => {
     const c = connect();
     const a = new Recorder();
     a.autoComplete = true;
-    const channel = c.attach('1', a);
-    lastSocket().openV2({ ackBytes: 1 });
-    lastSocket().answer('session.attach', {
-      type: 'session.attached',
-      sessionId: '1',
-      channel: 3,
-      incarnation: 'i',
-      offset: 0,
-      truncated: false
-    });
+    const channel = attachOnV2(c, a, { limits: { ackBytes: 1 } });
     lastSocket().frame(3, 0, 'a'.repeat(SKIP_AFTER));
     lastSocket().frame(3, SKIP_AFTER, 'b'.repeat(SKIP_AFTER));
     expect(a.log.filter(e => e.startsWith('out:'))).toHaveLength(2);

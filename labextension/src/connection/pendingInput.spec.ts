@@ -7,6 +7,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 
 import {
+  attachOnV2,
   FakeSocket,
   FakeTimers,
   lastSocket,
@@ -66,18 +67,6 @@ function connect(): SessionMultiplexer {
   return fakeMultiplexer(timers);
 }
 
-function answerAttach(incarnation: string, offset = 0, channel = 3): void {
-  lastSocket().answer('session.attach', {
-    type: 'session.attached',
-    sessionId: '1',
-    channel,
-    incarnation,
-    offset,
-    truncated: false,
-    preamble: ''
-  });
-}
-
 /** Let promise callbacks run (a confirmed send continues after its pong). */
 function settle(): Promise<void> {
   return new Promise(resolve => setTimeout(resolve, 0));
@@ -101,9 +90,7 @@ function typedWhileDown(typed: string[]): {
   const c = connect();
   const tab = new InfoTab();
   tab.autoComplete = true;
-  const ch = c.attach('1', tab);
-  lastSocket().openV2();
-  answerAttach('inc-A');
+  const ch = attachOnV2(c, tab);
   lastSocket().frame(3, 0, 'prompt$ ');
   lastSocket().drop(1006);
   typed.forEach(d => ch.send(d));
@@ -121,7 +108,7 @@ describe('keys typed while disconnected', () => {
   it('are sent after the re-attach to the same shell, confirmed, before keys typed later', async () => {
     const { send } = typedWhileDown(['echo ', '\x1b[I', 'hi\r']);
     expect(lastSocket().ofType('terminal.input')).toEqual([]);
-    answerAttach('inc-A', 8, 4);
+    lastSocket().attached({ channel: 4, offset: 8 });
     const [input] = lastSocket().ofType('terminal.input');
     expect(input).toMatchObject({ sessionId: '1', data: 'echo hi\r' });
     expect(input.id).toBeTypeOf('number');
@@ -136,7 +123,7 @@ describe('keys typed while disconnected', () => {
 
   it('are re-sent after a pause when the server refuses them for now (input-overflow)', async () => {
     typedWhileDown(['make\r']);
-    answerAttach('inc-A', 8, 4);
+    lastSocket().attached({ channel: 4, offset: 8 });
     const first = lastSocket().ofType('terminal.input')[0];
     lastSocket().receive({
       type: 'error',
@@ -156,14 +143,10 @@ describe('keys typed while disconnected', () => {
 
   it('never reach a new shell under the name: dropped, and the tab says so', async () => {
     const { tab, send } = typedWhileDown(['rm -rf build\r']);
-    lastSocket().answer('session.attach', {
-      type: 'session.attached',
-      sessionId: '1',
+    lastSocket().attached({
       channel: 4,
       incarnation: 'inc-B',
-      offset: 0,
-      truncated: true,
-      preamble: ''
+      truncated: true
     });
     await settle();
     expect(lastSocket().ofType('terminal.input')).toEqual([]);
@@ -183,7 +166,7 @@ describe('keys typed while disconnected', () => {
 
   it('past the cap are not sent, and the tab says how many', () => {
     const { tab } = typedWhileDown(['a'.repeat(PENDING_INPUT_MAX), 'b\r']);
-    answerAttach('inc-A', 8, 4);
+    lastSocket().attached({ channel: 4, offset: 8 });
     const [input] = lastSocket().ofType('terminal.input');
     expect(input.data).toBe('a'.repeat(PENDING_INPUT_MAX));
     expect(tab.infos.at(-1)?.discardedInput).toEqual([
@@ -193,14 +176,14 @@ describe('keys typed while disconnected', () => {
 
   it('are not sent twice when the socket drops before the server confirmed them', async () => {
     const { tab } = typedWhileDown(['once\r']);
-    answerAttach('inc-A', 8, 4);
+    lastSocket().attached({ channel: 4, offset: 8 });
     expect(lastSocket().ofType('terminal.input')).toHaveLength(1);
     lastSocket().drop(1006);
     await settle();
     timers.runAll(10_000);
     await settle();
     lastSocket().openV2();
-    answerAttach('inc-A', 8, 5);
+    lastSocket().attached({ channel: 5, offset: 8 });
     await settle();
     expect(lastSocket().ofType('terminal.input')).toEqual([]);
     expect(tab.infos.at(-1)?.discardedInput).toEqual([

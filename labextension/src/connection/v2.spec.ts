@@ -8,6 +8,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 
 import { FrameType } from '../protocol/binary';
 import {
+  attachOnV2,
   FakeSocket,
   FakeTimers,
   lastSocket,
@@ -23,26 +24,6 @@ let timers: FakeTimers;
 function connect(): SessionMultiplexer {
   timers = new FakeTimers();
   return fakeMultiplexer(timers);
-}
-
-/** Attach `sessionId` and answer it on channel `channel` from `offset`. */
-function attached(
-  c: SessionMultiplexer,
-  listener: Recorder,
-  extra: object = {},
-  sessionId = '1'
-): void {
-  c.attach(sessionId, listener);
-  lastSocket().answer('session.attach', {
-    type: 'session.attached',
-    sessionId,
-    channel: 3,
-    incarnation: 'inc-A',
-    offset: 0,
-    truncated: false,
-    preamble: '',
-    ...extra
-  });
 }
 
 beforeEach(() => {
@@ -84,14 +65,7 @@ describe('SessionMultiplexer on protocol v2', () => {
       limits: {}
     });
     expect(c.protocol).toMatchObject({ version: 2, negotiated: false });
-    lastSocket().answer('session.attach', {
-      type: 'session.attached',
-      sessionId: '1',
-      channel: 5,
-      incarnation: 'i',
-      offset: 0,
-      truncated: false
-    });
+    lastSocket().attached({ channel: 5 });
     lastSocket().frame(5, 0, 'ok');
     expect(a.log).toEqual(['reset:', 'attached', 'out:ok']);
   });
@@ -112,8 +86,7 @@ describe('SessionMultiplexer on protocol v2', () => {
     c.attach('2', new Recorder());
     const a = new Recorder();
     c.ping();
-    lastSocket().openV2();
-    attached(c, a);
+    attachOnV2(c, a);
     lastSocket().frame(3, 0, 'hé', FrameType.Replay);
     lastSocket().frame(3, 3, 'llo');
     lastSocket().frame(99, 0, 'unknown channel');
@@ -123,16 +96,7 @@ describe('SessionMultiplexer on protocol v2', () => {
   it('acks every ackBytes parsed and the remainder when the write queue is empty', () => {
     const c = connect();
     const a = new Recorder();
-    c.attach('1', a);
-    lastSocket().openV2({ ackBytes: 10 });
-    lastSocket().answer('session.attach', {
-      type: 'session.attached',
-      sessionId: '1',
-      channel: 3,
-      incarnation: 'i',
-      offset: 0,
-      truncated: false
-    });
+    attachOnV2(c, a, { limits: { ackBytes: 10 } });
     for (let i = 0; i < 4; i++) {
       lastSocket().frame(3, i * 4, 'abcd');
     }
@@ -155,16 +119,7 @@ describe('SessionMultiplexer on protocol v2', () => {
   it('never acks a released channel or a previous socket', () => {
     const c = connect();
     const a = new Recorder();
-    const ch = c.attach('1', a);
-    lastSocket().openV2({ ackBytes: 1 });
-    lastSocket().answer('session.attach', {
-      type: 'session.attached',
-      sessionId: '1',
-      channel: 3,
-      incarnation: 'i',
-      offset: 0,
-      truncated: false
-    });
+    const ch = attachOnV2(c, a, { limits: { ackBytes: 1 } });
     lastSocket().frame(3, 0, 'x');
     lastSocket().frame(3, 1, 'y');
     const first = lastSocket();
@@ -180,17 +135,7 @@ describe('SessionMultiplexer on protocol v2', () => {
     const c = connect();
     const a = new Recorder();
     a.autoComplete = true;
-    c.attach('1', a);
-    lastSocket().openV2();
-    lastSocket().answer('session.attach', {
-      type: 'session.attached',
-      sessionId: '1',
-      channel: 3,
-      incarnation: 'inc-A',
-      offset: 100,
-      truncated: false,
-      preamble: '\x1b[?25l'
-    });
+    attachOnV2(c, a, { answer: { offset: 100, preamble: '\x1b[?25l' } });
     lastSocket().frame(3, 100, 'hello');
     lastSocket().drop();
     timers.runAll(BACKOFF_ONLY);
@@ -201,14 +146,7 @@ describe('SessionMultiplexer on protocol v2', () => {
       incarnation: 'inc-A',
       replay: true
     });
-    lastSocket().answer('session.attach', {
-      type: 'session.attached',
-      sessionId: '1',
-      channel: 1,
-      incarnation: 'inc-A',
-      offset: 105,
-      truncated: false
-    });
+    lastSocket().attached({ channel: 1, offset: 105 });
     lastSocket().frame(1, 105, ' again');
     expect(a.log).toEqual([
       'reset:\x1b[?25l',
@@ -263,15 +201,7 @@ describe('SessionMultiplexer on protocol v2', () => {
     const ch = c.attach('1', a, { offset: 300, incarnation: 'inc-A' });
     lastSocket().openV2();
     expect(lastSocket().ofType('session.attach')[0].resume).toBeUndefined();
-    lastSocket().answer('session.attach', {
-      type: 'session.attached',
-      sessionId: '1',
-      channel: 1,
-      incarnation: 'inc-A',
-      offset: 300,
-      truncated: false,
-      resume: 'tok-old'
-    });
+    lastSocket().attached({ channel: 1, offset: 300, resume: 'tok-old' });
     ch.dispose(); // the last tab left: detached, the record forgotten
     c.attach('1', new Recorder());
     const attach = lastSocket().ofType('session.attach')[1];
@@ -283,25 +213,13 @@ describe('SessionMultiplexer on protocol v2', () => {
     const c = connect();
     const a = new Recorder();
     a.autoComplete = true;
-    c.attach('1', a);
-    lastSocket().openV2();
-    lastSocket().answer('session.attach', {
-      type: 'session.attached',
-      sessionId: '1',
-      channel: 3,
-      incarnation: 'inc-A',
-      offset: 0,
-      truncated: false
-    });
+    attachOnV2(c, a);
     lastSocket().frame(3, 0, 'old');
     lastSocket().drop();
     timers.runAll(BACKOFF_ONLY);
     lastSocket().openV2();
-    lastSocket().answer('session.attach', {
-      type: 'session.attached',
-      sessionId: '1',
+    lastSocket().attached({
       channel: 1,
-      incarnation: 'inc-A',
       offset: 5000,
       truncated: true,
       preamble: '\x1b[?1049h'
@@ -318,9 +236,7 @@ describe('SessionMultiplexer on protocol v2', () => {
     const c = connect();
     const a = new Recorder();
     a.autoComplete = true;
-    c.attach('1', a);
-    lastSocket().openV2();
-    attached(c, a);
+    attachOnV2(c, a);
     lastSocket().receive({
       type: 'session.truncated',
       sessionId: '1',
@@ -337,9 +253,7 @@ describe('SessionMultiplexer on protocol v2', () => {
     const c = connect();
     const a = new Recorder();
     a.autoComplete = true;
-    c.attach('1', a, null, 'view');
-    lastSocket().openV2();
-    attached(c, a);
+    attachOnV2(c, a, { mode: 'view' });
     lastSocket().frame(3, 0, 'early');
     const resets = a.log.filter(entry => entry.startsWith('reset')).length;
     lastSocket().receive({
@@ -367,14 +281,10 @@ describe('SessionMultiplexer on protocol v2', () => {
     // A reloaded page has an empty screen: no since, but the incarnation it saw.
     expect(attach.since).toBeUndefined();
     expect(attach.incarnation).toBe('inc-A');
-    lastSocket().answer('session.attach', {
-      type: 'session.attached',
-      sessionId: '1',
+    lastSocket().attached({
       channel: 2,
       incarnation: 'inc-B',
-      offset: 0,
-      truncated: true,
-      preamble: ''
+      truncated: true
     });
     expect(a.log).toEqual(['reset:', 'attached(new-shell)']);
   });
@@ -384,15 +294,7 @@ describe('SessionMultiplexer on protocol v2', () => {
     const a = new Recorder();
     c.attach('1', a, { offset: 300, incarnation: 'inc-A' });
     lastSocket().openV2();
-    lastSocket().answer('session.attach', {
-      type: 'session.attached',
-      sessionId: '1',
-      channel: 2,
-      incarnation: 'inc-A',
-      offset: 400,
-      truncated: false,
-      preamble: ''
-    });
+    lastSocket().attached({ channel: 2, offset: 400 });
     expect(a.log).toEqual(['reset:', 'attached']);
     expect(c.table.get('1')?.offset).toBe(400);
   });
@@ -401,16 +303,7 @@ describe('SessionMultiplexer on protocol v2', () => {
     const c = connect();
     const a = new Recorder();
     a.autoComplete = true;
-    const ch = c.attach('1', a);
-    lastSocket().openV2();
-    lastSocket().answer('session.attach', {
-      type: 'session.attached',
-      sessionId: '1',
-      channel: 3,
-      incarnation: 'inc-A',
-      offset: 7,
-      truncated: false
-    });
+    const ch = attachOnV2(c, a, { answer: { offset: 7 } });
     lastSocket().frame(3, 7, 'abc');
     expect(ch.resumePoint).toEqual({ offset: 10, incarnation: 'inc-A' });
   });
@@ -418,16 +311,7 @@ describe('SessionMultiplexer on protocol v2', () => {
   it('ignores frames on a channel released by detach', () => {
     const c = connect();
     const a = new Recorder();
-    const ch = c.attach('1', a);
-    lastSocket().openV2();
-    lastSocket().answer('session.attach', {
-      type: 'session.attached',
-      sessionId: '1',
-      channel: 3,
-      incarnation: 'i',
-      offset: 0,
-      truncated: false
-    });
+    const ch = attachOnV2(c, a);
     ch.dispose();
     expect(lastSocket().ofType('session.detach')).toHaveLength(1);
     lastSocket().frame(3, 0, 'late');

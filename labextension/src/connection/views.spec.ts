@@ -12,6 +12,7 @@ import { beforeEach, describe, expect, it } from 'vitest';
 
 import { FrameType } from '../protocol/binary';
 import {
+  attachOnV2,
   FakeSocket,
   fakeMultiplexer,
   lastSocket,
@@ -20,6 +21,7 @@ import {
 import { SessionMultiplexer } from './multiplexer';
 import { TerminalWriter } from '../terminal/writer';
 import { V1_TRANSCRIPT_CHARS } from './transcript';
+import { IAttachedMessage } from '../protocol/protocol';
 import { validateClientMessage } from '../protocol/schema';
 import { IAttachInfo, IOutputChunk, ISessionListener } from '../tokens';
 
@@ -64,20 +66,9 @@ function connect(): SessionMultiplexer {
   return fakeMultiplexer();
 }
 
-/** Answer the last `session.attach` on `channel`, the stream starting at `offset`. */
-function answerAttach(channel: number, offset: number): void {
-  lastSocket().answer('session.attach', {
-    type: 'session.attached',
-    sessionId: '1',
-    channel,
-    incarnation: 'inc-A',
-    offset,
-    truncated: false,
-    preamble: '',
-    resume: `tok-${channel}`,
-    rows: 10,
-    cols: 40
-  });
+/** The answer to an attach on `channel`, the stream starting at `offset`. */
+function answerOn(channel: number, offset: number): Partial<IAttachedMessage> {
+  return { channel, offset, resume: `tok-${channel}`, rows: 10, cols: 40 };
 }
 
 /** The first tab, drawn and showing `text` (bytes 0..text.length on channel 3). */
@@ -86,9 +77,10 @@ async function firstTab(
   text: string
 ): Promise<ScreenTab> {
   const a = new ScreenTab();
-  c.attach('1', a);
-  lastSocket().openV2({ ackBytes: 1 });
-  answerAttach(3, 0);
+  attachOnV2(c, a, {
+    limits: { ackBytes: 1 },
+    answer: answerOn(3, 0)
+  });
   lastSocket().frame(3, 0, text);
   expect(await a.screen()).toContain(text.split('\r\n')[0]);
   return a;
@@ -116,7 +108,7 @@ describe('a second tab on a session this page shows', () => {
     const n = early.length;
     lastSocket().frame(3, n, 'between\r\n');
     const shown = n + 'between\r\n'.length;
-    answerAttach(4, 0);
+    lastSocket().attached(answerOn(4, 0));
     // The replay of everything, then live output for both.
     lastSocket().frame(4, 0, early + 'between\r\n', FrameType.Replay);
     lastSocket().frame(4, shown, 'live for both\r\n');
@@ -149,7 +141,7 @@ describe('a second tab on a session this page shows', () => {
     const a = await firstTab(c, 'abc');
     const b = new ScreenTab();
     c.attach('1', b);
-    answerAttach(4, 0);
+    lastSocket().attached(answerOn(4, 0));
     lastSocket().frame(4, 0, 'abcdef', FrameType.Replay);
     expect(await a.screen()).toBe('abcdef');
     expect(await b.screen()).toBe('abcdef');
@@ -165,11 +157,11 @@ describe('a second tab on a session this page shows', () => {
     lastSocket().openV2({ ackBytes: 1 });
     const resume = lastSocket().ofType('session.attach')[0];
     expect(resume).toMatchObject({ since: 17, resume: 'tok-3' });
-    answerAttach(5, 17);
+    lastSocket().attached(answerOn(5, 17));
     lastSocket().frame(5, 17, 'after\r\n');
     const rejoin = lastSocket().ofType('session.attach')[1];
     expect(rejoin.since).toBeUndefined();
-    answerAttach(6, 0);
+    lastSocket().attached(answerOn(6, 0));
     lastSocket().frame(6, 0, 'before the drop\r\nafter\r\n', FrameType.Replay);
     expect(await b.screen()).toBe('before the drop\nafter');
     expect(await a.screen()).toBe('before the drop\nafter');
@@ -181,7 +173,7 @@ describe('a second tab on a session this page shows', () => {
     const b = c.attach('1', new ScreenTab());
     b.dispose();
     expect(lastSocket().ofType('session.detach')).toHaveLength(0);
-    answerAttach(4, 0);
+    lastSocket().attached(answerOn(4, 0));
     lastSocket().frame(4, 0, 'kept\r\n', FrameType.Replay);
     lastSocket().frame(4, 6, 'more\r\n');
     expect(await a.screen()).toBe('kept\nmore');
@@ -193,7 +185,7 @@ describe('a second tab on a session this page shows', () => {
     const a = await firstTab(c, 'old\r\n');
     const b = new ScreenTab();
     c.attach('1', b);
-    answerAttach(4, 50);
+    lastSocket().attached(answerOn(4, 50));
     lastSocket().frame(4, 50, 'newer', FrameType.Replay);
     expect(await a.screen()).toBe('newer');
     expect(await b.screen()).toBe('newer');

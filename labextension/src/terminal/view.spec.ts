@@ -7,6 +7,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 
 import {
+  attachOnV2,
   FakeSocket,
   lastSocket,
   Recorder,
@@ -21,17 +22,8 @@ function connect(): SessionMultiplexer {
   return fakeMultiplexer();
 }
 
-const ATTACHED = {
-  type: 'session.attached',
-  sessionId: '1',
-  channel: 3,
-  incarnation: 'inc-A',
-  offset: 0,
-  truncated: false,
-  preamble: '',
-  rows: 30,
-  cols: 100
-};
+/** The PTY's size in every attach answer. */
+const SIZE = { rows: 30, cols: 100 };
 
 beforeEach(() => {
   FakeSocket.all = [];
@@ -59,7 +51,7 @@ describe('attach modes', () => {
     channel.resize(10, 20);
     lastSocket().openV2();
     expect(lastSocket().ofType('session.attach')[0].mode).toBe('view');
-    lastSocket().answer('session.attach', ATTACHED);
+    lastSocket().attached(SIZE);
     channel.send('rm -rf\r');
     channel.resize(11, 21);
     expect(lastSocket().ofType('terminal.input')).toEqual([]);
@@ -71,7 +63,7 @@ describe('attach modes', () => {
     const channel = c.attach('1', new Recorder());
     lastSocket().openV2();
     expect(lastSocket().ofType('session.attach')[0].mode).toBeUndefined();
-    lastSocket().answer('session.attach', ATTACHED);
+    lastSocket().attached(SIZE);
     channel.send('ls\r');
     channel.resize(10, 20);
     expect(lastSocket().ofType('terminal.input')).toHaveLength(1);
@@ -81,9 +73,7 @@ describe('attach modes', () => {
   it("tells the tabs the PTY's size: on attach, on session.resized, and to a tab joining later", () => {
     const c = connect();
     const tab = new Recorder();
-    c.attach('1', tab, null, 'view');
-    lastSocket().openV2();
-    lastSocket().answer('session.attach', ATTACHED);
+    attachOnV2(c, tab, { mode: 'view', answer: SIZE });
     expect(tab.attachedSize).toBe('30x100');
     lastSocket().receive({
       type: 'session.resized',
@@ -104,12 +94,7 @@ describe('attach modes', () => {
     // Drawn by a replay of its own (a rejoin), whose answer tells it the size.
     const rejoin = lastSocket().ofType('session.attach')[1];
     expect(rejoin.since).toBeUndefined();
-    lastSocket().answer('session.attach', {
-      ...ATTACHED,
-      channel: 4,
-      rows: 40,
-      cols: 120
-    });
+    lastSocket().attached({ channel: 4, rows: 40, cols: 120 });
     expect(second.attachedSize).toBe('40x120');
   });
 
@@ -132,11 +117,9 @@ describe('attach modes', () => {
 
   it('a view tab joining a session its page writes sends neither keys nor sizes', () => {
     const c = connect();
-    const writerTab = c.attach('1', new Recorder());
-    lastSocket().openV2();
-    lastSocket().answer('session.attach', ATTACHED);
+    const writerTab = attachOnV2(c, new Recorder(), { answer: SIZE });
     const viewTab = c.attach('1', new Recorder(), null, 'view');
-    lastSocket().answer('session.attach', { ...ATTACHED, channel: 4 });
+    lastSocket().attached({ ...SIZE, channel: 4 });
     viewTab.send('x');
     viewTab.resize(5, 6);
     expect(lastSocket().ofType('terminal.input')).toEqual([]);
