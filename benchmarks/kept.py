@@ -86,11 +86,18 @@ if __name__ == "__main__":
     p.add_argument("--runs", type=int, default=5, help="interleaved runs per condition")
     p.add_argument("--sessions", default="1,4", help="comma-separated session counts")
     p.add_argument("--mb", type=float, default=10.0, help="MB printed per session")
-    p.add_argument("--out", default=str(Path(__file__).parent / "results"))
+    p.add_argument(
+        "--out",
+        default=str(Path(__file__).parent / "results"),
+        help="folder for kept-DATE.json (made if missing)",
+    )
     args = p.parse_args()
     stop_servers_on_sigterm()
     result = asyncio.run(main(args))
-    out = Path(args.out) / f"kept-{time.strftime('%Y-%m-%d')}.json"
-    out.write_text(json.dumps(result, indent=1) + "\n")
+    # The table first: a run of many minutes is not lost to a bad --out.
     print(table(result))
+    out = Path(args.out) / f"kept-{time.strftime('%Y-%m-%d')}.json"
+    out.parent.mkdir(parents=True, exist_ok=True)
+    out.write_text(json.dumps(result, indent=1) + "\n")
+    print(f"written: {out}")
     print(f"written to {out}")
