@@ -202,15 +202,22 @@ class FrameLog:
             if f.get("type") == BINARY and f.get("channel") == channel and f["kind"] in kinds
         )
 
-    def contiguous(self, channel: int) -> bytes:
+    def contiguous(self, channel: int, start: int | None = None, chars: bool = False) -> bytes:
         """The v2 bytes of ``channel`` (every kind), asserting that each frame starts where the
-        one before it ended: nothing lost or doubled between them."""
+        one before it ended (the first at ``start``, when given): nothing lost or doubled
+        between them. ``chars``: each frame holds whole UTF-8 characters (PROTOCOL.md: the
+        server never splits one between frames)."""
         parts = [f for f in self.outputs if f.channel == channel]
+        if start is not None and parts:
+            assert parts[0].offset == start, (f"{self.name}: first frame", parts[0].offset, start)
         for a, b in zip(parts, parts[1:]):
             assert b.offset == a.offset + len(a.payload), (
                 f"{self.name}: offset gap on channel {channel}: "
                 f"{a.offset}+{len(a.payload)} then {b.offset}"
             )
+        if chars:
+            for f in parts:
+                f.payload.decode("utf-8")
         return b"".join(f.payload for f in parts)
 
     def of_type(self, type_: str, since: int = 0, **fields: Any) -> list[dict[str, Any]]:

@@ -16,16 +16,6 @@ from conftest import poll_until
 from jupyter_termmux import frames, policy, screen
 
 
-def _check_contiguous(client: Client, channel: int, start: int) -> bytes:
-    """The channel's frames follow each other byte for byte from ``start``; return the bytes."""
-    offset = start
-    for f in (f for f in client.outputs if f.channel == channel):
-        assert f.offset == offset, (f.offset, offset)
-        f.payload.decode("utf-8")  # never split inside a UTF-8 sequence
-        offset += len(f.payload)
-    return client.stream(channel)
-
-
 async def test_negotiation_hello_and_v1_fallback(connect_v2: Any, make_terminal: Any) -> None:
     """Offering termmux.v2 gets the subprotocol and a hello first; offering nothing gets v1."""
     client = await connect_v2()
@@ -73,7 +63,7 @@ async def test_binary_output_has_contiguous_offsets_and_whole_characters(
     line = "ä ö € 𝄞 " * 10
     client.type(sid, f'for i in $(seq 1 3000); do echo "$i {line}"; done; echo DONE_$((6*7))\r')
     await client.wait_text(ch, r"DONE_42")
-    data = _check_contiguous(client, ch, attached["offset"]).decode()
+    data = client.contiguous(ch, attached["offset"], chars=True).decode()
     # bash turns bracketed paste off before running the command: "ESC[?2004l\r" then output.
     found = re.findall(r"(?m)(?:^|\r)(\d+) (.*)\r$", data)
     assert [(int(n), rest) for n, rest in found] == [(i, line) for i in range(1, 3001)]
@@ -90,13 +80,13 @@ async def test_since_inside_a_character_takes_the_truncated_path(
     a = await client.attach(sid)
     client.type(sid, "echo \u00c9T\u00c9_$((6*7))\r")
     await client.wait_text(a["channel"], "\u00c9T\u00c9_42")
-    data = _check_contiguous(client, a["channel"], a["offset"])
+    data = client.contiguous(a["channel"], a["offset"], chars=True)
     at = a["offset"] + data.rindex("\u00c9T\u00c9_42".encode()) + 1  # inside the first É
     inside = await connect_v2()
     b = await inside.attach(sid, since=at, incarnation=a["incarnation"])
     assert b["truncated"] is True and "preamble" in b, b
     await inside.wait_text(b["channel"], "\u00c9T\u00c9_42")
-    _check_contiguous(inside, b["channel"], b["offset"])  # whole characters only
+    inside.contiguous(b["channel"], b["offset"], chars=True)  # whole characters only
     before = await connect_v2()
     c = await before.attach(sid, since=at - 1, incarnation=a["incarnation"])
     assert c["truncated"] is False and c["offset"] == at - 1, c
@@ -111,7 +101,7 @@ async def test_resume_with_since_is_lossless_through_a_flood(
     a = await first.attach(sid)
     first.type(sid, "seq 1 300000; echo END_$((6*7))\r")
     await first.wait_text(a["channel"], r"\n2000\r")
-    got = _check_contiguous(first, a["channel"], a["offset"])
+    got = first.contiguous(a["channel"], a["offset"], chars=True)
     await first.close()  # dropped without detaching: a reservation holds the history
     router = jp_serverapp.web_app.settings["termmux_router"]
     # The server saw the drop and holds a reservation; the program runs on meanwhile, until
@@ -127,7 +117,7 @@ async def test_resume_with_since_is_lossless_through_a_flood(
     assert b["truncated"] is False and "preamble" not in b
     assert b["offset"] == a["offset"] + len(got)
     await second.wait_text(b["channel"], r"END_42", timeout=60)
-    whole = got + _check_contiguous(second, b["channel"], b["offset"])
+    whole = got + second.contiguous(b["channel"], b["offset"], chars=True)
     numbers = [int(x) for x in re.findall(rb"(?m)(?:^|\r)(\d+)\r$", whole)]
     assert numbers == list(range(1, 300001))
 
@@ -230,7 +220,7 @@ class TestSmallCredit:
         start = a["offset"] - b["offset"]
         seen = live.stream(a["channel"])[: len(replayed) - start]
         assert replayed[start:] == screen.scrub_queries(seen)
-        _check_contiguous(slow, b["channel"], b["offset"])
+        slow.contiguous(b["channel"], b["offset"], chars=True)
 
 
 async def test_full_screen_program_is_restored_and_repaints(
@@ -276,7 +266,7 @@ async def test_credit_bounds_what_is_in_flight_and_acks_resume(
     assert sum(len(f.payload) for f in client.outputs) <= window
     client.give_credit()
     await client.wait_text(a["channel"], r"FIN_42", timeout=60)
-    _check_contiguous(client, a["channel"], a["offset"])
+    client.contiguous(a["channel"], a["offset"], chars=True)
 
 
 async def test_fast_subscriber_runs_on_while_a_stalled_one_lags(
@@ -312,7 +302,7 @@ async def test_a_slower_subscriber_that_keeps_acking_is_not_truncated(
     await slow.wait_text(s["channel"], r"DONE_42", timeout=120)
     await fast.wait_text(f["channel"], r"DONE_42", timeout=30)
     assert not [m for m in slow.control if m["type"] == "session.truncated"]
-    body = _check_contiguous(slow, s["channel"], s["offset"])
+    body = slow.contiguous(s["channel"], s["offset"], chars=True)
     assert b"\r\n300000\r\n" in body
     assert body.count(b"\r\n") >= 300000
 
@@ -369,7 +359,7 @@ class TestSteadilySlowerSubscriber:
         await fast.wait_text(f["channel"], r"DONE_42", timeout=60)
         if acks == "bursts":
             bursts.cancel()
-        body = _check_contiguous(fast, f["channel"], f["offset"])
+        body = fast.contiguous(f["channel"], f["offset"], chars=True)
         assert b"\r\n800000\r\n" in body
         assert body.count(b"\r\n") >= 800000
 
@@ -423,7 +413,7 @@ class TestDriftingSubscriber:
         fast.type(sid, "seq 1 150000; echo DONE_2$((6*7))\r")
         await slow.wait_text(s["channel"], r"DONE_242", timeout=60)
         assert not [m for m in slow.control if m["type"] == "session.truncated"]
-        body = _check_contiguous(slow, s["channel"], s["offset"])
+        body = slow.contiguous(s["channel"], s["offset"], chars=True)
         assert body.count(b"\r\n150000\r\n") == 2
 
 

@@ -22,6 +22,7 @@ from .test_panel import (
     PANEL,
     TAB,
     VISIBLE_TERM,
+    attach_from_menu,
     launch_panel,
     new_tab,
     open_lab,
@@ -292,12 +293,8 @@ def test_a_user_who_may_not_create_sees_no_create_controls(tmp_path: Path, brows
         for control in (".jp-TermMux-new", ".jp-TermMux-split-right", ".jp-TermMux-split-down"):
             assert page.locator(f"{PANEL} {control}").is_hidden(), control
         assert page.locator(TAB).count() == 0
-        page.locator(f"{PANEL} .jp-TermMux-attach").click()
-        page.locator(
-            ".jp-TermMux-attachMenu .lm-Menu-itemLabel", has_text=f"Terminal {sid}"
-        ).click()
+        attach_from_menu(page, sid)
         wait_tabs(page, 1)
-        page.wait_for_selector(f"{VISIBLE_TERM}[data-state=attached]")
         assert page.locator(f"{PANEL} .lm-TabBar-addButton").first.is_hidden()
         type_command(page, "echo typed_$((6*7))")
         wait_visible_text(page, "typed_42")
