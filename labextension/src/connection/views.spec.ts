@@ -19,6 +19,7 @@ import {
   Recorder
 } from '../fakes.testutil';
 import { SessionMultiplexer } from './multiplexer';
+import { guardReplies } from '../terminal/replies';
 import { TerminalWriter } from '../terminal/writer';
 import { V1_TRANSCRIPT_CHARS } from './transcript';
 import { IAttachedMessage } from '../protocol/protocol';
@@ -193,9 +194,20 @@ describe('a second tab on a session this page shows', () => {
   });
 });
 
-/** A v1 tab: its output goes through the tabs' writer (a replay's first chunk resets it). */
+/**
+ * A v1 tab: its output goes through the tabs' writer (a replay's first chunk
+ * resets it), with the tabs' guard on terminal queries; what xterm.js would
+ * type into the program is in `answers`.
+ */
 class V1ScreenTab extends ScreenTab {
   readonly writer = new TerminalWriter(this.term);
+  readonly answers: string[] = [];
+
+  constructor() {
+    super();
+    guardReplies(this.term.parser, () => this.writer.suppressReplies);
+    this.term.onData(data => this.answers.push(data));
+  }
 
   onOutput(chunk: IOutputChunk): void {
     this.writer.write(chunk);
@@ -261,6 +273,64 @@ describe('a second tab on a session this page shows, on protocol v1', () => {
     expect(await b.screen()).toBe(`${shown}\nlive for both`);
     expect(a.term.buffer.active.type).toBe('alternate');
     expect(a.attached).toHaveLength(1);
+  });
+
+  it('a joining tab answers none of the queries in the output it is drawn from', async () => {
+    const c = connect();
+    const a = new V1ScreenTab();
+    c.attach('1', a);
+    lastSocket().open();
+    answerV1Attach();
+    v1Output('history\r\n', true);
+    // Live output with queries a program sends (device attributes, cursor position, colour):
+    // the first tab, live, answers them; the copy must not answer them again.
+    v1Output('live\x1b[c\x1b[6n\x1b]11;?\x07\r\n');
+    await a.screen();
+    expect(a.answers.length).toBeGreaterThan(0);
+    const b = new V1ScreenTab();
+    c.attach('1', b);
+    expect(await b.screen()).toBe('history\nlive');
+    expect(b.answers).toEqual([]);
+    v1Output('\x1b[6n');
+    await b.screen();
+    expect(b.answers).toHaveLength(1); // live queries are answered as before
+  });
+
+  it('a session first shown on v2 and then reconnected on v1 draws a joining tab from v1 output', async () => {
+    FakeSocket.serverProtocol = 'termmux.v2';
+    const c = connect();
+    const a = new V1ScreenTab();
+    attachOnV2(c, a, { answer: answerOn(3, 0) });
+    lastSocket().frame(3, 0, 'on v2\r\n');
+    // A proxy that strips the subprotocol from now on: the page falls back to v1.
+    FakeSocket.serverProtocol = '';
+    lastSocket().drop(1006);
+    c.reconnect();
+    lastSocket().open();
+    answerV1Attach();
+    v1Output('replayed on v1\r\n', true);
+    v1Output('live on v1\r\n');
+    const b = new V1ScreenTab();
+    c.attach('1', b);
+    // Drawn from the copy at once: no v2-style rejoin, which a v1 server answers without a replay.
+    expect(lastSocket().ofType('session.attach')).toHaveLength(1);
+    expect(await b.screen()).toBe('replayed on v1\nlive on v1');
+    expect(await a.screen()).toBe('replayed on v1\nlive on v1');
+  });
+
+  it('a tab joining while the attach is under way is drawn by its replay, once', async () => {
+    const c = connect();
+    const a = new V1ScreenTab();
+    c.attach('1', a);
+    lastSocket().open();
+    const b = new V1ScreenTab();
+    c.attach('1', b); // before the server answered
+    answerV1Attach();
+    v1Output('the replay\r\n', true);
+    v1Output('live\r\n');
+    expect(lastSocket().ofType('session.attach')).toHaveLength(1);
+    expect(await a.screen()).toBe('the replay\nlive');
+    expect(await b.screen()).toBe('the replay\nlive');
   });
 
   it('a third tab after a reconnect is drawn from the new replay, not the old screen', async () => {

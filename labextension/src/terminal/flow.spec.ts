@@ -5,12 +5,15 @@ import { FlowWriter } from './flow';
 /** A fake xterm write: records writes, completes them when told. */
 function sink() {
   const written: string[] = [];
+  const suppressed: boolean[] = [];
   const pending: Array<() => void> = [];
   return {
     written,
+    suppressed,
     pending,
-    write: (data: string, done: () => void) => {
+    write: (data: string, suppress: boolean, done: () => void) => {
       written.push(data);
+      suppressed.push(suppress);
       pending.push(done);
     },
     completeAll: () => {
@@ -54,6 +57,21 @@ describe('FlowWriter', () => {
     expect(s.written.join('')).toBe('0123456789abcdefghij');
     expect(f.queued).toBe(0);
     expect(f.inFlight).toBe(0);
+  });
+
+  it('never coalesces replayed text with live text: each keeps its flag', () => {
+    const s = sink();
+    const f = new FlowWriter(s.write, OPTS);
+    f.write('0123456789'); // reaches highWater
+    f.write('ab');
+    f.write('cd', true);
+    f.write('ef', true);
+    f.write('gh');
+    s.completeAll();
+    s.completeAll();
+    s.completeAll();
+    expect(s.written).toEqual(['0123456789', 'ab', 'cdef', 'gh']);
+    expect(s.suppressed).toEqual([false, false, true, false]);
   });
 
   it('drops only what it still holds on clearQueued (a replay follows)', () => {

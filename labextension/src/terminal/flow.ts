@@ -8,7 +8,15 @@
  * held back only by TCP backpressure once this buffer stops draining.
  */
 
-export type WriteSink = (data: string, done: () => void) => void;
+/**
+ * Hands `data` to xterm; `suppress`: it is replayed output (or a preamble),
+ * whose terminal queries xterm must not answer (writer.ts, replies.ts).
+ */
+export type WriteSink = (
+  data: string,
+  suppress: boolean,
+  done: () => void
+) => void;
 
 export interface IFlowOptions {
   /** Characters handed to xterm but not yet parsed before we start holding back. */
@@ -46,18 +54,19 @@ export class FlowWriter {
     return this._paused;
   }
 
-  write(data: string): void {
+  /** Write `data`; `suppress`: replayed, so its queries go unanswered. */
+  write(data: string, suppress = false): void {
     if (data.length === 0) {
       return;
     }
     if (!this._paused && this._queue.length === 0) {
-      this._hand(data);
+      this._hand(data, suppress);
       if (this._inFlight >= this._options.highWater) {
         this._paused = true;
       }
       return;
     }
-    this._queue.push(data);
+    this._queue.push({ data, suppress });
     this._queuedChars += data.length;
   }
 
@@ -70,9 +79,9 @@ export class FlowWriter {
     this._queuedChars = 0;
   }
 
-  private _hand(data: string): void {
+  private _hand(data: string, suppress: boolean): void {
     this._inFlight += data.length;
-    this._sink(data, () => {
+    this._sink(data, suppress, () => {
       this._inFlight -= data.length;
       if (this._paused && this._inFlight <= this._options.lowWater) {
         this._paused = false;
@@ -83,12 +92,18 @@ export class FlowWriter {
 
   private _drain(): void {
     while (!this._paused && this._queue.length > 0) {
+      // Coalesced, but never a replay with live output: each keeps its own flag.
+      const suppress = this._queue[0].suppress;
       let chunk = '';
-      while (this._queue.length > 0 && chunk.length < this._options.maxChunk) {
-        chunk += this._queue.shift()!;
+      while (
+        this._queue.length > 0 &&
+        this._queue[0].suppress === suppress &&
+        chunk.length < this._options.maxChunk
+      ) {
+        chunk += this._queue.shift()!.data;
       }
       this._queuedChars -= chunk.length;
-      this._hand(chunk);
+      this._hand(chunk, suppress);
       if (this._inFlight >= this._options.highWater) {
         this._paused = true;
       }
@@ -97,7 +112,7 @@ export class FlowWriter {
 
   private readonly _sink: WriteSink;
   private readonly _options: IFlowOptions;
-  private _queue: string[] = [];
+  private _queue: Array<{ data: string; suppress: boolean }> = [];
   private _queuedChars = 0;
   private _inFlight = 0;
   private _paused = false;

@@ -44,8 +44,8 @@ export class TerminalWriter {
     this._timers = timers;
     this._now = now;
     // v1 text goes through the same path, so the order of chunks is known.
-    this._flow = new FlowWriter((data, done) =>
-      this._direct(data, false, done)
+    this._flow = new FlowWriter((data, suppress, done) =>
+      this._direct(data, suppress, done)
     );
   }
 
@@ -86,11 +86,13 @@ export class TerminalWriter {
     // v1: a replay repeats what is still queued, so drop that and reset in-stream,
     // once per replay: its later frames (and the modes preamble its first one may be)
     // build on what came before them.
+    // Replayed text is written with its queries unanswered, as on v2: a v1 server blanks
+    // them in its replays, but a page's own copy of live output (transcript.ts) holds them.
     if (chunk.replay && !this._v1Replaying) {
       this._flow.clearQueued();
-      this._flow.write(FULL_RESET + chunk.data);
+      this._flow.write(FULL_RESET + chunk.data, true);
     } else {
-      this._flow.write(chunk.data);
+      this._flow.write(chunk.data, chunk.replay);
     }
     this._v1Replaying = chunk.replay;
     chunk.done();
