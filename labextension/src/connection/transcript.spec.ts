@@ -1,6 +1,7 @@
 /** The v1 copy of what a session's tabs were given: where it starts, and its limit. */
 import { describe, expect, it } from 'vitest';
 
+import { SCHEMA } from '../protocol/schemaData';
 import { Transcript } from './transcript';
 
 describe('Transcript', () => {
@@ -36,6 +37,15 @@ describe('Transcript', () => {
     t.restart();
     t.add('g', true);
     expect(t.text()).toBe('g');
+  });
+
+  it("by default holds a full replay of the server's default history, its preamble and as much live output again", () => {
+    const t = new Transcript();
+    const history = SCHEMA.defaults.historyLimit;
+    t.add('\x1b[?1049h', true); // the preamble
+    t.add('r'.repeat(history), true);
+    t.add('l'.repeat(history - 16), false);
+    expect(t.text()?.length).toBe(2 * history - 16 + 8);
   });
 
   it('holds nothing once the tabs were given bytes it did not copy', () => {

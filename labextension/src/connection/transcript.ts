@@ -12,13 +12,16 @@
  * replay (attacher.ts), which holds the server's history and the modes the
  * program is in.
  */
+import { SCHEMA } from '../protocol/schemaData';
 
 /**
- * Characters kept per session: the server's default history (512 KiB), the
- * most a v1 replay draws, so a copy within it is never shorter than what a
- * reload would show. About 1 MB of memory per session shown (UTF-16).
+ * Characters kept per session: twice the server's default history, the most
+ * a v1 replay draws, so a full replay plus as much live output again still
+ * draws a joining tab from the copy (past it, every tab of the session is
+ * redrawn from a new replay). Up to about 2 MB of memory per v1 session
+ * shown (UTF-16); v2 keeps no copy.
  */
-export const V1_TRANSCRIPT_CHARS = 512 * 1024;
+export const V1_TRANSCRIPT_CHARS = 2 * SCHEMA.defaults.historyLimit;
 
 /** What the tabs of one v1 session were given since their screens started (pure). */
 export class Transcript {
