@@ -34,7 +34,8 @@ import {
   ISessionInfo,
   ITruncatedMessage,
   ProtocolVersion,
-  RequestId
+  RequestId,
+  ServerMessage
 } from './protocol';
 import { guardReplies, IParserLike } from '../terminal/replies';
 import {
@@ -131,6 +132,9 @@ describe('the message types protocol.ts derives from it', () => {
     // Every declared code is an error's code; a newer server's codes are read too.
     expectTypeOf<ErrorCode>().toMatchTypeOf<IErrorMessage['code']>();
     expectTypeOf<'a-newer-code'>().toMatchTypeOf<IErrorMessage['code']>();
+    expectTypeOf<
+      Extract<ServerMessage, { type: 'error' }>
+    >().toEqualTypeOf<IErrorMessage>();
     expectTypeOf<IListReplyMessage['sessions']>().toEqualTypeOf<
       ISessionInfo[]
     >();

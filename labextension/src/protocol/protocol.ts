@@ -222,7 +222,7 @@ export interface IErrorMessage extends Omit<
 
 /** Any message schema.json declares from server to client. */
 export type ServerMessage = {
-  [T in keyof Server]: Message<'server', T>;
+  [T in keyof Server]: T extends 'error' ? IErrorMessage : Message<'server', T>;
 }[keyof Server];
 
 // ---------------------------------------------------------------- socket
