@@ -1,4 +1,4 @@
-"""Forced reconnects during a stream: bytes lost or doubled by protocol v2's resume (issue 8).
+"""Forced reconnects during a stream: bytes lost or doubled by protocol v2's resume.
 
 A v2 client reads a numbered stream through a loopback TCP proxy that cuts the connection every
 ``--mb / --cuts`` MB, alternately on the client's side and on the server's side, and resumes

@@ -363,7 +363,7 @@ def per_byte(m: dict[str, Any], a: str, b: str) -> tuple[float, float] | None:
 
 def targets(res: dict[str, Any]) -> list[dict[str, Any]]:
     """The project's targets, evaluated on this run (None when a scenario was not run): v1 by
-    the version-1 targets, v2 by those of protocol v2 and flow control (issues 8 and 9)."""
+    the version-1 targets, v2 by those of protocol v2 and flow control."""
     tr = res["transports"]
     t = tr.get(T, {})
     out: list[dict[str, Any]] = []

@@ -207,6 +207,7 @@ class FrameLog:
         one before it ended (the first at ``start``, when given): nothing lost or doubled
         between them. ``chars``: each frame holds whole UTF-8 characters (PROTOCOL.md: the
         server never splits one between frames)."""
+        assert self.keep, f"{self.name} keeps no frames (keep=False)"
         parts = [f for f in self.outputs if f.channel == channel]
         if start is not None and parts:
             assert parts[0].offset == start, (f"{self.name}: first frame", parts[0].offset, start)

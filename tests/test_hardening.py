@@ -1,4 +1,4 @@
-"""Hardening (issue 10): sharing a PTY with JupyterLab's terminal, latency, names, exits, closes.
+"""Hardening: sharing a PTY with JupyterLab's terminal, latency, names, exits, closes.
 
 Real server, real PTYs running bash, real sockets; every wait is for a frame, a sentinel string
 or a state, never for silence. Some of these describe behaviour the server does not have yet

@@ -1,4 +1,5 @@
-"""End-to-end tests of issue 11's terminal features: real JupyterLab, real shells, real Chromium.
+"""End-to-end tests of the panel's terminal features (find, links, copy and paste, splits,
+titles): real JupyterLab, real shells, real Chromium.
 
 Every wait is for a sentinel the shell computes (`echo x_$((6*7))` prints `x_42`, the typed line
 never matches) or a DOM state, never a fixed time.

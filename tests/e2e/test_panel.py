@@ -81,7 +81,9 @@ def attach_from_menu(page: Any, sid: str, panel: str = PANEL) -> None:
     """Open session `sid` in `panel` from its Attach ▾ menu and wait until its tab is shown
     and attached."""
     page.locator(f"{panel} .jp-TermMux-attach").click()
-    page.locator(".jp-TermMux-attachMenu .lm-Menu-item", has_text=f"Terminal {sid}").click()
+    # Exact: "Terminal 1" must not also match "Terminal 10".
+    label = re.compile(rf"^Terminal {re.escape(sid)}$")
+    page.locator(".jp-TermMux-attachMenu .lm-Menu-itemLabel").filter(has_text=label).click()
     page.wait_for_selector(
         f"{panel} .jp-TermMux-terminal:not(.lm-mod-hidden)"
         f"[data-session-id='{sid}'][data-state=attached]"
