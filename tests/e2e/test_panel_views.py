@@ -15,6 +15,7 @@ from .conftest import LabServer
 from .frames import PageSockets
 from .test_panel import (
     PANEL,
+    VISIBLE_TERM,
     attach_from_menu,
     attach_headless_session,
     end_terminal,
@@ -140,6 +141,59 @@ def test_on_v1_a_second_panel_shows_a_session_at_once_and_both_stay_live(
     assert protocol_version(page) == 1
     (sid,) = session_ids(page)
     second_panel_shows_the_session(page, sid, run(page, "early", 21))
+
+
+SESSION_ROWS = """([sel, sid]) => [...document.querySelectorAll(sel)]
+    .filter(t => t.dataset.sessionId === sid && t.dataset.state === 'attached')
+    .map(t => t.querySelector('.xterm-rows').textContent.replace(/\\u00a0/g, ' '))"""
+
+
+def session_rows(page: Any, sid: str) -> list[str]:
+    """The rows' text of every visible, attached tab of session `sid` (all panes)."""
+    return list(page.evaluate(SESSION_ROWS, [VISIBLE_TERM, sid]))
+
+
+def wait_session_rows(page: Any, sid: str, needle: str, tabs: int) -> None:
+    """Wait until `tabs` visible tabs of session `sid` all show `needle`."""
+    page.wait_for_function(
+        f"""([sel, sid, needle, tabs]) => {{
+            const rows = ({SESSION_ROWS})([sel, sid]);
+            return rows.length === tabs && rows.every(r => r.includes(needle));
+        }}""",
+        arg=[VISIBLE_TERM, sid, needle, tabs],
+    )
+
+
+def test_a_split_of_the_same_panel_shows_the_session_at_once_and_both_stay_live(
+    lab: LabServer, page: Any
+) -> None:
+    """A session opened with Attach ▾ in a split of the panel that shows it appears in both
+    panes side by side: the new pane has the earlier output at once, the first keeps its
+    own, and output typed afterwards reaches both, each line once; a reload brings both panes
+    of it back."""
+    open_lab(page, lab)
+    launch_panel(page)
+    require_v2(page)
+    (sid,) = session_ids(page)
+    early = run(page, "early", 21)
+    page.locator(f"{PANEL} .jp-TermMux-split-right").click()
+    page.wait_for_function(
+        f"() => document.querySelectorAll('{VISIBLE_TERM}[data-state=attached]').length === 2"
+    )
+    attach_from_menu(page, sid)  # into the new pane, the current one
+    wait_session_rows(page, sid, early, 2)
+    assert all(r.count(early) == 1 for r in session_rows(page, sid)), session_rows(page, sid)
+
+    page.keyboard.type("echo both_$((6*7))")
+    page.keyboard.press("Enter")
+    wait_session_rows(page, sid, "both_42", 2)
+    for rows in session_rows(page, sid):
+        assert rows.count(early) == 1 and rows.count("both_42") == 1, rows
+
+    (other,) = set(session_ids(page)) - {sid}
+    wait_workspace_saved(lab, [sid, other, sid])
+    page.goto(f"{lab.url}lab")
+    wait_session_rows(page, sid, "both_42", 2)
 
 
 def test_keys_typed_while_down_never_reach_a_new_shell_under_the_name(

@@ -188,11 +188,16 @@ export class TermMuxPanel extends BoxPanel {
     this._stateChanged.emit();
   }
 
-  /** Show the server's sessions not open in this panel, to attach one. */
+  /**
+   * Show the server's sessions not open in the current pane, to attach one
+   * there: a session another pane shows is offered too, as a second view
+   * (split a pane, then attach it, to watch one session twice).
+   */
   async showAttachMenu(anchor: HTMLElement): Promise<void> {
-    const open = new Set(this.tabs.map(t => t.sessionId));
+    const open = new Set(this._dock.currentPane.map(t => t.sessionId));
     const sessions = await this._connection.listSessions();
-    const attach = (id: string): unknown => this.openSession(id);
+    const attach = (id: string): unknown =>
+      this._show({ sessionId: id }, 'tab', true, this._dock.currentPane);
     const choices = menus.attachChoices(sessions, open, attach);
     const { className, empty } = menus.ATTACH_MENU;
     openChoiceMenu(anchor, className, choices, empty);
@@ -223,14 +228,15 @@ export class TermMuxPanel extends BoxPanel {
     super.dispose();
   }
 
-  /** The panel's tab of `spec`'s session, opened if there is none. */
+  /** The tab of `spec`'s session among `among` (the panel's), opened if there is none. */
   private _show(
     spec: ITabSpec,
     placement: Placement,
-    activate: boolean
+    activate: boolean,
+    among: TerminalTab[] = this.tabs
   ): TerminalTab {
     const tab =
-      this.tabs.find(t => t.sessionId === spec.sessionId) ??
+      among.find(t => t.sessionId === spec.sessionId) ??
       this._open(spec, placement);
     if (activate) {
       this._dock.showTab(tab, true);

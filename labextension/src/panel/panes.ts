@@ -2,10 +2,11 @@
  * The panel's terminal area: a Lumino DockPanel, so tabs can be split side by
  * side or stacked (jupyterlab#4407, #8801) and dragged between panes. It
  * knows the current tab (the last one focused), moves focus between panes by
- * their position on screen, and saves its layout by session id.
+ * their position on screen, and saves its layout by session id (a session
+ * shown in two panes is named twice).
  */
 import { ISignal, Signal } from '@lumino/signaling';
-import { DockLayout, DockPanel, Widget } from '@lumino/widgets';
+import { DockLayout, DockPanel, TabBar, Widget } from '@lumino/widgets';
 
 import { Direction, IRect, neighbour } from './geometry';
 import { areaWidgets, IArea, mapArea, SavedArea } from './layout';
@@ -57,12 +58,16 @@ export class TerminalDock extends DockPanel {
     }
   }
 
+  /** The tabs of the current tab's pane (none without a current tab). */
+  get currentPane(): TerminalTab[] {
+    return (this._currentBar()?.titles ?? [])
+      .map(t => t.owner)
+      .filter((w): w is TerminalTab => w instanceof TerminalTab);
+  }
+
   /** Select the next (+1) or previous (−1) tab of the current pane, wrapping around. */
   cycle(step: 1 | -1): void {
-    const current = this.current;
-    const bar = [...this.tabBars()].find(b =>
-      b.titles.some(t => t.owner === current)
-    );
+    const bar = this._currentBar();
     if (!bar || bar.titles.length === 0) {
       return;
     }
@@ -96,11 +101,15 @@ export class TerminalDock extends DockPanel {
 
   /** Arrange `tabs` (already added) as `saved` says; tabs it does not name stay put. */
   restoreSaved(saved: SavedArea, tabs: TerminalTab[]): void {
-    const byId = new Map(tabs.map(t => [t.sessionId, t]));
+    // A session may be shown in several panes: its tabs are placed in order.
+    const byId = new Map<string, TerminalTab[]>();
+    for (const t of tabs) {
+      byId.set(t.sessionId, [...(byId.get(t.sessionId) ?? []), t]);
+    }
     const used = new Set<TerminalTab>();
     const main = mapArea(saved, id => {
-      const tab = byId.get(id);
-      if (tab === undefined || used.has(tab)) {
+      const tab = byId.get(id)?.shift();
+      if (tab === undefined) {
         return null;
       }
       used.add(tab);
@@ -118,6 +127,13 @@ export class TerminalDock extends DockPanel {
   dispose(): void {
     this.node.removeEventListener('focusin', this._onFocusIn);
     super.dispose();
+  }
+
+  private _currentBar(): TabBar<Widget> | undefined {
+    const current = this.current;
+    return [...this.tabBars()].find(b =>
+      b.titles.some(t => t.owner === current)
+    );
   }
 
   private _setCurrent(tab: TerminalTab): void {
