@@ -21,6 +21,7 @@ from .test_panel import (
     end_terminal,
     headless_session,
     launch_panel,
+    new_tab,
     open_lab,
     protocol_version,
     require_v2,
@@ -170,7 +171,7 @@ def test_a_split_of_the_same_panel_shows_the_session_at_once_and_both_stay_live(
     """A session opened with Attach ▾ in a split of the panel that shows it appears in both
     panes side by side: the new pane has the earlier output at once, the first keeps its
     own, and output typed afterwards reaches both, each line once; a reload brings both panes
-    of it back."""
+    of it back, the current one current; closing one leaves the other attached and live."""
     open_lab(page, lab)
     launch_panel(page)
     require_v2(page)
@@ -194,6 +195,65 @@ def test_a_split_of_the_same_panel_shows_the_session_at_once_and_both_stay_live(
     wait_workspace_saved(lab, [sid, other, sid])
     page.goto(f"{lab.url}lab")
     wait_session_rows(page, sid, "both_42", 2)
+    for rows in session_rows(page, sid):
+        assert rows.count(early) == 1 and rows.count("both_42") == 1, rows
+
+    # Closing one of its two tabs (the current one, in the second pane) leaves the other live.
+    bar = f"{PANEL} .lm-TabBar:has(.lm-TabBar-tab:nth-child(2))"
+    page.locator(f"{bar} .lm-TabBar-tab.lm-mod-current .lm-TabBar-tabCloseIcon").click()
+    page.wait_for_function(
+        "([sel, sid]) => [...document.querySelectorAll(sel)]"
+        ".filter(t => t.dataset.sessionId === sid).length === 1",
+        arg=[f"{PANEL} .jp-TermMux-terminal", sid],
+    )
+    page.locator(f"{VISIBLE_TERM}[data-session-id='{sid}'] .xterm-screen").click()
+    page.keyboard.type("echo after_$((6*7))")
+    page.keyboard.press("Enter")
+    wait_session_rows(page, sid, "after_42", 1)
+
+
+BARS = """sel => [...document.querySelectorAll(sel)]
+    .map(b => [b.getBoundingClientRect().left,
+               [...b.querySelectorAll('.lm-TabBar-tabLabel')].map(l => l.textContent)])
+    .sort((a, b) => a[0] - b[0]).map(b => b[1])"""
+
+
+def labels_by_pane(page: Any) -> list[list[str]]:
+    """The tab labels of each pane of the panel, panes left to right."""
+    return list(page.evaluate(BARS, f"{PANEL} .lm-TabBar"))
+
+
+def test_a_reload_puts_each_tab_of_a_session_shown_twice_back_in_its_own_pane(
+    lab: LabServer, page: Any
+) -> None:
+    """A session with a tab in two panes, each second in its pane and the right-hand one
+    renamed: after a reload each tab is back in its own pane, its label with it."""
+    open_lab(page, lab)
+    launch_panel(page)
+    require_v2(page)
+    new_tab(page)  # left pane: [first, sid]
+    first, sid = session_ids(page)
+    page.locator(f"{PANEL} .jp-TermMux-split-right").click()  # right pane: [third]
+    page.wait_for_function(
+        f"() => document.querySelectorAll('{VISIBLE_TERM}[data-state=attached]').length === 2"
+    )
+    attach_from_menu(page, sid)  # right pane: [third, sid]
+    right = f"{PANEL} .lm-TabBar:has(.lm-TabBar-tab:nth-child(2)) >> nth=1"
+    page.locator(f"{right} >> .lm-TabBar-tab.lm-mod-current").click(button="right")
+    page.locator(".lm-Menu").last.locator(
+        ".lm-Menu-itemLabel", has_text="Rename Terminal Tab…"
+    ).click()
+    dialog = page.locator(".jp-Dialog")
+    dialog.locator("input").fill("second_view")
+    dialog.locator(".jp-mod-accept").click()
+    page.wait_for_function(f"() => ({BARS})('{PANEL} .lm-TabBar')[1].includes('second_view')")
+    (third,) = set(session_ids(page)) - {first, sid}
+    wait_workspace_saved(lab, [first, sid, third, sid])
+
+    page.goto(f"{lab.url}lab")
+    wait_session_rows(page, sid, "", 2)  # both attached and in sight
+    left_pane, right_pane = labels_by_pane(page)
+    assert "second_view" in right_pane and "second_view" not in left_pane, labels_by_pane(page)
 
 
 def test_keys_typed_while_down_never_reach_a_new_shell_under_the_name(

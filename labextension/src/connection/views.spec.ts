@@ -286,14 +286,15 @@ describe('a second tab on a session this page shows, on protocol v1', () => {
     // the first tab, live, answers them; the copy must not answer them again.
     v1Output('live\x1b[c\x1b[6n\x1b]11;?\x07\r\n');
     await a.screen();
-    expect(a.answers.length).toBeGreaterThan(0);
+    // Device attributes and the cursor (row 2, column 5); no OSC colours (no handler here).
+    expect(a.answers).toEqual(['\x1b[?1;2c', '\x1b[2;5R']);
     const b = new V1ScreenTab();
     c.attach('1', b);
     expect(await b.screen()).toBe('history\nlive');
     expect(b.answers).toEqual([]);
     v1Output('\x1b[6n');
     await b.screen();
-    expect(b.answers).toHaveLength(1); // live queries are answered as before
+    expect(b.answers).toEqual(['\x1b[3;1R']); // live queries are answered as before
   });
 
   it('a session first shown on v2 and then reconnected on v1 draws a joining tab from v1 output', async () => {

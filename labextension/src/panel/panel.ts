@@ -17,6 +17,7 @@ import { IResumePoint, ITermMuxConnection } from '../tokens';
 import * as menus from './panelMenus';
 import * as actions from './panelSessions';
 import {
+  currentIndex,
   IPanelState,
   ITabSpec,
   nextZoom,
@@ -98,9 +99,12 @@ export class TermMuxPanel extends BoxPanel {
   }
 
   get state(): IPanelState {
+    const tabs = this.tabs;
+    const current = this.currentTab;
     return {
-      tabs: this.tabs.map(tabState),
-      current: this.currentTab?.sessionId ?? null,
+      tabs: tabs.map(tabState),
+      current: current?.sessionId ?? null,
+      currentIndex: current ? tabs.indexOf(current) : -1,
       layout: this._dock.savedLayout(),
       zoom: this._zoom
     };
@@ -111,13 +115,13 @@ export class TermMuxPanel extends BoxPanel {
     if (typeof state.zoom === 'number') {
       this._zoom = state.zoom;
     }
-    for (const tab of state.tabs) {
-      this._open(savedTab(tab), 'tab');
-    }
+    // In saved order: the layout names a session once per tab, in that order.
+    const opened = state.tabs.map(tab => this._open(savedTab(tab), 'tab'));
     if (isSavedArea(state.layout)) {
-      this._dock.restoreSaved(state.layout, this.tabs);
+      this._dock.restoreSaved(state.layout, opened);
     }
-    const current = this.tabs.find(t => t.sessionId === state.current);
+    const sessions = opened.map(t => t.sessionId);
+    const current = opened[currentIndex(state, sessions)];
     if (current) {
       this._dock.showTab(current, false);
     }
@@ -188,11 +192,7 @@ export class TermMuxPanel extends BoxPanel {
     this._stateChanged.emit();
   }
 
-  /**
-   * Show the server's sessions not open in the current pane, to attach one
-   * there: a session another pane shows is offered too, as a second view
-   * (split a pane, then attach it, to watch one session twice).
-   */
+  /** The sessions the current pane does not show, to attach one there (a second view too). */
   async showAttachMenu(anchor: HTMLElement): Promise<void> {
     const open = new Set(this._dock.currentPane.map(t => t.sessionId));
     const sessions = await this._connection.listSessions();
@@ -235,9 +235,9 @@ export class TermMuxPanel extends BoxPanel {
     activate: boolean,
     among: TerminalTab[] = this.tabs
   ): TerminalTab {
+    const id = spec.sessionId;
     const tab =
-      among.find(t => t.sessionId === spec.sessionId) ??
-      this._open(spec, placement);
+      among.find(t => t.sessionId === id) ?? this._open(spec, placement);
     if (activate) {
       this._dock.showTab(tab, true);
     }

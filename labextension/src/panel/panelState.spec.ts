@@ -5,6 +5,7 @@
 import { describe, expect, it } from 'vitest';
 
 import {
+  currentIndex,
   ISavableTab,
   nextZoom,
   resumeOf,
@@ -81,5 +82,20 @@ describe('reopening saved tabs', () => {
     expect(nextZoom(13, 59, 1)).toBe(59);
     expect(nextZoom(13, -7, -1)).toBe(-7);
     expect(nextZoom(13, 5, 0)).toBe(0);
+  });
+});
+
+describe('the current tab after a reload', () => {
+  it('is the saved one when a session has a tab in two panes', () => {
+    const sessions = ['1', '2', '1'];
+    expect(currentIndex({ current: '1', currentIndex: 2 }, sessions)).toBe(2);
+  });
+
+  it("falls back to the session's first tab when the index does not name it", () => {
+    const sessions = ['2', '1'];
+    expect(currentIndex({ current: '1', currentIndex: 0 }, sessions)).toBe(1);
+    expect(currentIndex({ current: '1' }, sessions)).toBe(1); // saved before the index
+    expect(currentIndex({ current: null }, sessions)).toBe(-1);
+    expect(currentIndex({ current: '9', currentIndex: 5 }, sessions)).toBe(-1);
   });
 });

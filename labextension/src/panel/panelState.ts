@@ -25,6 +25,8 @@ export interface ITabState {
 export interface IPanelState {
   tabs: ITabState[];
   current: string | null;
+  /** The current tab's index in `tabs` (a session may have a tab in two panes). */
+  currentIndex?: number;
   /** The split layout, by session id. */
   layout?: SavedArea | null;
   /** Font zoom of the panel, in pixels. */
@@ -84,4 +86,20 @@ export function savedTab(tab: ITabState): ITabSpec {
 export function nextZoom(fontSize: number, zoom: number, step: number): number {
   const next = step === 0 ? 0 : zoom + step;
   return Math.max(6 - fontSize, Math.min(72 - fontSize, next));
+}
+
+/**
+ * Which of the restored tabs (their sessions, in saved order) was current:
+ * the saved index while it still names the saved session, else the first
+ * tab of that session (a state saved before the index was), else none (-1).
+ */
+export function currentIndex(
+  state: Pick<IPanelState, 'current' | 'currentIndex'>,
+  sessions: readonly string[]
+): number {
+  const i = state.currentIndex;
+  if (typeof i === 'number' && sessions[i] === state.current) {
+    return i;
+  }
+  return state.current === null ? -1 : sessions.indexOf(state.current);
 }

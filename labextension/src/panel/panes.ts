@@ -33,7 +33,8 @@ export class TerminalDock extends DockPanel {
   /** The tab last focused or added (null when there is none). */
   get current(): TerminalTab | null {
     const c = this._current;
-    if (c !== null && !c.isDisposed && c.parent !== null) {
+    // In this dock: a tab dragged into another dock panel is not (Lumino allows that drop).
+    if (c !== null && !c.isDisposed && c.parent === this) {
       return c;
     }
     this._current = this.tabs.find(t => t.isVisible) ?? this.tabs[0] ?? null;
