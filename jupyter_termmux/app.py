@@ -152,6 +152,7 @@ class TermMuxApp(ExtensionApp):
             except OSError as e:
                 self.log.error("termmux: terminals cannot be kept: %s", e)
         terminals = Terminals(settings, self.history_limit, self.log, kept)
+        terminals.spawn_with_default_interrupts()
         self.router = Router(terminals, self.limits(), self.log)
         self.router.profiles = {p.name: p for p in parse_profiles(self.profiles)}
         self.settings["termmux_router"] = self.router

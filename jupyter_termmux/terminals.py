@@ -118,10 +118,11 @@ class Terminals:
 
     # --- kept terminals ----------------------------------------------------------------
 
-    def start(self) -> None:
-        """At the server's start, on the loop, once the manager exists: every terminal's program
-        starts with SIGINT and SIGQUIT at their defaults (``ptyio.default_interrupts``), and
-        kept terminals are served."""
+    def spawn_with_default_interrupts(self) -> None:
+        """Every terminal's program starts with SIGINT and SIGQUIT at their defaults
+        (``ptyio.default_interrupts``), however it is created (REST, termmux, JupyterLab's own
+        terminal). Done when the extension loads (the terminal manager's extension loads first)
+        and again at start, once: a server that is loaded but never started (tests) too."""
         if not self.available:
             return
         manager = self.manager
@@ -134,6 +135,13 @@ class Terminals:
 
             new_terminal.default_interrupts = True  # type: ignore[attr-defined]
             manager.new_terminal = new_terminal
+
+    def start(self) -> None:
+        """At the server's start, on the loop, once the manager exists: terminals start with
+        Ctrl-C and Ctrl-\\ working, and kept terminals are served."""
+        if not self.available:
+            return
+        self.spawn_with_default_interrupts()
         self.start_kept()
 
     def start_kept(self) -> None:

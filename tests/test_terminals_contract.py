@@ -313,3 +313,27 @@ async def test_a_terminal_started_by_a_server_ignoring_ctrl_c_gets_it_back() -> 
         await client.close()
     finally:
         await server.stop()
+
+
+async def test_a_loaded_server_that_was_never_started_gives_ctrl_c_back_too(
+    connect_v2: Any, make_terminal: Any
+) -> None:
+    """The same in a server loaded but never started (pytest-jupyter's, in this process, which
+    a CI job run in the background starts with SIGINT and SIGQUIT ignored): a terminal created
+    through the REST API runs its programs with both at their defaults. Without it, a test's
+    Ctrl-C left a `yes` flood running for good."""
+    client = await connect_v2()
+    before = {s: signal.signal(s, signal.SIG_IGN) for s in (signal.SIGINT, signal.SIGQUIT)}
+    try:
+        sid = await make_terminal()
+    finally:
+        for sig, old in before.items():
+            signal.signal(sig, old)
+    channel = (await client.attach(sid))["channel"]
+    client.type(sid, "grep SigIgn /proc/self/status\r")
+    await client.wait_text(channel, r"SigIgn:\s*([0-9a-f]+)\r")
+    found = re.search(rb"SigIgn:\s*([0-9a-f]+)\r", client.stream(channel))
+    assert found is not None
+    ignored = int(found.group(1), 16)
+    assert not ignored & (1 << (signal.SIGINT - 1)), hex(ignored)
+    assert not ignored & (1 << (signal.SIGQUIT - 1)), hex(ignored)
