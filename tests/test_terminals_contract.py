@@ -303,13 +303,7 @@ async def test_a_terminal_started_by_a_server_ignoring_ctrl_c_gets_it_back() -> 
         )
         client = Client(ws, "ctrlc")
         channel = (await client.attach("ctrlc"))["channel"]
-        client.type("ctrlc", "grep SigIgn /proc/self/status\r")
-        await client.wait_text(channel, r"SigIgn:\s*([0-9a-f]+)\r")
-        found = re.search(rb"SigIgn:\s*([0-9a-f]+)\r", client.stream(channel))
-        assert found is not None
-        ignored = int(found.group(1), 16)
-        assert not ignored & (1 << (signal.SIGINT - 1)), hex(ignored)
-        assert not ignored & (1 << (signal.SIGQUIT - 1)), hex(ignored)
+        await assert_interrupts_at_default(client, "ctrlc", channel)
         await client.close()
     finally:
         await server.stop()
@@ -330,6 +324,12 @@ async def test_a_loaded_server_that_was_never_started_gives_ctrl_c_back_too(
         for sig, old in before.items():
             signal.signal(sig, old)
     channel = (await client.attach(sid))["channel"]
+    await assert_interrupts_at_default(client, sid, channel)
+
+
+async def assert_interrupts_at_default(client: Client, sid: str, channel: int) -> None:
+    """A program run in terminal ``sid`` has SIGINT and SIGQUIT at their defaults (not ignored):
+    Ctrl-C and Ctrl-\\ reach it."""
     client.type(sid, "grep SigIgn /proc/self/status\r")
     await client.wait_text(channel, r"SigIgn:\s*([0-9a-f]+)\r")
     found = re.search(rb"SigIgn:\s*([0-9a-f]+)\r", client.stream(channel))
